@@ -1,0 +1,204 @@
+"""The composed denoiser: the one place where per-concept predictions are combined.
+
+A scene with concepts c^1..c^K is modelled as a product of experts, p(x | c^1..c^K) ∝ prod_k p(x | c^k),
+i.e. a sum of energies. Since a diffusion model's noise prediction is a scaled score,
+eps_theta(x_t, t | c) ≈ -sigma_t grad_x log p_t(x | c), the product's prediction is a combination of the
+per-concept predictions. Every combination used in the paper and its peers is linear:
+
+    eps(x_t, t | c^1..c^K) = a_u(K) eps(x_t, t | ∅) + a(K) sum_k eps(x_t, t | c^k)          (composition)
+
+with (a_u, a) given by ``coefficients``:
+
+    mode        a_u          a        where it is used
+    "mean"      0            1/K      the paper's CelebA and zero-shot form; also its CLEVR form, since
+                                      eps_u + sum_k (1/K)(eps_k - eps_u) = (1/K) sum_k eps_k
+    "sum"       0            1        the plain product of experts (sum of scores)
+    "weighted"  1 - w K      w        eps_u + w sum_k (eps_k - eps_u) (Composable Diffusion; w = 1 is
+                                      the sum of differences from the unconditional prediction)
+
+The cached inference engine relies on this linearity: a set's error then expands into inner products.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .backbones import build_backbone
+from .concepts import ConceptEncoder, check_concepts
+from .io import atomic_dir
+
+MODES = ("mean", "sum", "weighted")
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"  # diffusers' file name
+
+
+def coefficients(mode: str, n_active: torch.Tensor, weight: float = 1.0):
+    """Coefficients (a_u, a) of the composition for scenes with ``n_active`` concepts (each (B,))."""
+    n = n_active.to(torch.get_default_dtype())
+    if mode == "mean":
+        return torch.zeros_like(n), 1.0 / n
+    if mode == "sum":
+        return torch.zeros_like(n), torch.ones_like(n)
+    if mode == "weighted":
+        return 1.0 - weight * n, torch.full_like(n, weight)
+    raise ValueError(f"unknown composition mode {mode!r}; expected one of {MODES}")
+
+
+def needs_uncond(mode: str) -> bool:
+    """Whether the composition uses the unconditional prediction eps(x_t, t | ∅)."""
+    return mode == "weighted"
+
+
+def combine(eps_k: torch.Tensor, mask: torch.Tensor, eps_u: torch.Tensor | None, mode: str, weight: float = 1.0):
+    """Combine per-concept predictions: eps_k (B, K, ...), mask (B, K), eps_u (B, ...) -> (B, ...)."""
+    B, K = mask.shape
+    a_u, a = coefficients(mode, mask.sum(1), weight)
+    view = (B,) + (1,) * (eps_k.dim() - 2)
+    out = a.to(eps_k.dtype).view(view) * (eps_k * mask.view(B, K, *view[1:]).to(eps_k.dtype)).sum(1)
+    if needs_uncond(mode):
+        out = out + a_u.to(eps_k.dtype).view(view) * eps_u
+    return out
+
+
+class ComposedDenoiser(nn.Module):
+    """eps(x_t, t | c^1..c^K): a per-concept denoiser (backbone + concept encoder) and a composition mode.
+
+    Args:
+        backbone: ``{"kind": "mlp" | "unet", **kwargs}`` (see ``igm_lite.backbones``).
+        concept_dim: D, the size of one concept vector.
+        mode: how predictions combine: ``"mean"``, ``"sum"`` or ``"weighted"`` (module docstring).
+        weight: w of the ``"weighted"`` mode.
+        learned_null: learn the null concept instead of using the zero vector.
+
+    ``network_evals`` counts the rows that went through the backbone (one sample-sized input is 1).
+    """
+
+    def __init__(self, backbone: dict, concept_dim: int, mode: str = "mean", weight: float = 1.0, learned_null: bool = False):
+        super().__init__()
+        if mode not in MODES:
+            raise ValueError(f"unknown composition mode {mode!r}; expected one of {MODES}")
+        if concept_dim < 1:
+            raise ValueError(f"concept_dim must be >= 1, got {concept_dim}")
+        self.config = dict(backbone=dict(backbone), concept_dim=concept_dim, mode=mode, weight=weight, learned_null=learned_null)
+        kwargs = dict(backbone)
+        self.backbone = build_backbone(kwargs.pop("kind"), **kwargs)
+        self.encoder = ConceptEncoder(concept_dim, self.backbone.embed_dim, learned_null=learned_null)
+        self.network_evals = 0
+
+    @property
+    def mode(self) -> str:
+        return self.config["mode"]
+
+    @property
+    def weight(self) -> float:
+        return self.config["weight"]
+
+    # -- per-concept predictions -------------------------------------------------------------
+    def predict(self, x: torch.Tensor, t: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """One conditional prediction per row: x (N, ...), t (N,), c (N, D) -> eps (N, ...)."""
+        self.network_evals += x.shape[0]
+        return self.backbone(x, t, self.encoder(c))
+
+    def predict_null(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The unconditional prediction eps(x_t, t | ∅) per row."""
+        return self.predict(x, t, self.encoder.null_concepts(x.shape[0]))
+
+    def per_concept(self, x_t, t, concepts, mask):
+        """All active concepts of all scenes (and the null concept where the mode needs it) in ONE
+        backbone call. Returns eps_k (B, K, ...) with zeros at masked slots, and eps_u (B, ...) or None."""
+        B, K, _ = concepts.shape
+        b_idx, k_idx = mask.nonzero(as_tuple=True)
+        xs, ts, cs = x_t[b_idx], t[b_idx], concepts[b_idx, k_idx]
+        if needs_uncond(self.mode):
+            xs = torch.cat([xs, x_t])
+            ts = torch.cat([ts, t])
+            cs = torch.cat([cs, self.encoder.null_concepts(B).to(cs.dtype)])
+        out = self.predict(xs, ts, cs)
+        n = b_idx.shape[0]
+        eps_k = out.new_zeros((B, K, *x_t.shape[1:]))
+        eps_k[b_idx, k_idx] = out[:n]
+        return eps_k, (out[n:] if needs_uncond(self.mode) else None)
+
+    def forward(self, x_t: torch.Tensor, t, concepts: torch.Tensor, mask: torch.Tensor | None = None,
+                uncond: torch.Tensor | None = None) -> torch.Tensor:
+        """Composed prediction: x_t (B, ...), t (B,) or int, concepts (B, K, D), mask (B, K) -> (B, ...).
+
+        ``uncond`` (B,) bool marks scenes to predict unconditionally instead (classifier-free-guidance
+        style training): their concepts are replaced by the null concept alone, which gives
+        eps(x_t, t | ∅) in every mode.
+        """
+        x_t, t, concepts, mask = self.check_inputs(x_t, t, concepts, mask)
+        if uncond is not None and uncond.any():
+            null = torch.zeros_like(concepts[0])
+            null[0] = self.encoder.null
+            only_first = torch.zeros_like(mask[0])
+            only_first[0] = True
+            drop = uncond.view(-1, 1, 1)
+            concepts = torch.where(drop, null.unsqueeze(0), concepts)
+            mask = torch.where(drop[..., 0], only_first.unsqueeze(0), mask)
+        eps_k, eps_u = self.per_concept(x_t, t, concepts, mask)
+        return combine(eps_k, mask, eps_u, self.mode, self.weight)
+
+    def check_inputs(self, x_t, t, concepts, mask):
+        if not isinstance(x_t, torch.Tensor) or not x_t.is_floating_point():
+            raise TypeError("x_t must be a floating-point tensor of shape (B, ...)")
+        if x_t.dim() < 2:
+            raise ValueError(f"x_t must have shape (B, ...) with at least 2 axes, got {tuple(x_t.shape)}")
+        concepts, mask = check_concepts(concepts, mask, self.config["concept_dim"])
+        B = x_t.shape[0]
+        if concepts.shape[0] != B:
+            raise ValueError(f"x_t has batch size {B} but concepts has {concepts.shape[0]}")
+        if not torch.isfinite(x_t).all():
+            raise ValueError("x_t contains NaN or infinite values")
+        t = torch.as_tensor(t, device=x_t.device)
+        if t.is_floating_point():
+            raise TypeError(f"t must hold integer timesteps, got dtype {t.dtype}")
+        t = t.expand(B) if t.dim() == 0 else t
+        if tuple(t.shape) != (B,):
+            raise ValueError(f"t must be an int or have shape (B,) = ({B},), got {tuple(t.shape)}")
+        return x_t, t, concepts.to(x_t.dtype), mask
+
+    # -- checkpoints: config.json + safetensors, rebuilt from the folder alone ------------------
+    def save_pretrained(self, path) -> None:
+        """Write ``config.json`` and the weights to the folder ``path`` atomically."""
+        with atomic_dir(path) as tmp:
+            self.write_to(tmp)
+
+    def write_to(self, folder) -> None:
+        """Write config and weights into an existing folder (non-atomic; see ``save_pretrained``)."""
+        folder = Path(folder)
+        (folder / CONFIG_NAME).write_text(json.dumps({"class": "ComposedDenoiser", **self.config}, indent=2))
+        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
+        save_file(state, str(folder / WEIGHTS_NAME))
+
+    @classmethod
+    def from_pretrained(cls, path, **expect) -> "ComposedDenoiser":
+        """Rebuild a model from a folder written by ``save_pretrained``.
+
+        Keyword arguments are config entries the caller expects (e.g. ``concept_dim=6``); a checkpoint
+        whose config differs raises ``ValueError`` naming the entries.
+        """
+        path = Path(path)
+        cfg_file = path / CONFIG_NAME
+        if not cfg_file.is_file() or not (path / WEIGHTS_NAME).is_file():
+            raise FileNotFoundError(f"{path} is not a model folder: expected {CONFIG_NAME} and {WEIGHTS_NAME}")
+        cfg = json.loads(cfg_file.read_text())
+        if cfg.pop("class", "ComposedDenoiser") != "ComposedDenoiser":
+            raise ValueError(f"{cfg_file} does not describe a ComposedDenoiser")
+        wrong = {k: (cfg.get(k), v) for k, v in expect.items() if cfg.get(k) != v}
+        if wrong:
+            raise ValueError(
+                f"checkpoint {path} does not match the expected config: "
+                + ", ".join(f"{k}: checkpoint has {a!r}, expected {b!r}" for k, (a, b) in wrong.items())
+            )
+        model = cls(**cfg)
+        state = load_file(str(path / WEIGHTS_NAME))
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as e:
+            raise ValueError(f"weights in {path} do not fit the model its config.json describes: {e}") from None
+        return model

@@ -1,0 +1,82 @@
+"""What every inference engine shares: the denoising error and the result it returns.
+
+IGM infers the concepts of an image x by the least denoising error of the composed model (the paper's
+inversion objective, a bound on -log p(x | c^1..c^K) up to constants and weights):
+
+    L(c^1..c^K) = E_{t, eps} || eps - eps_theta(sqrt(abar_t) x + sqrt(1 - abar_t) eps, t | c^1..c^K) ||^2   (error)
+
+estimated on N shared (t, eps) samples, so that every candidate is judged on the same noise (common
+random numbers: differences between candidates are much less noisy than the errors themselves).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from ..compose import ComposedDenoiser
+from ..concepts import check_concepts
+from ..schedule import NoiseSamples
+
+
+@dataclass
+class InferenceResult:
+    """The answer of an inference engine, the errors behind it, and what it cost.
+
+    Attributes:
+        answer: the inferred concepts: indices into the candidate pool (discrete engines, (K,) long)
+            or concept values (continuous engines, (K, D)).
+        error: the denoising error of the answer.
+        candidates: (S, K_max) long, the candidate sets that were scored (-1 pads smaller sets).
+        errors: (S,) denoising error of each scored candidate.
+        network_evals: backbone rows spent (one sample-sized input through the backbone is 1; a row
+            that is also back-propagated counts 3).
+        seconds: wall-clock time.
+    """
+
+    answer: torch.Tensor
+    error: float
+    candidates: torch.Tensor
+    errors: torch.Tensor
+    network_evals: int
+    seconds: float
+    info: dict = field(default_factory=dict)
+
+    @property
+    def k(self) -> int:
+        """The number of concepts in the answer."""
+        return int(self.answer.shape[0])
+
+
+@torch.no_grad()
+def denoising_error(
+    model: ComposedDenoiser,
+    x0: torch.Tensor,
+    concepts: torch.Tensor,
+    mask: torch.Tensor | None,
+    samples: NoiseSamples,
+    scheduler,
+    max_rows: int = 4096,
+) -> torch.Tensor:
+    """Monte-Carlo estimate of (error) for S candidate concept sets of ONE sample x0.
+
+    Every set is composed by the model itself (no caching): this is the direct, "naive" estimator that
+    the cached engine must agree with. Args: x0 (*shape), concepts (S, K, D), mask (S, K); the noise
+    ``samples`` (N, *shape) are shared by all sets. Returns (S,) mean squared errors.
+    """
+    concepts, mask = check_concepts(concepts, mask)
+    if tuple(samples.noise.shape[1:]) != tuple(x0.shape):
+        raise ValueError(f"noise samples have shape {tuple(samples.noise.shape[1:])} per sample, x0 has {tuple(x0.shape)}")
+    S, N = concepts.shape[0], len(samples)
+    total = torch.zeros(S, dtype=torch.float64)
+    per_chunk = max(1, max_rows // max(1, int(mask.sum(1).max()) + 1))
+    for n in range(N):
+        t = samples.t[n : n + 1]
+        eps = samples.noise[n].to(x0)
+        x_t = scheduler.add_noise(x0.unsqueeze(0), eps.unsqueeze(0), t)
+        for s0 in range(0, S, per_chunk):
+            sl = slice(s0, s0 + per_chunk)
+            b = concepts[sl].shape[0]
+            pred = model(x_t.expand(b, *x0.shape), t.expand(b), concepts[sl].to(x0), mask[sl])
+            total[sl] += (pred - eps).pow(2).flatten(1).mean(1).double()
+    return (total / N).float()

@@ -1,0 +1,87 @@
+"""The noise schedule and the shared noise samples that every denoising error is measured on.
+
+The schedule itself is diffusers' ``DDPMScheduler``; nothing here re-implements it. Its defaults are the
+paper's (FACTS.md): 1000 steps, linear betas from 0.00085 to 0.012, epsilon prediction.
+
+Forward process (the book's eq. "noising"):
+
+    x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps,      eps ~ N(0, I)
+
+is ``scheduler.add_noise(x0, eps, t)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from diffusers import DDPMScheduler
+
+# The paper's schedule (official code): DDPM, 1000 steps, linear betas, epsilon prediction.
+PAPER_SCHEDULE = dict(
+    num_train_timesteps=1000,  # T
+    beta_start=0.00085,  # beta_1
+    beta_end=0.012,  # beta_T
+    beta_schedule="linear",  # betas evenly spaced from beta_start to beta_end
+    prediction_type="epsilon",  # the network predicts the noise eps
+    clip_sample=False,  # data need not lie in [-1, 1] (2-D toys, latents)
+)
+
+
+def make_scheduler(**overrides) -> DDPMScheduler:
+    """A diffusers ``DDPMScheduler`` with the paper's defaults; keyword arguments override them."""
+    return DDPMScheduler(**{**PAPER_SCHEDULE, **overrides})
+
+
+@dataclass
+class NoiseSamples:
+    """N shared (timestep, noise) pairs: the common random numbers of a denoising-error estimate.
+
+    Attributes:
+        t: (N,) long timesteps in [0, T).
+        noise: (N, *shape) standard normal noise, one draw per timestep.
+    """
+
+    t: torch.Tensor
+    noise: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.t.shape[0]
+
+    def to(self, device) -> "NoiseSamples":
+        return NoiseSamples(self.t.to(device), self.noise.to(device))
+
+
+def draw_noise(
+    shape: tuple[int, ...],
+    n: int,
+    *,
+    t_range: tuple[int, int] = (0, 1000),
+    spacing: str = "random",
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+) -> NoiseSamples:
+    """Draw ``n`` (t, eps) pairs for a sample of ``shape``.
+
+    Args:
+        shape: shape of one sample (e.g. ``(C, H, W)``, or ``(P, 2)`` for a cloud of 2-D points).
+        n: number of noise samples N.
+        t_range: timesteps are drawn from [lo, hi) (the paper's CLEVR inference uses (0, 500)).
+        spacing: ``"random"`` (uniform draws, the paper) or ``"even"`` (evenly spaced, as Diffusion
+            Classifier does; lower variance for the same N).
+        generator / seed: the source of randomness; give one for reproducible estimates.
+    """
+    lo, hi = t_range
+    if not (0 <= lo < hi):
+        raise ValueError(f"t_range must satisfy 0 <= lo < hi, got {t_range}")
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    if generator is None:
+        generator = torch.Generator().manual_seed(0 if seed is None else seed)
+    if spacing == "random":
+        t = torch.randint(lo, hi, (n,), generator=generator)
+    elif spacing == "even":
+        t = torch.linspace(lo, hi - 1, n).round().long()
+    else:
+        raise ValueError(f"spacing must be 'random' or 'even', got {spacing!r}")
+    noise = torch.randn((n, *shape), generator=generator)
+    return NoiseSamples(t=t, noise=noise)
