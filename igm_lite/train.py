@@ -122,7 +122,10 @@ def train(
         resume: continue from the newest checkpoint in ``out_dir`` when there is one.
         progress: show a tqdm progress bar (main process only).
     """
-    accelerator = accelerator or Accelerator(mixed_precision=config.mixed_precision)
+    if accelerator is None:
+        # cpu=True when there is no GPU, so that processes started by torchrun join over gloo (MULTI_CPU)
+        no_gpu = not (torch.cuda.is_available() or torch.backends.mps.is_available())
+        accelerator = Accelerator(mixed_precision=config.mixed_precision, cpu=no_gpu)
     loss_fn = ComposedLoss(scheduler, config.t_range, config.p_uncond)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay)
     warm = lambda s: min(1.0, (s + 1) / max(1, config.warmup))  # noqa: E731
@@ -158,7 +161,7 @@ def train(
 
     model.train()
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=not (progress and accelerator.is_main_process),
-               desc="train", leave=False)
+               desc="train", leave=False, mininterval=1.0)
     for step in bar:
         gen = step_generator(config.seed, step, rank)
         batch = batch_fn(config.batch_size, gen).to(device)

@@ -1,0 +1,123 @@
+"""Benchmarks: the figures that the chapters and the README quote, one JSON line per run.
+
+    python -m igm_lite.bench toy2d [--models NAMES] [--n-gen 1000] [--clouds 4] [--points 32] [--noise 32] [--seed 0]
+
+measures, for each shipped 2-D model, (1) how well its composition generates scenes it was not trained
+on: the Frechet (2-Wasserstein) distance between its samples and the exact product of experts, on
+2-concept scenes and on 3-concept scenes (never seen by any model); and (2) inverse inference: the share
+of observed point clouds whose concept set (and so its size K) is recovered by the least denoising
+error among all 26 valid sets. The row ``exact-experts-summed`` composes the *exact* per-expert
+denoisers by summing them: what independent training would reach with perfect experts.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+
+from .concepts import one_hot_sets
+from .data.toy2d import StripeWorld
+from .infer.discrete import DiscreteEngine
+from .metrics import frechet_gaussian, set_accuracy
+from .sample import sample
+from .schedule import make_scheduler
+
+TOY_MODELS = ("toy2d-independent-sum", "toy2d-independent-weighted", "toy2d-joint-sum", "toy2d-joint-weighted")
+
+
+def exact_summed_eps(world: StripeWorld, scheduler, scene):
+    """eps_fn for ``sample``: the sum over the scene's concepts of each expert's exact denoiser."""
+    abar_all = scheduler.alphas_cumprod
+
+    def eps_fn(x_t, t):
+        abar = abar_all[t].to(x_t.dtype).view(-1, *([1] * (x_t.dim() - 2)))
+        return sum(world.ideal_eps(x_t, abar, (k,)) for k in scene)
+
+    return eps_fn
+
+
+def toy2d_generation(model, world: StripeWorld, scheduler, k: int, n: int = 1000, steps: int = 100, seed: int = 0,
+                     exact_summed: bool = False) -> dict:
+    """Mean Frechet distance between the composition's samples and the exact product, over all scenes of
+    k concepts. ``exact_summed``: sample with the summed exact experts instead of ``model``."""
+    dists = {}
+    for i, scene in enumerate(world.scenes(k)):
+        gen = torch.Generator().manual_seed(seed * 1000 + i)
+        c, m = one_hot_sets([list(scene)], world.num_concepts, world.k_max)
+        eps_fn = exact_summed_eps(world, scheduler, scene) if exact_summed else None
+        # one scene, n points: the n points form one sample of shape (n, 2) (the MLP acts per point)
+        x = sample(model, c, m, (n, 2), scheduler, steps=steps, generator=gen, eps_fn=eps_fn)[0]
+        mean, cov = world.product(scene)
+        dists[scene] = frechet_gaussian(x, mean, cov)
+    return {"frechet_mean": sum(dists.values()) / len(dists), "per_scene": dists}
+
+
+def toy2d_inference(model, world: StripeWorld, scheduler, clouds: int = 4, points: int = 32, n_noise: int = 32,
+                    t_range=(0, 1000), seed: int = 0) -> dict:
+    """Recover the concept set of point clouds by enumeration of every valid set (K = 1, 2, 3)."""
+    sets = [list(s) for k in (1, 2, 3) for s in world.scenes(k)]
+    engine = DiscreteEngine(model, scheduler, n_samples=n_noise, t_range=t_range, seed=seed)
+    pool = torch.eye(world.num_concepts)
+    truth, pred, evals, seconds = [], [], 0, 0.0
+    for j, scene in enumerate(s for k in (1, 2, 3) for s in world.scenes(k)):
+        for c in range(clouds):
+            x0 = world.cloud(scene, points, torch.Generator().manual_seed(10_000 * seed + 100 * j + c))
+            r = engine.infer(x0, pool, sets)
+            truth.append(list(scene))
+            pred.append(r.answer.tolist())
+            evals += r.network_evals
+            seconds += r.seconds
+    by_k = {k: set_accuracy([p for p, t in zip(pred, truth) if len(t) == k], [t for t in truth if len(t) == k]) for k in (1, 2, 3)}
+    k_acc = sum(len(p) == len(t) for p, t in zip(pred, truth)) / len(truth)
+    return {"set_accuracy": set_accuracy(pred, truth), "by_k": by_k, "k_accuracy": k_acc, "n": len(truth),
+            "network_evals_per_cloud": evals / len(truth), "seconds_per_cloud": seconds / len(truth),
+            "predictions": pred, "truth": truth}
+
+
+def toy2d(models=TOY_MODELS, n_gen: int = 1000, steps: int = 100, clouds: int = 4, points: int = 32, n_noise: int = 32,
+          seed: int = 0, exact: bool = True):
+    """Yield one result dict per model (and the exact-experts row)."""
+    from .pretrained import load_pretrained
+
+    world, scheduler = StripeWorld(), make_scheduler()
+    rows = [(name, load_pretrained(name)) for name in models]
+    if exact:
+        rows.append(("exact-experts-summed", None))
+    for name, model in rows:
+        start = time.perf_counter()
+        out = {"bench": "toy2d", "model": name}
+        for k in (2, 3):
+            g = toy2d_generation(model, world, scheduler, k, n_gen, steps, seed, exact_summed=model is None)
+            out[f"frechet_k{k}"] = round(g["frechet_mean"], 4)
+        if model is not None:
+            inf = toy2d_inference(model, world, scheduler, clouds, points, n_noise, seed=seed)
+            out.update(set_accuracy=round(inf["set_accuracy"], 4), set_accuracy_by_k={k: round(v, 4) for k, v in inf["by_k"].items()},
+                       k_accuracy=round(inf["k_accuracy"], 4), clouds=inf["n"], network_evals_per_cloud=inf["network_evals_per_cloud"],
+                       seconds_per_cloud=round(inf["seconds_per_cloud"], 4))
+        out.update(seconds=round(time.perf_counter() - start, 1),
+                   settings=dict(n_gen=n_gen, sample_steps=steps, clouds_per_scene=clouds, points=points, n_noise=n_noise, seed=seed))
+        yield out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m igm_lite.bench", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="bench", required=True)
+    t = sub.add_parser("toy2d", help="chapter 1: joint versus independent composition on the 2-D stripe world")
+    t.add_argument("--models", nargs="+", default=list(TOY_MODELS))
+    t.add_argument("--n-gen", type=int, default=1000, help="points sampled per scene")
+    t.add_argument("--steps", type=int, default=100, help="sampling steps")
+    t.add_argument("--clouds", type=int, default=4, help="observed clouds per scene (26 scenes)")
+    t.add_argument("--points", type=int, default=32, help="points per observed cloud")
+    t.add_argument("--noise", type=int, default=32, help="shared noise samples per inference")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--no-exact", action="store_true", help="skip the exact-experts row")
+    a = p.parse_args(argv)
+    torch.set_grad_enabled(False)
+    for row in toy2d(a.models, a.n_gen, a.steps, a.clouds, a.points, a.noise, a.seed, exact=not a.no_exact):
+        print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()

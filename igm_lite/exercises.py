@@ -1,0 +1,63 @@
+"""Checks for the chapters' coding exercises: each tests a reader's function on random inputs against the
+library and says what is wrong, without printing the answer. Each returns True on success, False when
+the exercise is not attempted yet (the function raises NotImplementedError), and raises AssertionError
+with a hint otherwise."""
+from __future__ import annotations
+
+import torch
+
+from .compose import combine
+from .data.toy2d import StripeWorld
+
+
+def _attempt(fn, *args):
+    try:
+        return True, fn(*args)
+    except NotImplementedError:
+        print("Not attempted yet: replace the `raise NotImplementedError` with your code.")
+        return False, None
+
+
+def check_weighted_composition(fn, trials: int = 5, seed: int = 0) -> bool:
+    """Chapter 1: ``fn(eps_u (B, d), eps_k (B, K, d), mask (B, K), w) -> (B, d)`` must compute
+    eps_u + w * sum_k mask_k (eps_k - eps_u)."""
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(trials):
+        B, K, d = 4, int(torch.randint(1, 5, (1,), generator=g)), 2
+        eps_u, eps_k = torch.randn(B, d, generator=g), torch.randn(B, K, d, generator=g)
+        mask = torch.rand(B, K, generator=g) < 0.7
+        mask[:, 0] = True
+        w = float(torch.rand(1, generator=g) * 3)
+        ok, got = _attempt(fn, eps_u, eps_k, mask, w)
+        if not ok:
+            return False
+        want = combine(eps_k, mask, eps_u, "weighted", w)
+        assert got is not None and tuple(got.shape) == (B, d), f"expected shape {(B, d)}, got {None if got is None else tuple(got.shape)}"
+        if not torch.allclose(got, want, atol=1e-5):
+            K_act = mask.sum(1)
+            hint = "masked-out slots must not count" if (K_act < K).any() else "check the coefficient of eps_u"
+            raise AssertionError(f"wrong composition (max error {float((got - want).abs().max()):.3g}); hint: {hint}")
+    print("Correct: your composition matches igm_lite.compose.combine(..., mode='weighted').")
+    return True
+
+
+def check_product_of_experts(fn, seed: int = 0) -> bool:
+    """Chapter 1: ``fn(means (K, 2), precisions (K, 2, 2)) -> (mean (2,), cov (2, 2))`` of the normalised
+    product of the Gaussian experts N(means[k], precisions[k]^-1)."""
+    world = StripeWorld()
+    g = torch.Generator().manual_seed(seed)
+    for k in (1, 2, 3):
+        scenes = world.scenes(k)
+        scene = scenes[int(torch.randint(len(scenes), (1,), generator=g))]
+        idx = list(scene)
+        ok, got = _attempt(fn, world.mean[idx].clone(), world.precision[idx].clone())
+        if not ok:
+            return False
+        mean, cov = world.product(scene)
+        assert isinstance(got, tuple) and len(got) == 2, "return a tuple (mean, cov)"
+        if not torch.allclose(got[1], cov, atol=1e-4):
+            raise AssertionError(f"covariance wrong for {k} expert(s); hint: precisions add")
+        if not torch.allclose(got[0], mean, atol=1e-4):
+            raise AssertionError(f"mean wrong for {k} expert(s); hint: weight each mean by its precision")
+    print("Correct: your product matches StripeWorld.product for 1, 2 and 3 experts.")
+    return True

@@ -1,0 +1,163 @@
+"""The figures the chapters draw. Each function returns a matplotlib Figure and never calls plt.show()."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from .data.toy2d import StripeWorld
+
+LIM = 3.5  # half-width of the plotted square of the plane
+
+
+def _grid(n: int = 121, lim: float = LIM):
+    g = torch.linspace(-lim, lim, n)
+    X, Y = torch.meshgrid(g, g, indexing="xy")
+    return X, Y, torch.stack([X, Y], -1)
+
+
+def _density(world: StripeWorld, scene, weights=None, temperature: float = 1.0, n: int = 121):
+    """Normalised density exp(-sum_k w_k E_k / T) on a grid (normalised numerically; safe for any w, T > 0)."""
+    X, Y, P = _grid(n)
+    logp = -world.energy(P, scene, weights) / max(float(temperature), 1e-6)
+    p = torch.exp(logp - logp.max())
+    return X, Y, p / p.sum()
+
+
+def experts_figure(world: StripeWorld, scenes, titles=None, points=None):
+    """Density of each scene (a product of its experts); ``points`` (list of (n, 2)) are overlaid."""
+    fig, axes = plt.subplots(1, len(scenes), figsize=(3.2 * len(scenes), 3.2), squeeze=False)
+    names = world.names()
+    for i, (ax, scene) in enumerate(zip(axes[0], scenes)):
+        X, Y, p = _density(world, scene)
+        ax.contourf(X, Y, p, levels=20, cmap="Blues")
+        if points is not None and points[i] is not None:
+            ax.scatter(points[i][:, 0], points[i][:, 1], s=3, c="crimson", alpha=0.6)
+        ax.set_title(titles[i] if titles else " × ".join(names[k] for k in scene), fontsize=9)
+        ax.set_aspect("equal")
+        ax.set_xlim(-LIM, LIM)
+        ax.set_ylim(-LIM, LIM)
+    fig.tight_layout()
+    return fig
+
+
+def energy_figure(world: StripeWorld, scene):
+    """Energies of each expert and their sum (the product of experts' energy)."""
+    X, Y, P = _grid()
+    fig, axes = plt.subplots(1, len(scene) + 1, figsize=(3.2 * (len(scene) + 1), 3.2))
+    names = world.names()
+    for ax, k in zip(axes, scene):
+        ax.contourf(X, Y, world.energy(P, (k,)).clamp(max=30), levels=20, cmap="viridis")
+        ax.set_title(f"E_{k}  ({names[k]})", fontsize=9)
+    axes[-1].contourf(X, Y, world.energy(P, scene).clamp(max=30), levels=20, cmap="viridis")
+    axes[-1].set_title("sum of energies", fontsize=9)
+    for ax in axes:
+        ax.set_aspect("equal")
+    fig.tight_layout()
+    return fig
+
+
+def score_figure(world: StripeWorld, scene, eps_learned=None, abar: float = 1.0, n: int = 17):
+    """The exact score field of a scene (grad log p = -sum_k Lambda_k (x - mu_k)) at noise level abar, and,
+    if ``eps_learned`` (n*n, 2) is given, the direction -eps of a model's prediction on the same grid."""
+    X, Y, P = _grid(n, LIM * 0.9)
+    pts = P.reshape(-1, 2)
+    fig, ax = plt.subplots(figsize=(4.2, 4.2))
+    exact = -world.ideal_eps(pts, torch.tensor(abar), scene) if abar < 1.0 else world.score(pts, scene)
+    e = exact / exact.norm(dim=-1, keepdim=True).clamp(min=1e-8)
+    ax.quiver(pts[:, 0], pts[:, 1], e[:, 0], e[:, 1], color="black", alpha=0.7, label="exact")
+    if eps_learned is not None:
+        m = -eps_learned / eps_learned.norm(dim=-1, keepdim=True).clamp(min=1e-8)
+        ax.quiver(pts[:, 0], pts[:, 1], m[:, 0], m[:, 1], color="crimson", alpha=0.6, label="model: -eps")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_aspect("equal")
+    ax.set_title(f"score directions, abar = {abar:.3g}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def composed_density(world: StripeWorld, scene=(0, 2), weights=(1.0, 1.0), temperature: float = 1.0):
+    """p(x) ∝ exp(-sum_k w_k E_k(x) / T) for two experts: weights and temperature reshape the product."""
+    weights = [max(0.0, float(w)) for w in weights]
+    X, Y, p = _density(world, scene, weights, temperature)
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.contourf(X, Y, p, levels=20, cmap="magma")
+    ax.set_title(f"w = ({weights[0]:.2g}, {weights[1]:.2g}), T = {temperature:.2g}", fontsize=9)
+    ax.set_aspect("equal")
+    fig.tight_layout()
+    return fig
+
+
+def density_explorer(world: StripeWorld, scene=(0, 2)):
+    """An ipywidgets control over ``composed_density`` (live notebooks only; the book shows the default)."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    out = widgets.Output()
+    w1 = widgets.FloatSlider(value=1.0, min=0.0, max=5.0, step=0.1, description="w1")
+    w2 = widgets.FloatSlider(value=1.0, min=0.0, max=5.0, step=0.1, description="w2")
+    T = widgets.FloatLogSlider(value=1.0, base=10, min=-1.5, max=1.5, step=0.05, description="T")
+
+    def redraw(*_):
+        with out:
+            out.clear_output(wait=True)
+            fig = composed_density(world, scene, (w1.value, w2.value), T.value)
+            display(fig)
+            plt.close(fig)
+
+    for s in (w1, w2, T):
+        s.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox([w1, w2, T]), out])
+
+
+def samples_figure(world: StripeWorld, samples: dict, scenes, n_show: int = 400):
+    """Rows: models (dict name -> list of (n, 2) samples per scene); columns: scenes, over exact densities."""
+    rows = len(samples)
+    fig, axes = plt.subplots(rows, len(scenes), figsize=(2.6 * len(scenes), 2.6 * rows), squeeze=False)
+    for r, (name, per_scene) in enumerate(samples.items()):
+        for c, scene in enumerate(scenes):
+            ax = axes[r, c]
+            X, Y, p = _density(world, scene)
+            ax.contour(X, Y, p, levels=4, colors="steelblue", linewidths=0.8)
+            x = per_scene[c][:n_show]
+            ax.scatter(x[:, 0], x[:, 1], s=2, c="crimson", alpha=0.5)
+            ax.set_xlim(-LIM, LIM)
+            ax.set_ylim(-LIM, LIM)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(name, fontsize=8)
+            if r == 0:
+                ax.set_title(" × ".join(world.names()[k] for k in scene), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def errors_figure(labels, errors, truth_label=None, title="denoising error of every candidate set"):
+    """Bar chart of the denoising error of each candidate set, the least one and the truth marked."""
+    errors = np.asarray(errors, dtype=float)
+    order = np.argsort(errors)
+    fig, ax = plt.subplots(figsize=(max(6, 0.28 * len(labels)), 3.2))
+    colors = ["crimson" if labels[i] == truth_label else "steelblue" for i in order]
+    ax.bar(range(len(order)), errors[order] - errors.min() * 0.98, color=colors, bottom=errors.min() * 0.98)
+    ax.set_xticks(range(len(order)))
+    ax.set_xticklabels([labels[i] for i in order], rotation=90, fontsize=7)
+    ax.set_ylabel("error")
+    ax.set_title(title + ("  (red: the true set)" if truth_label else ""), fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def loss_figure(losses, window: int = 20):
+    """Training loss per step with a moving average."""
+    l = np.asarray(losses, dtype=float)
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.plot(l, alpha=0.3, label="loss")
+    if len(l) >= window:
+        ax.plot(np.arange(window - 1, len(l)), np.convolve(l, np.ones(window) / window, "valid"), label=f"mean of {window}")
+    ax.set_xlabel("step")
+    ax.set_ylabel("composed denoising loss")
+    ax.legend()
+    fig.tight_layout()
+    return fig
