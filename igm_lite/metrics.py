@@ -28,3 +28,20 @@ def frechet_gaussian(samples: torch.Tensor, mean: torch.Tensor, cov: torch.Tenso
     rS = linalg.sqrtm(S)
     cross = linalg.sqrtm(rS @ C @ rS)
     return float(np.sum((m - mu) ** 2) + np.trace(S + C - 2 * np.real(cross)))
+
+
+def gaussian_kl(samples: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor) -> float:
+    """KL( N(m, S) || N(mean, cov) ) where (m, S) are the moments of ``samples`` (n, d): how far a model's
+    samples are from the true Gaussian, in nats, whatever the scale of the distribution.
+
+        KL = 1/2 [ tr(cov^-1 S) + (mean - m)^T cov^-1 (mean - m) - d + ln(det cov / det S) ]
+    """
+    x = samples.detach().double().cpu()
+    if x.dim() != 2 or x.shape[0] < 2:
+        raise ValueError(f"samples must have shape (n >= 2, d), got {tuple(x.shape)}")
+    m, S = x.mean(0), torch.cov(x.T).reshape(x.shape[1], x.shape[1])
+    mu, C = mean.double().cpu(), cov.double().cpu()
+    Ci = torch.linalg.inv(C)
+    d = mu - m
+    kl = 0.5 * (torch.trace(Ci @ S) + d @ Ci @ d - x.shape[1] + torch.logdet(C) - torch.logdet(S))
+    return float(kl)

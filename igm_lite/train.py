@@ -160,6 +160,8 @@ def train(
         accelerator.wait_for_everyone()
 
     model.train()
+    grad_was = torch.is_grad_enabled()
+    torch.set_grad_enabled(True)  # training works even where the caller disabled gradients
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=not (progress and accelerator.is_main_process),
                desc="train", leave=False, mininterval=1.0)
     for step in bar:
@@ -178,6 +180,7 @@ def train(
         done = step + 1
         if (config.checkpoint_every and done % config.checkpoint_every == 0) or done == config.steps:
             save(done)
+    torch.set_grad_enabled(grad_was)
     model = accelerator.unwrap_model(model)
     model.eval()
     return TrainResult(model=model, losses=losses, steps=config.steps, resumed_from=start)

@@ -57,18 +57,20 @@ def energy_figure(world: StripeWorld, scene):
     return fig
 
 
-def score_figure(world: StripeWorld, scene, eps_learned=None, abar: float = 1.0, n: int = 17):
-    """The exact score field of a scene (grad log p = -sum_k Lambda_k (x - mu_k)) at noise level abar, and,
-    if ``eps_learned`` (n*n, 2) is given, the direction -eps of a model's prediction on the same grid."""
+def score_figure(world: StripeWorld, scene, abar: float = 1.0, other=None, other_label: str = "model", n: int = 17):
+    """Directions of the exact score of a scene at noise level abar (at abar = 1 the clean score
+    -sum_k Lambda_k (x - mu_k)), and, if ``other`` (a function of points (P, 2) -> eps (P, 2)) is given,
+    the direction -eps of another prediction on the same grid."""
     X, Y, P = _grid(n, LIM * 0.9)
     pts = P.reshape(-1, 2)
     fig, ax = plt.subplots(figsize=(4.2, 4.2))
     exact = -world.ideal_eps(pts, torch.tensor(abar), scene) if abar < 1.0 else world.score(pts, scene)
     e = exact / exact.norm(dim=-1, keepdim=True).clamp(min=1e-8)
     ax.quiver(pts[:, 0], pts[:, 1], e[:, 0], e[:, 1], color="black", alpha=0.7, label="exact")
-    if eps_learned is not None:
-        m = -eps_learned / eps_learned.norm(dim=-1, keepdim=True).clamp(min=1e-8)
-        ax.quiver(pts[:, 0], pts[:, 1], m[:, 0], m[:, 1], color="crimson", alpha=0.6, label="model: -eps")
+    if other is not None:
+        o = other(pts)
+        m = -o / o.norm(dim=-1, keepdim=True).clamp(min=1e-8)
+        ax.quiver(pts[:, 0], pts[:, 1], m[:, 0], m[:, 1], color="crimson", alpha=0.6, label=f"{other_label}: -eps")
     ax.legend(loc="lower right", fontsize=8)
     ax.set_aspect("equal")
     ax.set_title(f"score directions, abar = {abar:.3g}", fontsize=9)

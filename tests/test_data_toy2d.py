@@ -52,3 +52,12 @@ def test_ideal_eps_is_the_posterior_mean_of_the_noise():
     near = (xt - torch.tensor([0.3, 0.2])).norm(dim=1) < 0.05
     assert near.sum() > 200
     assert torch.allclose(eps[near].mean(0), w.ideal_eps(torch.tensor([0.3, 0.2]), ab, scene), atol=0.08)
+
+
+def test_two_triples_are_the_same_distribution():
+    """The identifiability cap quoted in chapter 1: the two triples whose stripes are symmetric about the
+    origin have the same product, so no inference can separate them."""
+    w = StripeWorld()
+    same = [(a, b) for i, a in enumerate(w.scenes(3)) for b in w.scenes(3)[i + 1:]
+            if torch.allclose(w.product(a)[0], w.product(b)[0], atol=1e-5) and torch.allclose(w.product(a)[1], w.product(b)[1], atol=1e-5)]
+    assert same == [((0, 3, 4), (1, 2, 5))]

@@ -1,0 +1,39 @@
+# Two commands on a fresh machine with Python 3.11 and pip (README):
+#   make book   installs everything into .venv, executes every chapter (CPU profile) and builds the HTML
+#   make test   installs everything into .venv and runs the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# The CPU build of torch; set TORCH_SPEC= (empty) to keep a torch you installed yourself.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: install book test chapters lab clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	@if [ -n "$(TORCH_SPEC)" ]; then $(PY) -m pip install -q "$(TORCH_SPEC)"; fi
+	$(PY) -m pip install -q -e ".[book,test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+book: install
+	$(VENV)/bin/jupyter-book build . -W --keep-going
+	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
+
+test: install
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || echo "note: no chromium: the browser test will be skipped (apt-get install chromium)"
+	$(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider
+
+# Run chapters through papermill with a profile: make chapters PROFILE=gpu CHAPTER=01
+PROFILE ?= cpu
+CHAPTER ?= all
+chapters: install
+	$(PY) -m igm_lite.chapters --profile $(PROFILE) --chapter $(CHAPTER) --out out/$(PROFILE)
+
+lab: install
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean:
+	rm -rf _build out .jupyter_cache
