@@ -142,7 +142,9 @@ def errors_figure(labels, errors, truth_label=None, title="denoising error of ev
     order = np.argsort(errors)
     fig, ax = plt.subplots(figsize=(max(6, 0.28 * len(labels)), 3.2))
     colors = ["crimson" if labels[i] == truth_label else "steelblue" for i in order]
-    ax.bar(range(len(order)), errors[order] - errors.min() * 0.98, color=colors, bottom=errors.min() * 0.98)
+    ax.bar(range(len(order)), errors[order], color=colors)
+    span = errors.max() - errors.min()
+    ax.set_ylim(max(0.0, errors.min() - 0.15 * span), errors.max() + 0.05 * span)
     ax.set_xticks(range(len(order)))
     ax.set_xticklabels([labels[i] for i in order], rotation=90, fontsize=7)
     ax.set_ylabel("error")

@@ -1,0 +1,83 @@
+"""The built book in a real browser: headless Chromium (Debian's package) driven by Playwright.
+
+Builds the book with `jupyter-book build . -W` (executing the chapters, cached), then opens every page
+and checks that it loads, that MathJax typeset the math, that every image loaded, and that no internal
+link is broken. Skipped when no Chromium is installed (`apt-get install chromium`; `.ci/run` does it)."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def built_book():
+    jb = Path(sys.executable).with_name("jupyter-book")
+    r = subprocess.run([str(jb), "build", str(ROOT), "-W", "--keep-going"], capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    return HTML
+
+
+def test_book_builds_with_every_page(built_book):
+    pages = sorted(p.relative_to(built_book).as_posix() for p in built_book.rglob("*.html"))
+    for must in ["index.html", "book/intro.html", "book/running.html", "book/notation.html", "notebooks/01_ebm_composition.html"]:
+        assert must in pages
+    chapter = (built_book / "notebooks" / "01_ebm_composition.html").read_text()
+    assert chapter.count("<img") >= 6, "the chapter's figures are in the page"
+    assert "exercise" in chapter and "solution" in chapter
+    assert "_static/mathjax/tex-chtml.js" in chapter, "MathJax is served from the book itself"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (apt-get install chromium)")
+def test_pages_in_headless_chromium(built_book):
+    from playwright.sync_api import sync_playwright
+
+    start = (built_book / "book" / "intro.html").as_uri()  # index.html only redirects here
+    todo, seen, problems = [start], set(), []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page()
+        failed = []
+        page.on("requestfailed", lambda req: failed.append(req.url) if req.url.startswith("file:") else None)
+        while todo:
+            url = todo.pop()
+            if url in seen:
+                continue
+            seen.add(url)
+            path = Path(urlparse(url).path)
+            if not path.is_file():
+                problems.append(f"broken internal link: {url}")
+                continue
+            page.goto(url, wait_until="load")
+            page.wait_for_load_state("networkidle")
+            has_math = page.evaluate("document.querySelectorAll('.math, div.math, span.math').length") > 0
+            if has_math:
+                page.wait_for_function("document.querySelectorAll('mjx-container').length > 0", timeout=20000)
+                if page.evaluate("document.querySelectorAll('mjx-merror, .MathJax_Error').length"):
+                    problems.append(f"MathJax error on {url}")
+            # local images must load; remote ones (the Colab badge) cannot here, offline
+            bad_imgs = page.evaluate("[...document.images].filter(i => i.src.startsWith('file:') && !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+            problems += [f"image not loaded on {url}: {s}" for s in bad_imgs]
+            for href in page.evaluate("[...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))"):
+                target = urljoin(url, href.split("#")[0])
+                if target.endswith("/index.html"):
+                    continue  # the redirect page
+                if target.startswith("file:") and target.endswith(".html") and target.startswith(built_book.as_uri()):
+                    todo.append(target)
+                elif target.startswith("file:") and not href.startswith("#") and not Path(urlparse(target).path).exists():
+                    problems.append(f"broken internal link on {url}: {href}")
+        browser.close()
+    problems += [f"failed to load: {u}" for u in failed]
+    visited = {Path(urlparse(u).path).relative_to(built_book).as_posix() for u in seen}
+    assert {"book/intro.html", "book/running.html", "book/notation.html", "notebooks/01_ebm_composition.html"} <= visited
+    assert not problems, "\n".join(problems[:30])
