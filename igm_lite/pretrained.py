@@ -85,8 +85,8 @@ def load_pretrained(name: str) -> ComposedDenoiser:
     if not path.is_dir():
         raise FileNotFoundError(f"no shipped checkpoint {name!r} in {CHECKPOINTS}; make it with "
                                 f"`python -m igm_lite.pretrained make {name}`")
-    return ComposedDenoiser.from_pretrained(path, **RECIPES[name].model).eval() if name in RECIPES else \
-        ComposedDenoiser.from_pretrained(path).eval()
+    expect = RECIPES[name].model if name in RECIPES else {}
+    return ComposedDenoiser.from_pretrained(path, **expect).eval()
 
 
 def recipe_info(name: str) -> dict:

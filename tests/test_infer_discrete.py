@@ -90,6 +90,19 @@ def test_engine_bad_input(toy_model):
     with pytest.raises(ValueError, match="indices"):
         eng.infer(torch.randn(2), torch.randn(3, 4), [[0, 5]])
     with pytest.raises(ValueError, match="naive"):
-        DiscreteEngine(model, make_scheduler(), method="naive").infer(torch.randn(2), torch.randn(3, 4))
+        DiscreteEngine(model, make_scheduler(), method="naive", max_sets=2).infer(torch.randn(2), torch.randn(3, 4))
     with pytest.raises(ValueError, match="method"):
         DiscreteEngine(model, make_scheduler(), method="fast")
+
+
+def test_engine_enumerates_when_few_and_searches_when_many(toy_model):
+    model = toy_model("sum", concept_dim=6)
+    x0, pool = torch.randn(4, 2), torch.eye(6)
+    few = DiscreteEngine(model, make_scheduler(), n_samples=3).infer(x0, pool, k_max=3)
+    assert few.candidates.shape == (6 + 15 + 20, 3)  # every set of 1 to 3 of 6 concepts
+    assert float(few.errors.min()) == few.error
+    many = DiscreteEngine(model, make_scheduler(), n_samples=3, max_sets=10).infer(x0, pool, k=3)
+    assert many.k == 3 and many.candidates.shape[1] == 3
+    # the search's answer is never worse than the enumerated best of that size (here: equal or close)
+    exact = DiscreteEngine(model, make_scheduler(), n_samples=3).infer(x0, pool, k=3)
+    assert exact.candidates.shape[0] == 20 and many.error >= exact.error - 1e-6

@@ -1,5 +1,6 @@
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -79,8 +80,11 @@ def test_two_processes_stay_in_sync(tmp_path):
     """torchrun starts 2 CPU processes; Accelerator joins them over gloo; DDP averages gradients, so
     both end with the same weights although each saw different data."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1"}
+    with socket.socket() as s:  # a free port on loopback
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
     script = Path(__file__).with_name("dist_train.py")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517", str(script), str(tmp_path)]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port, str(script), str(tmp_path)]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     a, b = (json.loads((tmp_path / f"rank{i}.json").read_text()) for i in (0, 1))
@@ -88,3 +92,22 @@ def test_two_processes_stay_in_sync(tmp_path):
     assert a["params"] == pytest.approx(b["params"], abs=1e-6) and a["norm"] == pytest.approx(b["norm"], rel=1e-6)
     assert a["losses"] == pytest.approx(b["losses"])  # losses are reduced over processes
     assert [p.name for p in checkpoints(tmp_path / "ckpt")] == ["checkpoint-000003", "checkpoint-000006"]
+
+
+def test_mixed_precision_bf16_on_cpu():
+    """accelerate's bf16 autocast runs the same loop (in a fresh process: accelerate's state is per process)."""
+    code = (
+        "import torch, json\n"
+        "from igm_lite import ComposedDenoiser, TrainConfig, train\n"
+        "from igm_lite.data import StripeWorld\n"
+        "w = StripeWorld(); torch.manual_seed(0)\n"
+        "m = ComposedDenoiser({'kind': 'mlp', 'hidden': 32, 'depth': 1, 'embed_dim': 16}, concept_dim=6, mode='weighted')\n"
+        "r = train(m, lambda n, g: w.batch(n, generator=g), TrainConfig(steps=20, batch_size=64, warmup=1, p_uncond=0.1,"
+        " mixed_precision='bf16'), progress=False)\n"
+        "print(json.dumps({'losses': r.losses, 'dtype': str(next(r.model.parameters()).dtype)}))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["dtype"] == "torch.float32"  # master weights stay in float32
+    assert all(l == l and l < 10 for l in out["losses"]) and out["losses"][-1] < out["losses"][0]

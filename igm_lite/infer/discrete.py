@@ -19,6 +19,7 @@ Sets are then enumerated when few, or searched (greedy additions, then single sw
 from __future__ import annotations
 
 import itertools
+import math
 import time
 
 import torch
@@ -155,15 +156,18 @@ class DiscreteEngine:
         seed: seed of the shared noise (the same for every image).
         method: ``"cached"`` (each candidate once per sample) or ``"naive"`` (every set's every concept
             at every sample, as the official code; enumeration only).
+        max_sets: without explicit sets, enumerate every set of the allowed sizes when there are at most
+            this many, and search (greedy, then swaps) otherwise.
         max_rows: the most backbone rows in one call.
     """
 
     def __init__(self, model, scheduler, *, n_samples: int = 32, t_range=(0, 1000), spacing: str = "random",
-                 seed: int = 0, method: str = "cached", max_rows: int = 4096):
+                 seed: int = 0, method: str = "cached", max_sets: int = 20000, max_rows: int = 4096):
         if method not in ("cached", "naive"):
             raise ValueError(f"method must be 'cached' or 'naive', got {method!r}")
         self.model, self.scheduler, self.method = model, scheduler, method
-        self.n_samples, self.t_range, self.spacing, self.seed, self.max_rows = n_samples, tuple(t_range), spacing, seed, max_rows
+        self.n_samples, self.t_range, self.spacing, self.seed = n_samples, tuple(t_range), spacing, seed
+        self.max_sets, self.max_rows = max_sets, max_rows
 
     def noise_for(self, x0: torch.Tensor) -> NoiseSamples:
         return draw_noise(tuple(x0.shape), self.n_samples, t_range=self.t_range, spacing=self.spacing, seed=self.seed)
@@ -174,14 +178,22 @@ class DiscreteEngine:
 
         ``sets`` given (a list of index lists or a padded (S, K) tensor): enumerate them and return the
         best (sets of several sizes: the number of concepts is chosen by the least error too).
-        Otherwise search: greedy then swaps, to exactly ``k`` concepts, or inferring K up to ``k_max``.
+        Otherwise the sets are all subsets of exactly ``k`` candidates, or of 1 to ``k_max`` (default M):
+        enumerated when there are at most ``max_sets`` of them, searched (greedy, then swaps) otherwise.
         """
         if not torch.isfinite(x0).all():
             raise ValueError("x0 contains NaN or infinite values")
+        if sets is None:
+            M = pool.shape[0]
+            sizes = [k] if k is not None else list(range(1, (k_max or M) + 1))
+            if not all(1 <= s <= M for s in sizes):
+                raise ValueError(f"the number of concepts must lie in [1, M = {M}], got {sizes}")
+            if sum(math.comb(M, s) for s in sizes) <= self.max_sets:
+                sets = pad_sets([list(c) for s in sizes for c in itertools.combinations(range(M), s)])
         start, samples = time.perf_counter(), self.noise_for(x0)
         if self.method == "naive":
             if sets is None:
-                raise ValueError("method='naive' enumerates explicit sets; pass sets=...")
+                raise ValueError(f"method='naive' only enumerates, and there are more than max_sets = {self.max_sets} sets: pass sets=... or raise max_sets")
             cand = pad_sets(sets)
             member = cand >= 0
             concepts = pool[cand.clamp(min=0)] * member.unsqueeze(-1)
