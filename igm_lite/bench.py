@@ -63,12 +63,15 @@ def toy2d_generation(model, world: StripeWorld, scheduler, k: int, n: int = 1000
 
 
 def toy2d_inference(model, world: StripeWorld, scheduler, clouds: int = 4, points: int = 32, n_noise: int = 32,
-                    t_range=(0, 1000), seed: int = 0) -> dict:
-    """Recover the concept set of point clouds by enumeration of every valid set (K = 1, 2, 3)."""
+                    t_range=(0, 1000), seed: int = 0, naive: bool = False) -> dict:
+    """Recover the concept set of point clouds by enumeration of every valid set (K = 1, 2, 3).
+    ``naive``: also run the naive engine on the same clouds and noise, and report its cost and agreement."""
     sets = [list(s) for k in (1, 2, 3) for s in world.scenes(k)]
     engine = DiscreteEngine(model, scheduler, n_samples=n_noise, t_range=t_range, seed=seed)
+    reference = DiscreteEngine(model, scheduler, n_samples=n_noise, t_range=t_range, seed=seed, method="naive")
     pool = torch.eye(world.num_concepts)
     truth, pred, evals, seconds = [], [], 0, 0.0
+    ref = {"same": 0, "evals": 0, "seconds": 0.0}
     for j, scene in enumerate(s for k in (1, 2, 3) for s in world.scenes(k)):
         for c in range(clouds):
             x0 = world.cloud(scene, points, torch.Generator().manual_seed(10_000 * seed + 100 * j + c))
@@ -77,15 +80,24 @@ def toy2d_inference(model, world: StripeWorld, scheduler, clouds: int = 4, point
             pred.append(r.answer.tolist())
             evals += r.network_evals
             seconds += r.seconds
+            if naive:
+                rn = reference.infer(x0, pool, sets)
+                ref["same"] += rn.answer.tolist() == r.answer.tolist()
+                ref["evals"] += rn.network_evals
+                ref["seconds"] += rn.seconds
     by_k = {k: set_accuracy([p for p, t in zip(pred, truth) if len(t) == k], [t for t in truth if len(t) == k]) for k in (1, 2, 3)}
     k_acc = sum(len(p) == len(t) for p, t in zip(pred, truth)) / len(truth)
-    return {"set_accuracy": set_accuracy(pred, truth), "by_k": by_k, "k_accuracy": k_acc, "n": len(truth),
-            "network_evals_per_cloud": evals / len(truth), "seconds_per_cloud": seconds / len(truth),
-            "predictions": pred, "truth": truth}
+    out = {"set_accuracy": set_accuracy(pred, truth), "by_k": by_k, "k_accuracy": k_acc, "n": len(truth),
+           "network_evals_per_cloud": evals / len(truth), "seconds_per_cloud": seconds / len(truth),
+           "predictions": pred, "truth": truth}
+    if naive:
+        out["naive"] = {"same_decisions": ref["same"] / len(truth), "network_evals_per_cloud": ref["evals"] / len(truth),
+                        "seconds_per_cloud": ref["seconds"] / len(truth)}
+    return out
 
 
 def toy2d(models=TOY_MODELS, n_gen: int = 1000, steps: int = 100, clouds: int = 4, points: int = 32, n_noise: int = 32,
-          seed: int = 0, exact: bool = True):
+          seed: int = 0, exact: bool = True, naive: bool = True):
     """Yield one result dict per model (and the two closed-form rows)."""
     from .pretrained import load_pretrained
 
@@ -100,10 +112,16 @@ def toy2d(models=TOY_MODELS, n_gen: int = 1000, steps: int = 100, clouds: int = 
             g = toy2d_generation(model, world, scheduler, k, n_gen, steps, seed, exact=name if model is None else None)
             out[f"kl_k{k}"] = round(g["kl_mean"], 4)
         if model is not None:
-            inf = toy2d_inference(model, world, scheduler, clouds, points, n_noise, seed=seed)
+            inf = toy2d_inference(model, world, scheduler, clouds, points, n_noise, seed=seed, naive=naive)
             out.update(set_accuracy=round(inf["set_accuracy"], 4), set_accuracy_by_k={k: round(v, 4) for k, v in inf["by_k"].items()},
                        k_accuracy=round(inf["k_accuracy"], 4), clouds=inf["n"], network_evals_per_cloud=inf["network_evals_per_cloud"],
                        seconds_per_cloud=round(inf["seconds_per_cloud"], 4))
+            if naive:
+                nv = inf["naive"]
+                out.update(naive_same_decisions=nv["same_decisions"], naive_network_evals_per_cloud=nv["network_evals_per_cloud"],
+                           naive_seconds_per_cloud=round(nv["seconds_per_cloud"], 4),
+                           evals_ratio_naive_over_cached=round(nv["network_evals_per_cloud"] / inf["network_evals_per_cloud"], 2),
+                           seconds_ratio_naive_over_cached=round(nv["seconds_per_cloud"] / max(inf["seconds_per_cloud"], 1e-9), 2))
         out.update(seconds=round(time.perf_counter() - start, 1),
                    settings=dict(n_gen=n_gen, sample_steps=steps, clouds_per_scene=clouds, points=points, n_noise=n_noise, seed=seed))
         yield out
@@ -121,9 +139,10 @@ def main(argv=None):
     t.add_argument("--noise", type=int, default=32, help="shared noise samples per inference")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--no-exact", action="store_true", help="skip the two closed-form rows")
+    t.add_argument("--no-naive", action="store_true", help="skip the naive engine run beside the cached one")
     a = p.parse_args(argv)
     torch.set_grad_enabled(False)
-    for row in toy2d(a.models, a.n_gen, a.steps, a.clouds, a.points, a.noise, a.seed, exact=not a.no_exact):
+    for row in toy2d(a.models, a.n_gen, a.steps, a.clouds, a.points, a.noise, a.seed, exact=not a.no_exact, naive=not a.no_naive):
         print(json.dumps(row), flush=True)
 
 
