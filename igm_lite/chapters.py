@@ -55,7 +55,7 @@ def run(profile: str, chapter: str = "all", out: str | os.PathLike | None = None
     done = []
     for nb in todo:
         target = out / nb.name
-        tmp = out / f".{nb.name}.running"
+        tmp = out / f".{nb.stem}.running.ipynb"
         pm.execute_notebook(str(nb), str(tmp), parameters=params.get(nb.stem, {}) or {}, cwd=str(nb.parent),
                             kernel_name=kernel, progress_bar=False)
         os.replace(tmp, target)  # a failed run leaves no executed notebook behind under the final name

@@ -106,3 +106,30 @@ def test_engine_enumerates_when_few_and_searches_when_many(toy_model):
     # the search's answer is never worse than the enumerated best of that size (here: equal or close)
     exact = DiscreteEngine(model, make_scheduler(), n_samples=3).infer(x0, pool, k=3)
     assert exact.candidates.shape[0] == 20 and many.error >= exact.error - 1e-6
+
+
+def test_elimination_with_one_stage_is_the_cached_engine(toy_model):
+    model = toy_model("weighted", concept_dim=6)
+    x0, pool, sets = torch.randn(5, 2), torch.eye(6), product_sets([2, 2, 2])
+    cached = DiscreteEngine(model, make_scheduler(), n_samples=8).infer(x0, pool, sets)
+    one = DiscreteEngine(model, make_scheduler(), n_samples=8, method="eliminate", schedule=[(8, 1)]).infer(x0, pool, sets)
+    assert torch.allclose(one.errors, cached.errors, rtol=1e-5) and one.answer.tolist() == cached.answer.tolist()
+    assert one.network_evals == cached.network_evals == 8 * 7
+
+
+def test_elimination_spends_less_and_keeps_the_winner(toy_model):
+    """Sets that lose early are not evaluated again: fewer rows, and on the common samples the survivor
+    is scored exactly as the cached engine scores it."""
+    model = toy_model("mean", concept_dim=12)
+    sched = make_scheduler()
+    x0, pool = torch.randn(5, 2), torch.eye(12)
+    sets = product_sets([3, 3, 3, 3])  # 81 configurations of 4 attributes with 3 values each
+    cached = DiscreteEngine(model, sched, n_samples=32).infer(x0, pool, sets)
+    elim = DiscreteEngine(model, sched, n_samples=32, method="eliminate", schedule=[(4, 3), (32, 1)]).infer(x0, pool, sets)
+    assert elim.network_evals < cached.network_evals
+    assert elim.network_evals == 4 * 12 + 28 * len(elim.candidates[elim.info["last_stage"] == 1].unique())
+    final = elim.info["last_stage"] == 1
+    assert int(final.sum()) == 3
+    assert torch.allclose(elim.errors[final], cached.errors[final], rtol=1e-5)  # all 32 samples, same noise
+    with pytest.raises(ValueError, match="increase"):
+        DiscreteEngine(model, sched, n_samples=8, method="eliminate", schedule=[(4, 2), (4, 1)]).infer(x0, pool, sets)

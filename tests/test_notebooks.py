@@ -38,7 +38,7 @@ def test_profiles_name_real_parameters(profile):
     for stem, overrides in data.items():
         nb = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
         src = next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-        names = {line.split("=")[0].strip() for line in src.splitlines() if "=" in line}
+        names = {line.split("=")[0].split(":")[0].strip() for line in src.splitlines() if "=" in line}
         assert set(overrides or {}) <= names, f"{profile}.yml sets unknown parameters of {stem}"
 
 
@@ -51,7 +51,7 @@ def test_papermill_runs_every_chapter_with_the_smoke_profile(tmp_path):
     assert injected and "demo_steps = 30" in injected[0].source
     outputs = json.dumps([c.get("outputs", []) for c in nb.cells])
     assert "network rows: cached" in outputs
-    assert not list(tmp_path.glob(".*.running"))
+    assert not list(tmp_path.glob(".*.running.ipynb"))
 
 
 def test_unknown_profile_and_chapter_are_clear_errors(tmp_path):

@@ -51,41 +51,57 @@ def pad_sets(sets: list[list[int]] | torch.Tensor) -> torch.Tensor:
 
 
 class CachedScorer:
-    """The cache of one image: every candidate evaluated once per noise sample, kept as one Gram matrix.
+    """The cache of one image: each candidate evaluated once per noise sample, kept as one Gram matrix.
 
     Args:
         model: the composed denoiser (its mode and weight define the composition).
         x0: the image (*shape).
         pool: (M, D) candidate concepts.
-        samples: N shared noise samples.
+        samples: N shared noise samples to evaluate every candidate at now (None: call ``add`` later).
         scheduler: the noise schedule (``add_noise``).
         max_rows: the most backbone rows in one call.
+
+    ``add`` evaluates (some) candidates at further samples; ``errors`` is exact for every set whose
+    members were evaluated at all the samples added so far (staged elimination relies on this).
     """
 
-    @torch.no_grad()
-    def __init__(self, model: ComposedDenoiser, x0: torch.Tensor, pool: torch.Tensor, samples: NoiseSamples, scheduler, max_rows: int = 4096):
+    def __init__(self, model: ComposedDenoiser, x0: torch.Tensor, pool: torch.Tensor, samples: NoiseSamples | None,
+                 scheduler, max_rows: int = 4096):
         if pool.dim() != 2 or pool.shape[1] != model.config["concept_dim"]:
             raise ValueError(f"pool must have shape (M, D) with D = {model.config['concept_dim']}, got {tuple(pool.shape)}")
+        self.model, self.x0, self.pool, self.scheduler, self.max_rows = model, x0, pool.to(x0), scheduler, max_rows
         self.mode, self.weight, self.M = model.mode, model.weight, pool.shape[0]
+        self.gram_sum = torch.zeros(self.M + 2, self.M + 2, dtype=torch.float64)  # layout: eps, e_u, e_1..e_M
+        self.n, self.network_evals = 0, 0
+        if samples is not None:
+            self.add(samples)
+
+    @torch.no_grad()
+    def add(self, samples: NoiseSamples, candidates=None) -> None:
+        """Evaluate ``candidates`` (pool indices; default all) at each of ``samples`` and accumulate their
+        Gram matrix with the target noise (and the null concept where the mode needs it)."""
+        model, x0 = self.model, self.x0
+        idx = torch.arange(self.M) if candidates is None else torch.as_tensor(candidates, dtype=torch.long).unique()
+        conds = self.pool[idx]
+        pos = idx + 2
+        if needs_uncond(self.mode):
+            conds = torch.cat([model.encoder.null_concepts(1).to(conds), conds])
+            pos = torch.cat([torch.tensor([1]), pos])
+        pos = torch.cat([torch.tensor([0]), pos])
         evals0 = model.network_evals
-        pool = pool.to(x0)
-        conds = torch.cat([model.encoder.null_concepts(1).to(pool), pool]) if needs_uncond(self.mode) else pool
-        R = conds.shape[0]
-        G = torch.zeros(self.M + 2, self.M + 2, dtype=torch.float64)
         for n in range(len(samples)):
             t, eps = samples.t[n : n + 1], samples.noise[n].to(x0)
-            x_t = scheduler.add_noise(x0.unsqueeze(0), eps.unsqueeze(0), t)
-            preds = torch.cat([
-                model.predict(x_t.expand(len(c), *x0.shape), t.expand(len(c)), c)
-                for c in conds.split(max_rows)
-            ]).flatten(1)
-            if not needs_uncond(self.mode):  # keep the (eps, e_u, e_1..e_M) layout; e_u unused
-                preds = torch.cat([torch.zeros_like(preds[:1]), preds])
-            V = torch.cat([eps.flatten().unsqueeze(0), preds]).double()  # (M + 2, numel)
-            G += V @ V.T / V.shape[1]
-        self.gram = G / len(samples)
-        self.network_evals = model.network_evals - evals0
-        self.rows_per_sample = R
+            x_t = self.scheduler.add_noise(x0.unsqueeze(0), eps.unsqueeze(0), t)
+            preds = torch.cat([model.predict(x_t.expand(len(c), *x0.shape), t.expand(len(c)), c) for c in conds.split(self.max_rows)])
+            V = torch.cat([eps.flatten().unsqueeze(0), preds.flatten(1)]).double()  # (rows + 1, numel)
+            self.gram_sum[pos.unsqueeze(1), pos.unsqueeze(0)] += V @ V.T / V.shape[1]
+        self.n += len(samples)
+        self.network_evals += model.network_evals - evals0
+
+    @property
+    def gram(self) -> torch.Tensor:
+        """The Gram matrix averaged over the samples added so far."""
+        return self.gram_sum / max(self.n, 1)
 
     def errors(self, sets: torch.Tensor) -> torch.Tensor:
         """Mean denoising error of each set: sets (S, K_max) long indices into the pool, -1 for padding."""
@@ -144,6 +160,32 @@ def greedy_search(scorer: CachedScorer, k: int | None = None, k_max: int | None 
     return torch.tensor(sorted(current)), best, pad_sets(seen_sets), torch.cat(seen_err)
 
 
+def staged_elimination(scorer: CachedScorer, samples: NoiseSamples, sets: torch.Tensor, schedule):
+    """Diffusion Classifier's staged elimination on cached predictions.
+
+    ``schedule`` is a list of (n_samples, keep): at each stage the samples up to n_samples are used, the
+    surviving sets are scored and the best ``keep`` survive. Only the candidates that surviving sets
+    still contain are evaluated at a stage's new samples. Returns (answer, its error, errors (S,) of
+    every set at the last stage it was scored, the stage each set was last scored at).
+    """
+    sets = pad_sets(sets)
+    alive = torch.arange(sets.shape[0])
+    errors = torch.full((sets.shape[0],), float("nan"))
+    last_stage = torch.zeros(sets.shape[0], dtype=torch.long)
+    done = 0
+    for stage, (n_until, keep) in enumerate(schedule):
+        if not done < n_until <= len(samples):
+            raise ValueError(f"schedule sample counts must increase within 1..{len(samples)}, got {schedule}")
+        members = sets[alive][sets[alive] >= 0].unique()
+        scorer.add(type(samples)(samples.t[done:n_until], samples.noise[done:n_until]), members)
+        done = n_until
+        err = scorer.errors(sets[alive])
+        errors[alive], last_stage[alive] = err, stage
+        alive = alive[err.argsort()[: max(1, keep)]]
+    best = alive[int(errors[alive].argmin())]
+    return sets[best][sets[best] >= 0], float(errors[best]), errors, last_stage
+
+
 class DiscreteEngine:
     """Discrete inversion with shared noise.
 
@@ -154,17 +196,21 @@ class DiscreteEngine:
         t_range: timesteps are drawn from [lo, hi).
         spacing: ``"random"`` or ``"even"`` timesteps (``igm_lite.schedule.draw_noise``).
         seed: seed of the shared noise (the same for every image).
-        method: ``"cached"`` (each candidate once per sample) or ``"naive"`` (every set's every concept
-            at every sample, as the official code; enumeration only).
+        method: ``"cached"`` (each candidate once per sample), ``"eliminate"`` (cached, with staged
+            elimination of sets along ``schedule``) or ``"naive"`` (every set's every concept at every
+            sample, as the official code; enumeration only).
+        schedule: for ``"eliminate"``: [(samples used so far, sets kept), ...]; the default scores every
+            set on N/4 samples, keeps the best 5 and ends with all N samples.
         max_sets: without explicit sets, enumerate every set of the allowed sizes when there are at most
             this many, and search (greedy, then swaps) otherwise.
         max_rows: the most backbone rows in one call.
     """
 
     def __init__(self, model, scheduler, *, n_samples: int = 32, t_range=(0, 1000), spacing: str = "random",
-                 seed: int = 0, method: str = "cached", max_sets: int = 20000, max_rows: int = 4096):
-        if method not in ("cached", "naive"):
-            raise ValueError(f"method must be 'cached' or 'naive', got {method!r}")
+                 seed: int = 0, method: str = "cached", schedule=None, max_sets: int = 20000, max_rows: int = 4096):
+        if method not in ("cached", "naive", "eliminate"):
+            raise ValueError(f"method must be 'cached', 'eliminate' or 'naive', got {method!r}")
+        self.schedule = schedule or [(max(1, n_samples // 4), 5), (n_samples, 1)]
         self.model, self.scheduler, self.method = model, scheduler, method
         self.n_samples, self.t_range, self.spacing, self.seed = n_samples, tuple(t_range), spacing, seed
         self.max_sets, self.max_rows = max_sets, max_rows
@@ -191,9 +237,17 @@ class DiscreteEngine:
             if sum(math.comb(M, s) for s in sizes) <= self.max_sets:
                 sets = pad_sets([list(c) for s in sizes for c in itertools.combinations(range(M), s)])
         start, samples = time.perf_counter(), self.noise_for(x0)
+        if self.method == "eliminate":
+            if sets is None:
+                raise ValueError(f"method='eliminate' only enumerates, and there are more than max_sets = {self.max_sets} sets: pass sets=... or raise max_sets")
+            scorer = CachedScorer(self.model, x0, pool, None, self.scheduler, self.max_rows)
+            cand = pad_sets(sets)
+            ans, err, errors, stage = staged_elimination(scorer, samples, cand, self.schedule)
+            return InferenceResult(ans, err, cand, errors, scorer.network_evals, time.perf_counter() - start,
+                                   info={"last_stage": stage, "schedule": list(self.schedule)})
         if self.method == "naive":
             if sets is None:
-                raise ValueError(f"method='naive' only enumerates, and there are more than max_sets = {self.max_sets} sets: pass sets=... or raise max_sets")
+                raise ValueError(f"method='{self.method}' only enumerates, and there are more than max_sets = {self.max_sets} sets: pass sets=... or raise max_sets")
             cand = pad_sets(sets)
             member = cand >= 0
             concepts = pool[cand.clamp(min=0)] * member.unsqueeze(-1)
