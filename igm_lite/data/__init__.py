@@ -1,5 +1,12 @@
-"""Worlds and loaders, all returning ``Batch`` (x, concepts, mask, meta). Data imports nothing else of igm_lite."""
+"""Worlds and loaders, all returning ``Batch`` (x, concepts, mask, meta). Data imports nothing else of igm_lite.
+
+    toy2d   the 2-D stripe world of chapter 1 (closed-form products of Gaussian experts)
+    faces   procedural cartoon faces: 3 binary attributes and a group factor (the CelebA chapter's CPU world)
+    celeba  the real CelebA with the paper's split (train female; test female / male)
+"""
 from .base import Batch
+from .celeba import CelebA
+from .faces import FaceWorld, attribute_concepts
 from .toy2d import StripeWorld
 
-__all__ = ["Batch", "StripeWorld"]
+__all__ = ["Batch", "CelebA", "FaceWorld", "StripeWorld", "attribute_concepts"]

@@ -1,0 +1,125 @@
+"""Procedural cartoon faces with three binary attributes and a group factor (the CelebA chapter's CPU world).
+
+The attributes are the paper's three: black hair, eyeglasses, smiling; each is drawn independently of
+the others and of the group, and each is plainly visible at 32 px (thick strokes, drawn at 4x and
+averaged down). The group factor changes the face the way the paper's female / male split does:
+
+    group A: long hair falling beside the face, a round face, no facial hair;
+    group B: short hair, a squarer jaw, a beard in about half the faces, other skin and hair tones.
+
+A model trained on group A and tested on group B faces the same kind of shift as the paper's
+train-on-female, test-on-male split. Concepts follow the paper: attribute k with value v is the
+one-hot vector e_{2k + (1 - v)} of size 6 (slots: black hair, not black hair, glasses, no glasses,
+smiling, not smiling), so a face is K = 3 concepts of D = 6.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .base import Batch
+
+ATTRIBUTES = ("black_hair", "eyeglasses", "smiling")
+
+
+def attribute_concepts(attrs: torch.Tensor) -> torch.Tensor:
+    """attrs (B, 3) in {0, 1} -> concepts (B, 3, 6): the paper's pair of one-hot slots per attribute."""
+    attrs = torch.as_tensor(attrs).long()
+    if attrs.dim() != 2 or attrs.shape[1] != len(ATTRIBUTES):
+        raise ValueError(f"attrs must have shape (B, {len(ATTRIBUTES)}), got {tuple(attrs.shape)}")
+    slots = 2 * torch.arange(len(ATTRIBUTES)) + (1 - attrs)  # (B, 3)
+    return torch.nn.functional.one_hot(slots, 2 * len(ATTRIBUTES)).float()
+
+
+def _u(n, lo, hi, g):
+    return lo + (hi - lo) * torch.rand(n, generator=g)
+
+
+def _pick(n, colours, g):
+    c = torch.tensor(colours, dtype=torch.float32)
+    return c[torch.randint(len(c), (n,), generator=g)]
+
+
+@dataclass
+class FaceWorld:
+    """Render faces: ``size`` pixels square, drawn at ``supersample`` times that and averaged down."""
+
+    size: int = 32
+    supersample: int = 4
+
+    def render(self, attrs: torch.Tensor, group: str, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Faces (B, 3, size, size) in [-1, 1] for attrs (B, 3) in {0, 1} and group "A" or "B"."""
+        if group not in ("A", "B"):
+            raise ValueError(f"group must be 'A' or 'B', got {group!r}")
+        attrs = torch.as_tensor(attrs).bool()
+        if attrs.dim() != 2 or attrs.shape[1] != 3:
+            raise ValueError(f"attrs must have shape (B, 3), got {tuple(attrs.shape)}")
+        g, n, S = generator, attrs.shape[0], self.size * self.supersample
+        black, glasses, smile = attrs.T
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, S), torch.linspace(-1, 1, S), indexing="ij")
+        X, Y = xs.expand(n, S, S), ys.expand(n, S, S)
+        v = lambda t: t.view(n, 1, 1)  # noqa: E731
+
+        # nuisance: position, size, colours
+        cx, cy, r = v(_u(n, -0.08, 0.08, g)), v(_u(n, -0.05, 0.08, g)), v(_u(n, 0.50, 0.58, g))
+        bg = _pick(n, [[0.75, 0.82, 0.9], [0.85, 0.85, 0.75], [0.8, 0.9, 0.8], [0.9, 0.8, 0.85]], g)
+        if group == "A":
+            skin = _pick(n, [[0.98, 0.85, 0.75], [0.93, 0.78, 0.65], [0.85, 0.68, 0.55]], g)
+            other_hair = _pick(n, [[0.95, 0.8, 0.35], [0.75, 0.45, 0.2], [0.85, 0.35, 0.15]], g)  # blond, brown, red
+        else:
+            skin = _pick(n, [[0.9, 0.72, 0.6], [0.75, 0.55, 0.4], [0.6, 0.42, 0.3]], g)
+            other_hair = _pick(n, [[0.6, 0.4, 0.22], [0.7, 0.6, 0.45], [0.55, 0.55, 0.55]], g)  # brown, sandy, grey
+        black_hair = _pick(n, [[0.05, 0.05, 0.06], [0.12, 0.1, 0.1]], g)
+        hair = torch.where(black.unsqueeze(1), black_hair, other_hair)
+
+        dx, dy = (X - cx) / r, (Y - cy) / r
+        if group == "A":  # round face; long hair on both sides down to the shoulders
+            face = dx**2 / 0.72 + dy**2 / 1.0 < 1
+            hair_m = ((dx**2 / 1.1 + (dy + 0.15) ** 2 / 1.25 < 1) & ~face) | ((dy < -0.35) & (dx**2 / 0.9 + (dy + 0.2) ** 2 / 1.0 < 1))
+            hair_m = hair_m | ((dx.abs() > 0.7) & (dx.abs() < 1.05) & (dy > -0.6) & (dy < 1.6))
+        else:  # squarer jaw (a superellipse), short hair on top
+            face = dx.abs() ** 4 / 0.55 + dy.abs() ** 3 / 1.0 < 1
+            hair_m = (dy < -0.5) & (dx**2 / 0.85 + (dy + 0.35) ** 2 / 0.55 < 1) & ~(face & (dy > -0.6))
+        # eyes
+        eye_y = -0.12
+        eyes = ((dx.abs() - 0.32) ** 2 + (dy - eye_y) ** 2) < 0.09**2
+        # mouth: smiling = a wide, thick, open arc with teeth; neutral = a short straight line
+        mouth_y = 0.52
+        top = mouth_y - 0.04 - 0.35 * dx**2  # the upper lip: corners raised a little
+        bottom = mouth_y + 0.16 - 1.0 * dx**2  # the lower lip: a deep curve, corners raised
+        smile_m = (dx.abs() < 0.42) & (dy > top) & (dy < bottom)
+        teeth = smile_m & (dy < top + 0.07)
+        neutral = (dx.abs() < 0.22) & ((dy - mouth_y).abs() < 0.045)
+        mouth = torch.where(v(smile), smile_m, neutral)
+        teeth = teeth & v(smile)
+        # glasses: two thick rings and a bridge
+        ring = ((dx.abs() - 0.32) ** 2 + (dy - eye_y) ** 2).sqrt()
+        lenses = (ring > 0.17) & (ring < 0.25)
+        bridge = (dx.abs() < 0.1) & ((dy - eye_y).abs() < 0.035)
+        frames = (lenses | bridge) & v(glasses)
+        # beard: group B, half the faces, whatever the attributes
+        beard_on = (torch.rand(n, generator=g) < 0.5) & (group == "B")
+        beard = face & (dy > 0.3) & ~mouth & v(beard_on) & ((dx.abs() > 0.3) | (dy > mouth_y + 0.1))
+
+        img = bg.view(n, 3, 1, 1).expand(n, 3, S, S).clone()
+
+        def paint(mask, colour):
+            nonlocal img
+            img = torch.where(mask.unsqueeze(1), colour.view(-1, 3, 1, 1).expand(n, 3, 1, 1) if colour.dim() == 2 else colour, img)
+
+        paint(hair_m, hair)
+        paint(face, skin)
+        paint(beard, hair * 0.8)
+        paint(eyes, torch.tensor([[0.1, 0.1, 0.15]]).expand(n, 3))
+        paint(mouth, torch.tensor([[0.55, 0.1, 0.12]]).expand(n, 3))
+        paint(teeth, torch.tensor([[0.97, 0.97, 0.97]]).expand(n, 3))
+        paint(frames, torch.tensor([[0.15, 0.15, 0.35]]).expand(n, 3))
+        img = torch.nn.functional.avg_pool2d(img, self.supersample)
+        return img * 2 - 1
+
+    def batch(self, n: int, group: str = "A", generator: torch.Generator | None = None) -> Batch:
+        """n faces of a group with independent, uniform attributes, in the common batch format."""
+        attrs = torch.rand(n, 3, generator=generator) < 0.5
+        x = self.render(attrs, group, generator)
+        return Batch(x, attribute_concepts(attrs), torch.ones(n, 3, dtype=torch.bool), {"attrs": attrs.long(), "group": group})

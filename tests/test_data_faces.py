@@ -1,0 +1,98 @@
+"""The face world and the real-CelebA loader (on a tiny fixture written in the real formats)."""
+import csv
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from igm_lite.data.celeba import CelebA
+from igm_lite.data.faces import ATTRIBUTES, FaceWorld, attribute_concepts
+
+
+def test_attribute_concepts_are_the_papers_one_hot_pairs():
+    c = attribute_concepts(torch.tensor([[1, 0, 1], [0, 1, 0]]))
+    assert c.shape == (2, 3, 6)
+    assert c[0].argmax(-1).tolist() == [0, 3, 4] and c[1].argmax(-1).tolist() == [1, 2, 5]
+    with pytest.raises(ValueError, match="shape"):
+        attribute_concepts(torch.zeros(2, 4))
+
+
+def test_every_attribute_changes_the_image_in_both_groups():
+    """Each attribute must be visible: flipping it alone changes many pixels (same nuisances, same seed)."""
+    w = FaceWorld(size=32)
+    base = torch.zeros(1, 3, dtype=torch.long)
+    for group in "AB":
+        ref = w.render(base, group, torch.Generator().manual_seed(3))
+        for k, name in enumerate(ATTRIBUTES):
+            flipped = base.clone()
+            flipped[0, k] = 1
+            img = w.render(flipped, group, torch.Generator().manual_seed(3))
+            changed = ((img - ref).abs().sum(1) > 0.3).sum()
+            assert changed >= 12, f"{name} changes only {int(changed)} pixels in group {group}"
+
+
+def test_groups_differ_and_batches_are_well_formed():
+    w = FaceWorld(size=32)
+    a = w.batch(64, "A", torch.Generator().manual_seed(0))
+    b = w.batch(64, "B", torch.Generator().manual_seed(0))
+    assert a.x.shape == (64, 3, 32, 32) and a.x.min() >= -1 and a.x.max() <= 1
+    assert a.concepts.shape == (64, 3, 6) and a.mask.all()
+    assert torch.equal(a.meta["attrs"], b.meta["attrs"])  # same seed, same attributes ...
+    assert (a.x - b.x).abs().mean() > 0.1  # ... but a different group
+    with pytest.raises(ValueError, match="group"):
+        w.render(torch.zeros(1, 3), "C")
+
+
+NAMES = ["5_o_Clock_Shadow", "Black_Hair", "Eyeglasses", "Male", "Smiling", "Young"]  # a subset of the 40
+
+
+def write_fixture(root, form="txt"):
+    rows = [  # file, black hair, glasses, male, smiling, partition
+        ("000001.jpg", 1, -1, -1, 1, 0), ("000002.jpg", -1, 1, -1, -1, 0), ("000003.jpg", -1, -1, 1, 1, 0),
+        ("000004.jpg", 1, 1, -1, -1, 2), ("000005.jpg", -1, -1, 1, 1, 2), ("000006.jpg", 1, -1, 1, -1, 2),
+        ("000007.jpg", -1, -1, -1, -1, 1),
+    ]
+    (root / "img_align_celeba").mkdir(parents=True)
+    for i, r in enumerate(rows):
+        arr = np.full((218, 178, 3), 20 * i, dtype=np.uint8)
+        Image.fromarray(arr).save(root / "img_align_celeba" / r[0])
+    values = [[-1, r[1], r[2], r[3], r[4], 1] for r in rows]
+    if form == "txt":
+        lines = [str(len(rows)), " ".join(NAMES)] + [f"{r[0]} " + " ".join(f"{v:2d}" for v in vals) for r, vals in zip(rows, values)]
+        (root / "list_attr_celeba.txt").write_text("\n".join(lines) + "\n")
+        (root / "list_eval_partition.txt").write_text("\n".join(f"{r[0]} {r[5]}" for r in rows) + "\n")
+    else:
+        with (root / "list_attr_celeba.csv").open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["image_id", *NAMES])
+            w.writerows([[r[0], *vals] for r, vals in zip(rows, values)])
+        with (root / "list_eval_partition.csv").open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["image_id", "partition"])
+            w.writerows([[r[0], r[5]] for r in rows])
+
+
+@pytest.mark.parametrize("form", ["txt", "csv"])
+def test_celeba_loader_applies_the_papers_split(tmp_path, form):
+    write_fixture(tmp_path, form)
+    train, id_, ood = (CelebA(tmp_path, s, size=16) for s in ("train", "id", "ood"))
+    assert train.files == ["000001.jpg", "000002.jpg"]  # train partition, female
+    assert id_.files == ["000004.jpg"] and ood.files == ["000005.jpg", "000006.jpg"]
+    assert train.attrs.tolist() == [[1, 0, 1], [0, 1, 0]]
+    assert ood.attrs.tolist() == [[0, 0, 1], [1, 0, 0]]
+    x, a = ood[0]
+    assert x.shape == (3, 16, 16) and -1 <= x.min() and x.max() <= 1
+    batch = CelebA.collate([ood[0], ood[1]])
+    assert batch.concepts.shape == (2, 3, 6) and batch.concepts[1].argmax(-1).tolist() == [0, 3, 5]
+
+
+def test_celeba_loader_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="img_align_celeba"):
+        CelebA(tmp_path)
+    write_fixture(tmp_path)
+    with pytest.raises(ValueError, match="split"):
+        CelebA(tmp_path, "test")
+    (tmp_path / "list_eval_partition.txt").unlink()
+    with pytest.raises(FileNotFoundError, match="list_eval_partition"):
+        CelebA(tmp_path)
