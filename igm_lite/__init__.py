@@ -6,10 +6,12 @@ Map (arrows point one way: infer/train -> compose -> concepts/backbones; data fe
     backbones  per-concept denoisers eps(x_t, t | c): an MLP for 2-D toys, a diffusers UNet for images
     compose    the composed denoiser: the one place where per-concept predictions are combined
     train      the joint (composed) denoising loss and the accelerate training loop, checkpoints
+    io         atomic writes; model folders (config.json + safetensors)
     infer/     inference engines behind one result type: discrete (cached enumeration and search)
     sample     ancestral sampling from a composition
     metrics    set accuracy, Gaussian Frechet distance
-    data/      worlds and loaders in one batch format (data/toy2d: the 2-D stripe world)
+    baselines  discriminative baselines trained in the same loop (the ResNet attribute classifier)
+    data/      worlds and loaders in one batch format: toy2d (2-D stripes), faces (procedural), celeba (real)
     pretrained shipped checkpoints and the recipes that make them
     bench      `python -m igm_lite.bench ...`: the figures the chapters quote
     viz        the figures the chapters draw

@@ -1,5 +1,12 @@
 """Benchmarks: the figures that the chapters and the README quote, one JSON line per run.
 
+    python -m igm_lite.bench celeba --split {id,ood} --n N --seed S --method naive cached eliminate resnet
+
+runs chapter 3's attribute inference on N test faces (procedural faces by default, ``--root`` for the real
+CelebA): group A / female in distribution (``id``), group B / male out of distribution (``ood``), and
+prints per method the accuracy (all three attributes right), per-attribute accuracy, network
+evaluations and seconds per image, and the share of decisions equal to the first method's.
+
     python -m igm_lite.bench toy2d [--models NAMES] [--n-gen 1000] [--clouds 4] [--points 32] [--noise 32] [--seed 0]
 
 measures, for each shipped 2-D model, (1) how well its composition generates scenes: the KL divergence
@@ -18,9 +25,14 @@ import time
 
 import torch
 
+from pathlib import Path
+
 from .concepts import one_hot_sets
+from .data.base import Batch
+from .data.celeba import CelebA
+from .data.faces import ATTRIBUTES, FaceWorld, attribute_pool, attrs_from_slots
 from .data.toy2d import StripeWorld
-from .infer.discrete import DiscreteEngine
+from .infer.discrete import DiscreteEngine, product_sets
 from .metrics import gaussian_kl, set_accuracy
 from .sample import sample
 from .schedule import make_scheduler
@@ -127,6 +139,96 @@ def toy2d(models=TOY_MODELS, n_gen: int = 1000, steps: int = 100, clouds: int = 
         yield out
 
 
+FACE_METHODS = ("naive", "cached", "eliminate", "resnet")
+FACE_GROUPS = {"id": "A", "ood": "B"}
+
+
+def face_test_set(split: str, n: int, seed: int = 0, root=None, size: int = 32) -> Batch:
+    """N test faces of a split: procedural (group A for ``id``, B for ``ood``; seeds apart from training's)
+    or, with ``root``, the first N of the real CelebA split (``igm_lite.data.CelebA``)."""
+    if split not in FACE_GROUPS:
+        raise ValueError(f"split must be 'id' or 'ood', got {split!r}")
+    if root is not None:
+        data = CelebA(root, split, size=size, limit=n)
+        return CelebA.collate([data[i] for i in range(len(data))])
+    gen = torch.Generator().manual_seed(1_000_003 * (seed + 1) + (split == "ood"))
+    return FaceWorld(size).batch(n, FACE_GROUPS[split], generator=gen)
+
+
+def infer_faces(x: torch.Tensor, method: str, model=None, *, n_noise: int = 32, t_range=(0, 1000), seed: int = 0,
+                schedule=None) -> dict:
+    """Attributes (B, 3) of faces x (B, 3, H, W) by ``method``: ``"naive"``, ``"cached"`` or ``"eliminate"``
+    enumeration of the 8 configurations with the composed ``model`` on shared noise, or ``"resnet"``
+    (``model`` is then an ``AttributeClassifier``). Returns attrs, errors (B, 8) per configuration (NaN
+    where elimination stopped scoring; none for resnet), network_evals (B,) and seconds (B,)."""
+    if method not in FACE_METHODS:
+        raise ValueError(f"method must be one of {FACE_METHODS}, got {method!r}")
+    if method == "resnet":
+        start = time.perf_counter()
+        with torch.no_grad():
+            attrs = model.predict(x)
+        per = (time.perf_counter() - start) / len(x)
+        return {"attrs": attrs, "errors": None, "network_evals": torch.zeros(len(x)), "seconds": torch.full((len(x),), per)}
+    engine = DiscreteEngine(model, make_scheduler(), n_samples=n_noise, t_range=t_range, seed=seed, method=method, schedule=schedule)
+    sets, pool = product_sets([2] * len(ATTRIBUTES)), attribute_pool()
+    attrs, errors, evals, seconds = [], [], [], []
+    for img in x:
+        r = engine.infer(img, pool, sets)
+        attrs.append(attrs_from_slots(r.answer))
+        errors.append(r.errors)
+        evals.append(r.network_evals)
+        seconds.append(r.seconds)
+    return {"attrs": torch.stack(attrs), "errors": torch.stack(errors), "network_evals": torch.tensor(evals, dtype=torch.float),
+            "seconds": torch.tensor(seconds)}
+
+
+def load_model(name_or_path):
+    """A shipped checkpoint by name, or a model folder (composed denoiser or classifier), in eval mode."""
+    from .baselines import AttributeClassifier
+    from .compose import ComposedDenoiser
+    from .pretrained import load_pretrained
+
+    path = Path(name_or_path)
+    if path.is_dir():
+        cls = AttributeClassifier if '"AttributeClassifier"' in (path / "config.json").read_text() else ComposedDenoiser
+        return cls.from_pretrained(path).eval()
+    return load_pretrained(name_or_path)
+
+
+def celeba(split: str = "ood", n: int = 200, seed: int = 0, methods=("cached",), root=None, size: int = 32,
+           model: str = "faces32-mean", classifier: str = "faces32-resnet", n_noise: int = 32, t_range=(0, 1000), schedule=None):
+    """Yield one result dict per method, all on the same faces (and, for the engines, the same noise)."""
+    batch = face_test_set(split, n, seed, root, size)
+    truth = batch.meta["attrs"]
+    first = None
+    for method in methods:
+        net = load_model(classifier if method == "resnet" else model)
+        out = infer_faces(batch.x, method, net, n_noise=n_noise, t_range=t_range, seed=seed, schedule=schedule)
+        right = out["attrs"] == truth
+        row = {"bench": "celeba", "method": method, "split": split, "n": len(truth),
+               "accuracy": round(float(right.all(1).float().mean()), 4),
+               "per_attribute": {a: round(float(right[:, i].float().mean()), 4) for i, a in enumerate(ATTRIBUTES)},
+               "network_evals_per_image": float(out["network_evals"].mean()), "seconds_per_image": round(float(out["seconds"].mean()), 5)}
+        if first is None:
+            first = (method, out["attrs"])
+        else:
+            row[f"same_decisions_as_{first[0]}"] = round(float((out["attrs"] == first[1]).all(1).float().mean()), 4)
+        row["settings"] = dict(seed=seed, data=str(root) if root else "procedural", size=size,
+                               model=None if method == "resnet" else str(model), classifier=str(classifier) if method == "resnet" else None,
+                               n_noise=n_noise, t_range=list(t_range), schedule=schedule if method == "eliminate" else None)
+        yield row
+
+
+def parse_schedule(text: str | None):
+    """"8:2,32:1" -> [(8, 2), (32, 1)]: (samples used so far, configurations kept) per stage."""
+    if not text:
+        return None
+    try:
+        return [tuple(int(v) for v in stage.split(":")) for stage in text.split(",")]
+    except ValueError:
+        raise ValueError(f"a schedule reads like '8:2,32:1' (samples so far:kept, per stage), got {text!r}") from None
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m igm_lite.bench", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="bench", required=True)
@@ -140,10 +242,27 @@ def main(argv=None):
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--no-exact", action="store_true", help="skip the two closed-form rows")
     t.add_argument("--no-naive", action="store_true", help="skip the naive engine run beside the cached one")
+    c = sub.add_parser("celeba", help="chapter 3: attributes in and out of distribution, IGM engines and the ResNet")
+    c.add_argument("--split", choices=sorted(FACE_GROUPS), default="ood")
+    c.add_argument("--n", type=int, default=200, help="test faces")
+    c.add_argument("--seed", type=int, default=0, help="seeds the faces and the shared noise")
+    c.add_argument("--method", nargs="+", choices=FACE_METHODS, default=["cached"], help="one line each, on the same faces")
+    c.add_argument("--root", help="a CelebA folder (img_align_celeba/, list_attr_celeba, list_eval_partition); default: procedural faces")
+    c.add_argument("--size", type=int, default=32, help="image side in pixels")
+    c.add_argument("--model", default="faces32-mean", help="shipped checkpoint name or model folder (composed denoiser)")
+    c.add_argument("--classifier", default="faces32-resnet", help="shipped checkpoint name or model folder (ResNet)")
+    c.add_argument("--noise", type=int, default=32, help="shared noise samples per image")
+    c.add_argument("--t-range", type=int, nargs=2, default=(0, 1000))
+    c.add_argument("--schedule", help="eliminate: 'samples:kept,...', e.g. '8:2,32:1' (default: the engine's)")
     a = p.parse_args(argv)
-    torch.set_grad_enabled(False)
-    for row in toy2d(a.models, a.n_gen, a.steps, a.clouds, a.points, a.noise, a.seed, exact=not a.no_exact, naive=not a.no_naive):
-        print(json.dumps(row), flush=True)
+    with torch.no_grad():  # benchmarks never train; a caller's grad mode is left as it was
+        if a.bench == "celeba":
+            for row in celeba(a.split, a.n, a.seed, a.method, a.root, a.size, a.model, a.classifier, a.noise, tuple(a.t_range),
+                              parse_schedule(a.schedule)):
+                print(json.dumps(row), flush=True)
+            return
+        for row in toy2d(a.models, a.n_gen, a.steps, a.clouds, a.points, a.noise, a.seed, exact=not a.no_exact, naive=not a.no_naive):
+            print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":

@@ -20,20 +20,14 @@ The cached inference engine relies on this linearity: a set's error then expands
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .backbones import build_backbone
 from .concepts import ConceptEncoder, check_concepts
-from .io import atomic_dir
+from .io import CONFIG_NAME, WEIGHTS_NAME, ModelFolder  # noqa: F401  (re-exported)
 
 MODES = ("mean", "sum", "weighted")
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"  # diffusers' file name
 
 
 def coefficients(mode: str, n_active: torch.Tensor, weight: float = 1.0):
@@ -64,7 +58,7 @@ def combine(eps_k: torch.Tensor, mask: torch.Tensor, eps_u: torch.Tensor | None,
     return out
 
 
-class ComposedDenoiser(nn.Module):
+class ComposedDenoiser(ModelFolder, nn.Module):
     """eps(x_t, t | c^1..c^K): a per-concept denoiser (backbone + concept encoder) and a composition mode.
 
     Args:
@@ -75,6 +69,7 @@ class ComposedDenoiser(nn.Module):
         learned_null: learn the null concept instead of using the zero vector.
 
     ``network_evals`` counts the rows that went through the backbone (one sample-sized input is 1).
+    ``save_pretrained`` / ``from_pretrained`` (``igm_lite.io.ModelFolder``) write and read a model folder.
     """
 
     def __init__(self, backbone: dict, concept_dim: int, mode: str = "mean", weight: float = 1.0, learned_null: bool = False):
@@ -161,44 +156,3 @@ class ComposedDenoiser(nn.Module):
         if tuple(t.shape) != (B,):
             raise ValueError(f"t must be an int or have shape (B,) = ({B},), got {tuple(t.shape)}")
         return x_t, t, concepts.to(x_t.dtype), mask
-
-    # -- checkpoints: config.json + safetensors, rebuilt from the folder alone ------------------
-    def save_pretrained(self, path) -> None:
-        """Write ``config.json`` and the weights to the folder ``path`` atomically."""
-        with atomic_dir(path) as tmp:
-            self.write_to(tmp)
-
-    def write_to(self, folder) -> None:
-        """Write config and weights into an existing folder (non-atomic; see ``save_pretrained``)."""
-        folder = Path(folder)
-        (folder / CONFIG_NAME).write_text(json.dumps({"class": "ComposedDenoiser", **self.config}, indent=2))
-        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
-        save_file(state, str(folder / WEIGHTS_NAME))
-
-    @classmethod
-    def from_pretrained(cls, path, **expect) -> "ComposedDenoiser":
-        """Rebuild a model from a folder written by ``save_pretrained``.
-
-        Keyword arguments are config entries the caller expects (e.g. ``concept_dim=6``); a checkpoint
-        whose config differs raises ``ValueError`` naming the entries.
-        """
-        path = Path(path)
-        cfg_file = path / CONFIG_NAME
-        if not cfg_file.is_file() or not (path / WEIGHTS_NAME).is_file():
-            raise FileNotFoundError(f"{path} is not a model folder: expected {CONFIG_NAME} and {WEIGHTS_NAME}")
-        cfg = json.loads(cfg_file.read_text())
-        if cfg.pop("class", "ComposedDenoiser") != "ComposedDenoiser":
-            raise ValueError(f"{cfg_file} does not describe a ComposedDenoiser")
-        wrong = {k: (cfg.get(k), v) for k, v in expect.items() if cfg.get(k) != v}
-        if wrong:
-            raise ValueError(
-                f"checkpoint {path} does not match the expected config: "
-                + ", ".join(f"{k}: checkpoint has {a!r}, expected {b!r}" for k, (a, b) in wrong.items())
-            )
-        model = cls(**cfg)
-        state = load_file(str(path / WEIGHTS_NAME))
-        try:
-            model.load_state_dict(state)
-        except RuntimeError as e:
-            raise ValueError(f"weights in {path} do not fit the model its config.json describes: {e}") from None
-        return model

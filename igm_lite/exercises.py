@@ -61,3 +61,26 @@ def check_product_of_experts(fn, seed: int = 0) -> bool:
             raise AssertionError(f"mean wrong for {k} expert(s); hint: weight each mean by its precision")
     print("Correct: your product matches StripeWorld.product for 1, 2 and 3 experts.")
     return True
+
+
+def check_mean_config_error(fn, trials: int = 5, seed: int = 0) -> bool:
+    """Chapter 3: ``fn(gram (M + 2, M + 2), config (K,) pool indices) -> float`` must return the denoising
+    error of the mean composition of the configuration's concepts from the cached Gram matrix, laid out as
+    ``igm_lite.CachedScorer`` lays it out: index 0 the target noise, 1 the null concept (unused by the
+    mean), 2 + m candidate m."""
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(trials):
+        M, K, d = 6, int(torch.randint(1, 4, (1,), generator=g)), 50
+        V = torch.randn(M + 2, d, generator=g, dtype=torch.float64)
+        gram = V @ V.T / d
+        config = torch.randperm(M, generator=g)[:K]
+        ok, got = _attempt(fn, gram.clone(), config.clone())
+        if not ok:
+            return False
+        want = float((V[0] - V[2 + config].mean(0)).pow(2).mean())
+        assert got is not None, "your function returned None"
+        if abs(float(got) - want) > 1e-5 * max(1.0, abs(want)):
+            hint = "the mean has coefficient 1/K on each concept" if K > 1 else "expand ||eps - e_m||^2 into three Gram entries"
+            raise AssertionError(f"wrong error {float(got):.5g} (K = {K}); hint: {hint}")
+    print("Correct: your error matches the mean composition's error computed from the predictions themselves.")
+    return True

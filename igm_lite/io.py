@@ -1,4 +1,8 @@
-"""Atomic writes: a file or a folder appears whole or not at all."""
+"""Atomic writes (a file or a folder appears whole or not at all) and model folders.
+
+A model folder is ``config.json`` (the constructor's keyword arguments and the class name) beside
+``diffusion_pytorch_model.safetensors`` (diffusers' file name), so the folder alone rebuilds the model.
+"""
 from __future__ import annotations
 
 import json
@@ -7,6 +11,11 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+
+from safetensors.torch import load_file, save_file
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"  # diffusers' file name
 
 
 @contextmanager
@@ -45,3 +54,49 @@ def write_json_atomic(path: str | os.PathLike, obj) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class ModelFolder:
+    """Mixin for an ``nn.Module`` whose ``self.config`` dict holds its constructor's keyword arguments:
+    ``save_pretrained`` / ``write_to`` write a model folder, ``from_pretrained`` rebuilds the model."""
+
+    config: dict
+
+    def save_pretrained(self, path) -> None:
+        """Write ``config.json`` and the weights to the folder ``path`` atomically."""
+        with atomic_dir(path) as tmp:
+            self.write_to(tmp)
+
+    def write_to(self, folder) -> None:
+        """Write config and weights into an existing folder (non-atomic; see ``save_pretrained``)."""
+        folder = Path(folder)
+        (folder / CONFIG_NAME).write_text(json.dumps({"class": type(self).__name__, **self.config}, indent=2))
+        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
+        save_file(state, str(folder / WEIGHTS_NAME))
+
+    @classmethod
+    def from_pretrained(cls, path, **expect):
+        """Rebuild a model from a folder written by ``save_pretrained``.
+
+        Keyword arguments are config entries the caller expects (e.g. ``concept_dim=6``); a checkpoint
+        whose config differs raises ``ValueError`` naming the entries.
+        """
+        path = Path(path)
+        cfg_file = path / CONFIG_NAME
+        if not cfg_file.is_file() or not (path / WEIGHTS_NAME).is_file():
+            raise FileNotFoundError(f"{path} is not a model folder: expected {CONFIG_NAME} and {WEIGHTS_NAME}")
+        cfg = json.loads(cfg_file.read_text())
+        if cfg.pop("class", cls.__name__) != cls.__name__:
+            raise ValueError(f"{cfg_file} does not describe a {cls.__name__}")
+        wrong = {k: (cfg.get(k), v) for k, v in expect.items() if cfg.get(k) != v}
+        if wrong:
+            raise ValueError(
+                f"checkpoint {path} does not match the expected config: "
+                + ", ".join(f"{k}: checkpoint has {a!r}, expected {b!r}" for k, (a, b) in wrong.items())
+            )
+        model = cls(**cfg)
+        try:
+            model.load_state_dict(load_file(str(path / WEIGHTS_NAME)))
+        except RuntimeError as e:
+            raise ValueError(f"weights in {path} do not fit the model its config.json describes: {e}") from None
+        return model

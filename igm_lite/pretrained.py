@@ -19,7 +19,10 @@ from pathlib import Path
 
 import torch
 
+from .baselines import AttributeClassifier, ClassifierLoss
 from .compose import ComposedDenoiser
+from .data.celeba import CelebAWorld
+from .data.faces import FaceWorld
 from .data.toy2d import StripeWorld
 from .io import atomic_dir
 from .train import TrainConfig, train
@@ -31,14 +34,17 @@ CHECKPOINTS = Path(__file__).parent / "checkpoints"
 class Recipe:
     """How one shipped model is made: the model, the data, the training run."""
 
-    model: dict  # ComposedDenoiser keyword arguments
+    model: dict  # the model class's keyword arguments
     world: str  # the data world (a key of WORLDS)
     data: dict  # keyword arguments of the world's ``batch``
     train: dict = field(default_factory=dict)  # TrainConfig overrides
     about: str = ""  # one line for the book
+    kind: str = "composed"  # a key of MODELS: what is trained, and on which loss
+    shipped: bool = True  # a checkpoint ships with the package (False: GPU-scale recipes, run by users)
 
 
-WORLDS = {"stripes": StripeWorld}
+WORLDS = {"stripes": StripeWorld, "faces": FaceWorld, "celeba": CelebAWorld}
+MODELS = {"composed": (ComposedDenoiser, None), "classifier": (AttributeClassifier, ClassifierLoss)}  # kind -> (class, loss)
 _TOY_BACKBONE = {"kind": "mlp", "data_dim": 2, "hidden": 128, "depth": 3, "embed_dim": 64}
 _TOY_TRAIN = dict(steps=4000, batch_size=256, lr=2e-3, warmup=100, p_uncond=0.1, seed=0)
 
@@ -54,39 +60,82 @@ RECIPES = {
     for mode in ("sum", "weighted")
 }
 
+# Chapter 3: attribute denoisers composed by the mean (the paper's CelebA form), trained jointly on
+# group-A faces only, and the ResNet baseline on the same faces, steps and batch size.
+_FACE_TRAIN = dict(steps=5000, batch_size=16, lr=2e-3, warmup=200, seed=0)
+RECIPES["faces32-mean"] = Recipe(
+    model=dict(backbone={"kind": "unet", "sample_size": 32, "in_channels": 3, "block_out_channels": [16, 32, 32],
+                         "down_block_types": ["DownBlock2D"] * 3, "up_block_types": ["UpBlock2D"] * 3,
+                         "layers_per_block": 1, "norm_num_groups": 8},
+               concept_dim=6, mode="mean"),
+    world="faces", data=dict(group="A"), train=_FACE_TRAIN,
+    about="32 px faces: 3 attribute denoisers (6 one-hot slots), mean composition, trained jointly on group A",
+)
+RECIPES["faces32-resnet"] = Recipe(
+    model=dict(num_attributes=3, embedding_size=32, hidden_sizes=[32, 64, 128], depths=[1, 1, 1]),
+    world="faces", data=dict(group="A"), train=_FACE_TRAIN, kind="classifier",
+    about="32 px faces: the ResNet attribute classifier, same group-A faces, steps and batch size",
+)
+# The GPU profile of chapter 3: the paper's scale on the real CelebA (train split, female faces), 128 px.
+# Not shipped: run with --data root=/path/to/celeba on a GPU.
+_CELEBA_TRAIN = dict(steps=50000, batch_size=64, lr=1e-4, warmup=1000, seed=0, mixed_precision="bf16", checkpoint_every=5000)
+RECIPES["celeba128-mean"] = Recipe(
+    model=dict(backbone={"kind": "unet", "sample_size": 128, "in_channels": 3, "block_out_channels": [64, 128, 256, 256],
+                         "down_block_types": ["DownBlock2D", "DownBlock2D", "AttnDownBlock2D", "DownBlock2D"],
+                         "up_block_types": ["UpBlock2D", "AttnUpBlock2D", "UpBlock2D", "UpBlock2D"], "layers_per_block": 2},
+               concept_dim=6, mode="mean"),
+    world="celeba", data=dict(root=None, split="train", size=128), train=_CELEBA_TRAIN, shipped=False,
+    about="GPU: 128 px CelebA, 3 attribute denoisers, mean composition, trained jointly on female faces",
+)
+RECIPES["celeba128-resnet"] = Recipe(
+    model=dict(num_attributes=3, embedding_size=64, hidden_sizes=[256, 512, 1024, 2048], depths=[3, 4, 6, 3], layer_type="bottleneck"),
+    world="celeba", data=dict(root=None, split="train", size=128), train=_CELEBA_TRAIN, kind="classifier", shipped=False,
+    about="GPU: ResNet-50 attribute classifier on the same 128 px female faces, steps and batch size",
+)
 
-def make(name: str, out: str | Path | None = None, steps: int | None = None, progress: bool = True) -> Path:
-    """Run recipe ``name`` and write the model folder (atomically) to ``out`` (default: the package's)."""
+
+def make(name: str, out: str | Path | None = None, steps: int | None = None, progress: bool = True,
+         data: dict | None = None) -> Path:
+    """Run recipe ``name`` and write the model folder (atomically) to ``out`` (default: the package's).
+    ``data`` overrides the recipe's data arguments (e.g. ``{"root": "/path/to/celeba"}``)."""
     if name not in RECIPES:
         raise KeyError(f"unknown recipe {name!r}; known: {sorted(RECIPES)}")
     r = RECIPES[name]
-    cfg = TrainConfig(**{**r.train, **({"steps": steps} if steps else {}), "checkpoint_every": 0})
+    if data:
+        r = dataclasses.replace(r, data={**r.data, **data})
+    out = Path(out) if out is not None else CHECKPOINTS / name
+    # shipped (CPU-sized) recipes train in one go; long GPU recipes checkpoint beside ``out`` and resume
+    ckpt_dir = None if r.shipped else out.with_name(out.name + "-checkpoints")
+    cfg = TrainConfig(**{**r.train, **({"steps": steps} if steps else {}), **({"checkpoint_every": 0} if r.shipped else {})})
     world = WORLDS[r.world]()
     torch.manual_seed(cfg.seed)
-    model = ComposedDenoiser(**r.model)
+    cls, loss = MODELS[r.kind]
+    model = cls(**r.model)
     start = time.perf_counter()
-    result = train(model, lambda n, g: world.batch(n, generator=g, **r.data), cfg, progress=progress)
-    out = Path(out) if out is not None else CHECKPOINTS / name
+    result = train(model, lambda n, g: world.batch(n, generator=g, **r.data), cfg, ckpt_dir, progress=progress,
+                   loss_fn=loss() if loss else None)
     with atomic_dir(out) as tmp:
         result.model.write_to(tmp)
         tail = result.losses[-min(200, len(result.losses)):]
         (tmp / "recipe.json").write_text(json.dumps({
             "name": name, "recipe": dataclasses.asdict(r), "train_config": dataclasses.asdict(cfg),
-            "command": f"python -m igm_lite.pretrained make {name}" + (f" --steps {steps}" if steps else ""),
+            "command": f"python -m igm_lite.pretrained make {name}" + (f" --steps {steps}" if steps else "")
+                       + "".join(f" --data {k}={v}" for k, v in (data or {}).items()),
             "final_loss_mean_last_200": sum(tail) / len(tail), "seconds": round(time.perf_counter() - start, 1),
             "torch": torch.__version__,
         }, indent=2))
     return out
 
 
-def load_pretrained(name: str) -> ComposedDenoiser:
+def load_pretrained(name: str):
     """Load a shipped checkpoint by name (see ``RECIPES``), in eval mode."""
     path = CHECKPOINTS / name
     if not path.is_dir():
         raise FileNotFoundError(f"no shipped checkpoint {name!r} in {CHECKPOINTS}; make it with "
                                 f"`python -m igm_lite.pretrained make {name}`")
-    expect = RECIPES[name].model if name in RECIPES else {}
-    return ComposedDenoiser.from_pretrained(path, **expect).eval()
+    r = RECIPES.get(name)
+    cls = MODELS[r.kind][0] if r else ComposedDenoiser
+    return cls.from_pretrained(path, **(r.model if r else {})).eval()
 
 
 def recipe_info(name: str) -> dict:
@@ -98,18 +147,25 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m igm_lite.pretrained", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     m = sub.add_parser("make", help="run a recipe")
-    m.add_argument("name", help=f"'all' or one of {sorted(RECIPES)}")
+    m.add_argument("name", help=f"'all' (every shipped recipe) or one of {sorted(RECIPES)}")
     m.add_argument("--out", help="output folder (default: igm_lite/checkpoints/NAME)")
     m.add_argument("--steps", type=int, help="override the number of training steps")
+    m.add_argument("--data", action="append", default=[], metavar="KEY=VALUE", help="override a data argument, e.g. root=/path/to/celeba")
     sub.add_parser("list", help="list the recipes")
     a = p.parse_args(argv)
     if a.cmd == "list":
         for n, r in RECIPES.items():
-            print(f"{n:28s} {r.about}")
+            print(f"{n:28s} {'' if r.shipped else '(not shipped) '}{r.about}")
         return
-    names = sorted(RECIPES) if a.name == "all" else [a.name]
+    names = sorted(n for n, r in RECIPES.items() if r.shipped) if a.name == "all" else [a.name]
+    data = {}
+    for item in a.data:
+        key, sep, value = item.partition("=")
+        if not sep:
+            p.error(f"--data takes KEY=VALUE, got {item!r}")
+        data[key] = int(value) if value.isdigit() else value
     for n in names:
-        out = make(n, Path(a.out) / n if (a.out and len(names) > 1) else a.out, a.steps, progress=sys.stderr.isatty())
+        out = make(n, Path(a.out) / n if (a.out and len(names) > 1) else a.out, a.steps, progress=sys.stderr.isatty(), data=data)
         print(json.dumps({"made": n, "path": str(out), **{k: v for k, v in json.loads((out / "recipe.json").read_text()).items() if k in ("seconds", "final_loss_mean_last_200")}}))
 
 

@@ -111,12 +111,16 @@ def train(
     resume: bool = True,
     progress: bool = True,
     accelerator: Accelerator | None = None,
+    loss_fn: Callable | None = None,
 ) -> TrainResult:
-    """Train ``model`` on (joint loss).
+    """Train ``model`` on (joint loss), or on ``loss_fn``.
 
     Args:
-        model: the composed denoiser (its composition mode is the one trained).
+        model: the composed denoiser (its composition mode is the one trained), or any model with a
+            ``config`` dict and ``igm_lite.io.ModelFolder``'s methods (a baseline).
         batch_fn: ``batch_fn(batch_size, generator) -> Batch``, called once per step and process.
+        loss_fn: ``loss_fn(model, batch, generator) -> scalar`` (default: ``ComposedLoss`` from ``config``),
+            so that a baseline trains in the same loop on the same data and budget.
         config: the run's settings.
         out_dir: folder for checkpoints (None: none are written).
         resume: continue from the newest checkpoint in ``out_dir`` when there is one.
@@ -126,7 +130,7 @@ def train(
         # cpu=True when there is no GPU, so that processes started by torchrun join over gloo (MULTI_CPU)
         no_gpu = not (torch.cuda.is_available() or torch.backends.mps.is_available())
         accelerator = Accelerator(mixed_precision=config.mixed_precision, cpu=no_gpu)
-    loss_fn = ComposedLoss(scheduler, config.t_range, config.p_uncond)
+    loss_fn = loss_fn or ComposedLoss(scheduler, config.t_range, config.p_uncond)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay)
     warm = lambda s: min(1.0, (s + 1) / max(1, config.warmup))  # noqa: E731
     lr_sched = torch.optim.lr_scheduler.LambdaLR(opt, warm)
@@ -134,7 +138,7 @@ def train(
     found = checkpoints(out_dir) if (out_dir is not None and resume) else []
     if found:
         ckpt = found[-1]
-        saved = ComposedDenoiser.from_pretrained(ckpt)
+        saved = type(model).from_pretrained(ckpt)
         if saved.config != model.config:
             raise ValueError(f"checkpoint {ckpt} was written by a model with config {saved.config}, not {model.config}")
         model.load_state_dict(saved.state_dict())

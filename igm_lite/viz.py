@@ -165,3 +165,78 @@ def loss_figure(losses, window: int = 20):
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def _show(ax, img: torch.Tensor):
+    """An image (3, H, W) in [-1, 1] on an axis, without ticks."""
+    ax.imshow(((img.detach().float().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy(), interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def faces_figure(x: torch.Tensor, titles=None, ncols: int = 8, title: str | None = None):
+    """A grid of faces x (B, 3, H, W) in [-1, 1], each with an optional (short) title."""
+    n = x.shape[0]
+    rows = (n + ncols - 1) // ncols
+    fig, axes = plt.subplots(rows, ncols, figsize=(1.35 * ncols, 1.55 * rows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i < n:
+            _show(ax, x[i])
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=7)
+        else:
+            ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def attribute_label(attrs, short=("hair", "glasses", "smile")) -> str:
+    """attrs (3,) in {0, 1} -> e.g. "hair·smile" (the attributes present), or "none"."""
+    on = [s for s, a in zip(short, attrs) if int(a)]
+    return "·".join(on) if on else "none"
+
+
+def configuration_errors_figure(x: torch.Tensor, errors: torch.Tensor, labels, truth=None):
+    """Faces x (B, 3, H, W) beside bars of their denoising error for every configuration (B, S); the
+    least error is IGM's answer (dark bar), ``truth`` (B,) indexes the true configuration (outlined)."""
+    B, S = errors.shape
+    fig, axes = plt.subplots(B, 2, figsize=(8, 1.35 * B), squeeze=False, gridspec_kw={"width_ratios": [1, 6]})
+    for b in range(B):
+        _show(axes[b, 0], x[b])
+        e = errors[b].numpy()
+        ax = axes[b, 1]
+        colours = ["tab:blue" if i == int(np.nanargmin(e)) else "lightsteelblue" for i in range(S)]
+        bars = ax.bar(range(S), e, color=colours)
+        lo, hi = np.nanmin(e), np.nanmax(e)
+        ax.set_ylim(lo - 0.15 * (hi - lo + 1e-12), hi + 0.05 * (hi - lo + 1e-12))  # the axis starts just below the least error
+        if truth is not None:
+            bars[int(truth[b])].set_edgecolor("crimson")
+            bars[int(truth[b])].set_linewidth(2)
+        ax.set_ylabel("error", fontsize=7)
+        ax.tick_params(labelsize=7)
+        ax.set_xticks(range(S))
+        ax.set_xticklabels(labels if b == B - 1 else [""] * S, rotation=30, ha="right", fontsize=7)
+    axes[0, 1].set_title("denoising error of each configuration (dark: least, red edge: truth)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_figure(results: dict, attributes, title: str = "accuracy"):
+    """Grouped bars: results {label: {"per_attribute": {name: acc}, "accuracy": acc}}, per attribute and all three."""
+    groups = list(attributes) + ["all three"]
+    fig, ax = plt.subplots(figsize=(7.5, 3))
+    width = 0.8 / len(results)
+    for i, (label, r) in enumerate(results.items()):
+        vals = [r["per_attribute"][a] for a in attributes] + [r["accuracy"]]
+        pos = np.arange(len(groups)) + (i - (len(results) - 1) / 2) * width
+        ax.bar(pos, vals, width, label=label)
+    ax.set_xticks(np.arange(len(groups)))
+    ax.set_xticklabels(groups)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("accuracy")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig

@@ -142,7 +142,7 @@ def test_save_is_atomic(toy_model, tmp_path, monkeypatch):
     def boom(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr("igm_lite.compose.save_file", boom)
+    monkeypatch.setattr("igm_lite.io.save_file", boom)
     with torch.no_grad():
         model.backbone.out[-1].bias.add_(1.0)
     with pytest.raises(OSError):

@@ -32,3 +32,27 @@ def test_product_check():
     assert exercises.check_product_of_experts(right) is True
     with pytest.raises(AssertionError, match="mean wrong"):
         exercises.check_product_of_experts(plain_average)
+
+
+def test_mean_config_error_check():
+    """A right answer passes, a stub is 'not attempted', and the sum instead of the mean fails with a hint."""
+    def right(gram, config):
+        K = len(config)
+        v = torch.zeros(gram.shape[0], dtype=gram.dtype)
+        v[0] = 1.0
+        v[2 + config] = -1.0 / K
+        return float(v @ gram @ v)
+
+    def summed(gram, config):
+        v = torch.zeros(gram.shape[0], dtype=gram.dtype)
+        v[0] = 1.0
+        v[2 + config] = -1.0
+        return float(v @ gram @ v)
+
+    def stub(gram, config):
+        raise NotImplementedError
+
+    assert exercises.check_mean_config_error(right) is True
+    assert exercises.check_mean_config_error(stub) is False
+    with pytest.raises(AssertionError, match="1/K"):
+        exercises.check_mean_config_error(summed, seed=1)

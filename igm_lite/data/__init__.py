@@ -5,8 +5,8 @@
     celeba  the real CelebA with the paper's split (train female; test female / male)
 """
 from .base import Batch
-from .celeba import CelebA
-from .faces import FaceWorld, attribute_concepts
+from .celeba import CelebA, CelebAWorld
+from .faces import ATTRIBUTES, FaceWorld, attribute_concepts, attribute_pool, attrs_from_slots
 from .toy2d import StripeWorld
 
-__all__ = ["Batch", "CelebA", "FaceWorld", "StripeWorld", "attribute_concepts"]
+__all__ = ["ATTRIBUTES", "Batch", "CelebA", "CelebAWorld", "FaceWorld", "StripeWorld", "attribute_concepts", "attribute_pool", "attrs_from_slots"]

@@ -102,3 +102,26 @@ class CelebA(torch.utils.data.Dataset):
         x = torch.stack([it[0] for it in items])
         attrs = torch.stack([it[1] for it in items])
         return Batch(x, attribute_concepts(attrs), torch.ones(len(items), 3, dtype=torch.bool), {"attrs": attrs})
+
+
+class CelebAWorld:
+    """CelebA as a training world (``igm_lite.pretrained``): ``batch`` draws random faces of a split.
+
+    The datasets are opened on first use and kept, one per (root, split, size).
+    """
+
+    def __init__(self):
+        self._open = {}
+
+    def batch(self, n: int, generator: torch.Generator | None = None, root=None, split: str = "train", size: int = 128) -> Batch:
+        if root is None:
+            raise ValueError("the CelebA world needs root=... (a folder with img_align_celeba/ and the attribute files); "
+                             "e.g. `python -m igm_lite.pretrained make celeba128-mean --data root=/path/to/celeba`")
+        key = (str(root), split, size)
+        if key not in self._open:
+            self._open[key] = CelebA(root, split, size)
+        data = self._open[key]
+        if len(data) == 0:
+            raise ValueError(f"the {split!r} split of {root} holds no images")
+        idx = torch.randint(len(data), (n,), generator=generator)
+        return CelebA.collate([data[int(i)] for i in idx])

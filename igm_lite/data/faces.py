@@ -32,6 +32,22 @@ def attribute_concepts(attrs: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.one_hot(slots, 2 * len(ATTRIBUTES)).float()
 
 
+def attribute_pool() -> torch.Tensor:
+    """The 6 candidate concepts (one per attribute value), in slot order: (6, 6) = the identity.
+    A configuration picks one per attribute: pool indices (2a, 2a + 1) are attribute a's values (1, 0)."""
+    return torch.eye(2 * len(ATTRIBUTES))
+
+
+def attrs_from_slots(slots: torch.Tensor) -> torch.Tensor:
+    """Chosen pool indices (..., 3), one per attribute (as ``igm_lite.product_sets([2, 2, 2])`` lists
+    them) -> attributes (..., 3) in {0, 1}: slot 2a means attribute a is present."""
+    slots = torch.as_tensor(slots).long()
+    expected = 2 * torch.arange(len(ATTRIBUTES))
+    if slots.shape[-1] != len(ATTRIBUTES) or not ((slots - expected) // 2 == 0).all():
+        raise ValueError(f"expected one slot per attribute, in (2a, 2a + 1) for a = 0, 1, 2; got {slots.tolist()}")
+    return (slots == expected).long()
+
+
 def _u(n, lo, hi, g):
     return lo + (hi - lo) * torch.rand(n, generator=g)
 
@@ -80,17 +96,19 @@ class FaceWorld:
             hair_m = hair_m | ((dx.abs() > 0.7) & (dx.abs() < 1.05) & (dy > -0.6) & (dy < 1.6))
         else:  # squarer jaw (a superellipse), short hair on top
             face = dx.abs() ** 4 / 0.55 + dy.abs() ** 3 / 1.0 < 1
-            hair_m = (dy < -0.5) & (dx**2 / 0.85 + (dy + 0.35) ** 2 / 0.55 < 1) & ~(face & (dy > -0.6))
+            hair_m = (dy < -0.4) & (dx**2 / 0.9 + (dy + 0.3) ** 2 / 0.65 < 1) & ~(face & (dy > -0.5))
+            face = face & ~(hair_m & (dy < -0.62))  # the short hair covers the top of the forehead
         # eyes
         eye_y = -0.12
         eyes = ((dx.abs() - 0.32) ** 2 + (dy - eye_y) ** 2) < 0.09**2
-        # mouth: smiling = a wide, thick, open arc with teeth; neutral = a short straight line
-        mouth_y = 0.52
-        top = mouth_y - 0.04 - 0.35 * dx**2  # the upper lip: corners raised a little
-        bottom = mouth_y + 0.16 - 1.0 * dx**2  # the lower lip: a deep curve, corners raised
-        smile_m = (dx.abs() < 0.42) & (dy > top) & (dy < bottom)
-        teeth = smile_m & (dy < top + 0.07)
-        neutral = (dx.abs() < 0.22) & ((dy - mouth_y).abs() < 0.045)
+        # mouth: smiling = a wide, tall open mouth showing white teeth; neutral = a short, thin, dark line
+        # (at 32 px the smile spans about 9 x 3 pixels, the neutral line about 4 x 1)
+        mouth_y = 0.5
+        top = mouth_y - 0.08 - 0.3 * dx**2  # the upper lip: corners raised a little
+        bottom = mouth_y + 0.3 - 1.2 * dx**2  # the lower lip: a deep curve, corners raised
+        smile_m = (dx.abs() < 0.5) & (dy > top) & (dy < bottom)
+        teeth = smile_m & (dy < top + 0.12)
+        neutral = (dx.abs() < 0.25) & ((dy - mouth_y).abs() < 0.05)
         mouth = torch.where(v(smile), smile_m, neutral)
         teeth = teeth & v(smile)
         # glasses: two thick rings and a bridge
@@ -112,7 +130,7 @@ class FaceWorld:
         paint(face, skin)
         paint(beard, hair * 0.8)
         paint(eyes, torch.tensor([[0.1, 0.1, 0.15]]).expand(n, 3))
-        paint(mouth, torch.tensor([[0.55, 0.1, 0.12]]).expand(n, 3))
+        paint(mouth, torch.where(v(smile)[:, 0], torch.tensor([[0.6, 0.1, 0.12]]), torch.tensor([[0.3, 0.12, 0.1]])))
         paint(teeth, torch.tensor([[0.97, 0.97, 0.97]]).expand(n, 3))
         paint(frames, torch.tensor([[0.15, 0.15, 0.35]]).expand(n, 3))
         img = torch.nn.functional.avg_pool2d(img, self.supersample)

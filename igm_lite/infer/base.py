@@ -56,7 +56,7 @@ def denoising_error(
     mask: torch.Tensor | None,
     samples: NoiseSamples,
     scheduler,
-    max_rows: int = 4096,
+    max_rows: int = 256,
 ) -> torch.Tensor:
     """Monte-Carlo estimate of (error) for S candidate concept sets of ONE sample x0.
 
@@ -69,14 +69,18 @@ def denoising_error(
         raise ValueError(f"noise samples have shape {tuple(samples.noise.shape[1:])} per sample, x0 has {tuple(x0.shape)}")
     S, N = concepts.shape[0], len(samples)
     total = torch.zeros(S, dtype=torch.float64)
-    per_chunk = max(1, max_rows // max(1, int(mask.sum(1).max()) + 1))
-    for n in range(N):
-        t = samples.t[n : n + 1]
-        eps = samples.noise[n].to(x0)
-        x_t = scheduler.add_noise(x0.unsqueeze(0), eps.unsqueeze(0), t)
-        for s0 in range(0, S, per_chunk):
-            sl = slice(s0, s0 + per_chunk)
-            b = concepts[sl].shape[0]
-            pred = model(x_t.expand(b, *x0.shape), t.expand(b), concepts[sl].to(x0), mask[sl])
-            total[sl] += (pred - eps).pow(2).flatten(1).mean(1).double()
+    t_all, eps_all = samples.t.to(x0.device), samples.noise.to(x0)
+    x_all = scheduler.add_noise(x0.unsqueeze(0).expand(N, *x0.shape), eps_all, t_all)
+    sets_per_call = max(1, max_rows // (int(mask.sum(1).max()) + 1))
+    for s0 in range(0, S, sets_per_call):
+        sl = slice(s0, s0 + sets_per_call)
+        cs, ms = concepts[sl].to(x0), mask[sl]
+        s = cs.shape[0]
+        per = max(1, sets_per_call // s)  # noise samples per call: every set of the slice at each of them
+        for n0 in range(0, N, per):
+            x_t, t, eps = x_all[n0 : n0 + per], t_all[n0 : n0 + per], eps_all[n0 : n0 + per]
+            b = x_t.shape[0]
+            pred = model(x_t.repeat_interleave(s, 0), t.repeat_interleave(s), cs.repeat(b, 1, 1), ms.repeat(b, 1))
+            err = (pred - eps.repeat_interleave(s, 0)).pow(2).flatten(1).mean(1).view(b, s).sum(0)
+            total[sl] += err.double().cpu()
     return (total / N).float()

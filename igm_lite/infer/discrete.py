@@ -59,14 +59,14 @@ class CachedScorer:
         pool: (M, D) candidate concepts.
         samples: N shared noise samples to evaluate every candidate at now (None: call ``add`` later).
         scheduler: the noise schedule (``add_noise``).
-        max_rows: the most backbone rows in one call.
+        max_rows: the most backbone rows in one call (several noise samples share a call).
 
     ``add`` evaluates (some) candidates at further samples; ``errors`` is exact for every set whose
     members were evaluated at all the samples added so far (staged elimination relies on this).
     """
 
     def __init__(self, model: ComposedDenoiser, x0: torch.Tensor, pool: torch.Tensor, samples: NoiseSamples | None,
-                 scheduler, max_rows: int = 4096):
+                 scheduler, max_rows: int = 256):
         if pool.dim() != 2 or pool.shape[1] != model.config["concept_dim"]:
             raise ValueError(f"pool must have shape (M, D) with D = {model.config['concept_dim']}, got {tuple(pool.shape)}")
         self.model, self.x0, self.pool, self.scheduler, self.max_rows = model, x0, pool.to(x0), scheduler, max_rows
@@ -89,12 +89,16 @@ class CachedScorer:
             pos = torch.cat([torch.tensor([1]), pos])
         pos = torch.cat([torch.tensor([0]), pos])
         evals0 = model.network_evals
-        for n in range(len(samples)):
-            t, eps = samples.t[n : n + 1], samples.noise[n].to(x0)
-            x_t = self.scheduler.add_noise(x0.unsqueeze(0), eps.unsqueeze(0), t)
-            preds = torch.cat([model.predict(x_t.expand(len(c), *x0.shape), t.expand(len(c)), c) for c in conds.split(self.max_rows)])
-            V = torch.cat([eps.flatten().unsqueeze(0), preds.flatten(1)]).double()  # (rows + 1, numel)
-            self.gram_sum[pos.unsqueeze(1), pos.unsqueeze(0)] += V @ V.T / V.shape[1]
+        R, N = len(conds), len(samples)
+        t_all, eps_all = samples.t.to(x0.device), samples.noise.to(x0)
+        x_all = self.scheduler.add_noise(x0.unsqueeze(0).expand(N, *x0.shape), eps_all, t_all)
+        per = max(1, self.max_rows // R)  # samples per backbone call: all R candidates of each sample
+        for n0 in range(0, N, per):
+            x_t, t, eps = x_all[n0 : n0 + per], t_all[n0 : n0 + per], eps_all[n0 : n0 + per]
+            b = x_t.shape[0]
+            preds = model.predict(x_t.repeat_interleave(R, 0), t.repeat_interleave(R), conds.repeat(b, 1)).view(b, R, -1)
+            V = torch.cat([eps.reshape(b, 1, -1), preds], 1).double()  # (b, R + 1, numel)
+            self.gram_sum[pos.unsqueeze(1), pos.unsqueeze(0)] += torch.einsum("bik,bjk->ij", V, V).cpu() / V.shape[-1]
         self.n += len(samples)
         self.network_evals += model.network_evals - evals0
 
@@ -207,7 +211,7 @@ class DiscreteEngine:
     """
 
     def __init__(self, model, scheduler, *, n_samples: int = 32, t_range=(0, 1000), spacing: str = "random",
-                 seed: int = 0, method: str = "cached", schedule=None, max_sets: int = 20000, max_rows: int = 4096):
+                 seed: int = 0, method: str = "cached", schedule=None, max_sets: int = 20000, max_rows: int = 256):
         if method not in ("cached", "naive", "eliminate"):
             raise ValueError(f"method must be 'cached', 'eliminate' or 'naive', got {method!r}")
         self.schedule = schedule or [(max(1, n_samples // 4), 5), (n_samples, 1)]
