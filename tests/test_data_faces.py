@@ -54,6 +54,8 @@ def test_groups_differ_and_batches_are_well_formed():
     assert (a.x - b.x).abs().mean() > 0.1  # ... but a different group
     with pytest.raises(ValueError, match="group"):
         w.render(torch.zeros(1, 3), "C")
+    # the beard is a nuisance of group B only, in about half its faces, recorded for analysis
+    assert not a.meta["beard"].any() and 0.3 < b.meta["beard"].float().mean() < 0.7
 
 
 NAMES = ["5_o_Clock_Shadow", "Black_Hair", "Eyeglasses", "Male", "Smiling", "Young"]  # a subset of the 40

@@ -64,8 +64,9 @@ class FaceWorld:
     size: int = 32
     supersample: int = 4
 
-    def render(self, attrs: torch.Tensor, group: str, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Faces (B, 3, size, size) in [-1, 1] for attrs (B, 3) in {0, 1} and group "A" or "B"."""
+    def render(self, attrs: torch.Tensor, group: str, generator: torch.Generator | None = None, with_meta: bool = False):
+        """Faces (B, 3, size, size) in [-1, 1] for attrs (B, 3) in {0, 1} and group "A" or "B"; with
+        ``with_meta``, also the nuisances that are not attributes: {"beard": (B,) bool}."""
         if group not in ("A", "B"):
             raise ValueError(f"group must be 'A' or 'B', got {group!r}")
         attrs = torch.as_tensor(attrs).bool()
@@ -134,10 +135,11 @@ class FaceWorld:
         paint(teeth, torch.tensor([[0.97, 0.97, 0.97]]).expand(n, 3))
         paint(frames, torch.tensor([[0.15, 0.15, 0.35]]).expand(n, 3))
         img = torch.nn.functional.avg_pool2d(img, self.supersample)
-        return img * 2 - 1
+        img = img * 2 - 1
+        return (img, {"beard": beard_on}) if with_meta else img
 
     def batch(self, n: int, group: str = "A", generator: torch.Generator | None = None) -> Batch:
         """n faces of a group with independent, uniform attributes, in the common batch format."""
         attrs = torch.rand(n, 3, generator=generator) < 0.5
-        x = self.render(attrs, group, generator)
-        return Batch(x, attribute_concepts(attrs), torch.ones(n, 3, dtype=torch.bool), {"attrs": attrs.long(), "group": group})
+        x, nuisance = self.render(attrs, group, generator, with_meta=True)
+        return Batch(x, attribute_concepts(attrs), torch.ones(n, 3, dtype=torch.bool), {"attrs": attrs.long(), "group": group, **nuisance})
