@@ -182,6 +182,12 @@ def infer_faces(x: torch.Tensor, method: str, model=None, *, n_noise: int = 32, 
             "seconds": torch.tensor(seconds)}
 
 
+def attribute_scores(pred: torch.Tensor, truth: torch.Tensor) -> dict:
+    """Accuracy with all attributes right, and per attribute: pred and truth (B, 3) in {0, 1}."""
+    right = (pred.cpu() == truth.cpu()).float()
+    return {"accuracy": float(right.prod(1).mean()), "per_attribute": {a: float(right[:, i].mean()) for i, a in enumerate(ATTRIBUTES)}}
+
+
 def load_model(name_or_path):
     """A shipped checkpoint by name, or a model folder (composed denoiser or classifier), in eval mode."""
     from .baselines import AttributeClassifier
@@ -204,10 +210,9 @@ def celeba(split: str = "ood", n: int = 200, seed: int = 0, methods=("cached",),
     for method in methods:
         net = load_model(classifier if method == "resnet" else model)
         out = infer_faces(batch.x, method, net, n_noise=n_noise, t_range=t_range, seed=seed, schedule=schedule)
-        right = out["attrs"] == truth
-        row = {"bench": "celeba", "method": method, "split": split, "n": len(truth),
-               "accuracy": round(float(right.all(1).float().mean()), 4),
-               "per_attribute": {a: round(float(right[:, i].float().mean()), 4) for i, a in enumerate(ATTRIBUTES)},
+        sc = attribute_scores(out["attrs"], truth)
+        row = {"bench": "celeba", "method": method, "split": split, "n": len(truth), "accuracy": round(sc["accuracy"], 4),
+               "per_attribute": {a: round(v, 4) for a, v in sc["per_attribute"].items()},
                "network_evals_per_image": float(out["network_evals"].mean()), "seconds_per_image": round(float(out["seconds"].mean()), 5)}
         if first is None:
             first = (method, out["attrs"])

@@ -77,7 +77,7 @@ RECIPES["faces32-resnet"] = Recipe(
     about="32 px faces: the ResNet attribute classifier, same group-A faces, steps and batch size",
 )
 # The GPU profile of chapter 3: the paper's scale on the real CelebA (train split, female faces), 128 px.
-# Not shipped: run with --data root=/path/to/celeba on a GPU.
+# Not shipped: run with --data root=CELEBA_DIR on a GPU.
 _CELEBA_TRAIN = dict(steps=50000, batch_size=64, lr=1e-4, warmup=1000, seed=0, mixed_precision="bf16", checkpoint_every=5000)
 RECIPES["celeba128-mean"] = Recipe(
     model=dict(backbone={"kind": "unet", "sample_size": 128, "in_channels": 3, "block_out_channels": [64, 128, 256, 256],
@@ -97,7 +97,7 @@ RECIPES["celeba128-resnet"] = Recipe(
 def make(name: str, out: str | Path | None = None, steps: int | None = None, progress: bool = True,
          data: dict | None = None) -> Path:
     """Run recipe ``name`` and write the model folder (atomically) to ``out`` (default: the package's).
-    ``data`` overrides the recipe's data arguments (e.g. ``{"root": "/path/to/celeba"}``)."""
+    ``data`` overrides the recipe's data arguments (e.g. ``{"root": celeba_dir}``)."""
     if name not in RECIPES:
         raise KeyError(f"unknown recipe {name!r}; known: {sorted(RECIPES)}")
     r = RECIPES[name]
@@ -138,9 +138,10 @@ def load_pretrained(name: str):
     return cls.from_pretrained(path, **(r.model if r else {})).eval()
 
 
-def recipe_info(name: str) -> dict:
-    """The ``recipe.json`` written beside a shipped checkpoint."""
-    return json.loads((CHECKPOINTS / name / "recipe.json").read_text())
+def recipe_info(name_or_path: str) -> dict:
+    """The ``recipe.json`` written beside a checkpoint: a shipped one by name, or a model folder by path."""
+    path = Path(name_or_path)
+    return json.loads(((path if path.is_dir() else CHECKPOINTS / name_or_path) / "recipe.json").read_text())
 
 
 def main(argv=None):
@@ -150,7 +151,7 @@ def main(argv=None):
     m.add_argument("name", help=f"'all' (every shipped recipe) or one of {sorted(RECIPES)}")
     m.add_argument("--out", help="output folder (default: igm_lite/checkpoints/NAME)")
     m.add_argument("--steps", type=int, help="override the number of training steps")
-    m.add_argument("--data", action="append", default=[], metavar="KEY=VALUE", help="override a data argument, e.g. root=/path/to/celeba")
+    m.add_argument("--data", action="append", default=[], metavar="KEY=VALUE", help="override a data argument, e.g. root=CELEBA_DIR")
     sub.add_parser("list", help="list the recipes")
     a = p.parse_args(argv)
     if a.cmd == "list":

@@ -116,7 +116,7 @@ class CelebAWorld:
     def batch(self, n: int, generator: torch.Generator | None = None, root=None, split: str = "train", size: int = 128) -> Batch:
         if root is None:
             raise ValueError("the CelebA world needs root=... (a folder with img_align_celeba/ and the attribute files); "
-                             "e.g. `python -m igm_lite.pretrained make celeba128-mean --data root=/path/to/celeba`")
+                             "e.g. `python -m igm_lite.pretrained make celeba128-mean --data root=CELEBA_DIR`")
         key = (str(root), split, size)
         if key not in self._open:
             self._open[key] = CelebA(root, split, size)
