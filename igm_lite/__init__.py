@@ -7,11 +7,14 @@ Map (arrows point one way: infer/train -> compose -> concepts/backbones; data fe
     compose    the composed denoiser: the one place where per-concept predictions are combined
     train      the joint (composed) denoising loss and the accelerate training loop, checkpoints
     io         atomic writes; model folders (config.json + safetensors)
-    infer/     inference engines behind one result type: discrete (cached enumeration and search)
+    infer/     inference engines behind one result type: discrete (cached enumeration and search),
+               zeroshot (choose K of M prompts: IGM, Diffusion Classifier top-K and joint, naive)
+    sd         Stable Diffusion (diffusers) as a composed denoiser over prompts
     sample     ancestral sampling from a composition
     metrics    set accuracy, Gaussian Frechet distance
     baselines  discriminative baselines trained in the same loop (the ResNet attribute classifier)
-    data/      worlds and loaders in one batch format: toy2d (2-D stripes), faces (procedural), celeba (real)
+    data/      worlds and loaders in one batch format: toy2d (2-D stripes), faces (procedural), celeba (real),
+               digits (captioned canvases of real digits), labelled (photos + label CSV)
     pretrained shipped checkpoints and the recipes that make them
     bench      `python -m igm_lite.bench ...`: the figures the chapters quote
     viz        the figures the chapters draw

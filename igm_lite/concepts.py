@@ -67,14 +67,24 @@ def one_hot_sets(sets: list[list[int]], num_concepts: int, k_max: int | None = N
 class ConceptEncoder(nn.Module):
     """Maps a concept vector (N, D) to an embedding (N, E) that the backbone adds to its time embedding.
 
-    A two-layer MLP, as Composable Diffusion adds a projection of the position to the timestep
-    embedding. ``learned_null`` makes the null concept a trained vector instead of zeros.
+    ``kind="mlp"``: a two-layer MLP, as Composable Diffusion adds a projection of the position to the
+    timestep embedding. ``kind="linear"``: a bias-free linear map initialised like an embedding table
+    (N(0, 1) entries), so a one-hot concept looks up one embedding and a multi-hot caption sums them
+    (an embedding bag); its large initial scale makes weak conditioning signals learn fast.
+    ``learned_null`` makes the null concept a trained vector instead of zeros.
     """
 
-    def __init__(self, concept_dim: int, embed_dim: int, hidden: int | None = None, learned_null: bool = False):
+    def __init__(self, concept_dim: int, embed_dim: int, hidden: int | None = None, learned_null: bool = False,
+                 kind: str = "mlp"):
         super().__init__()
         hidden = hidden or embed_dim
-        self.net = nn.Sequential(nn.Linear(concept_dim, hidden), nn.SiLU(), nn.Linear(hidden, embed_dim))
+        if kind == "mlp":
+            self.net = nn.Sequential(nn.Linear(concept_dim, hidden), nn.SiLU(), nn.Linear(hidden, embed_dim))
+        elif kind == "linear":
+            self.net = nn.Linear(concept_dim, embed_dim, bias=False)
+            nn.init.normal_(self.net.weight)
+        else:
+            raise ValueError(f"unknown concept encoder {kind!r}; expected 'mlp' or 'linear'")
         self.null = nn.Parameter(torch.zeros(concept_dim), requires_grad=learned_null)
 
     def forward(self, c: torch.Tensor) -> torch.Tensor:

@@ -84,3 +84,26 @@ def check_mean_config_error(fn, trials: int = 5, seed: int = 0) -> bool:
             raise AssertionError(f"wrong error {float(got):.5g} (K = {K}); hint: {hint}")
     print("Correct: your error matches the mean composition's error computed from the predictions themselves.")
     return True
+
+
+def check_weighted_set_error(fn, trials: int = 5, seed: int = 0) -> bool:
+    """Chapter 4: ``fn(gram (M + 2, M + 2), prompts (K,) pool indices) -> float`` must return the denoising
+    error of the sum-of-differences composition eps_u + sum_k (e_k - eps_u) of the prompts, from the Gram
+    matrix laid out as ``igm_lite.CachedScorer`` lays it out: index 0 the target noise, 1 the empty
+    prompt's prediction eps_u, 2 + m prompt m."""
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(trials):
+        M, K, d = 7, int(torch.randint(1, 4, (1,), generator=g)), 50
+        V = torch.randn(M + 2, d, generator=g, dtype=torch.float64)
+        gram = V @ V.T / d
+        prompts = torch.randperm(M, generator=g)[:K]
+        ok, got = _attempt(fn, gram.clone(), prompts.clone())
+        if not ok:
+            return False
+        want = float((V[0] - V[1] - (V[2 + prompts] - V[1]).sum(0)).pow(2).mean())
+        assert got is not None, "your function returned None"
+        if abs(float(got) - want) > 1e-5 * max(1.0, abs(want)):
+            hint = "eps_u appears with coefficient 1 - K" if K > 1 else "with one prompt the composition is that prompt's prediction"
+            raise AssertionError(f"wrong error {float(got):.5g} (K = {K}); hint: {hint}")
+    print("Correct: your error matches the sum-of-differences composition computed from the predictions themselves.")
+    return True

@@ -22,6 +22,7 @@ import torch
 from .baselines import AttributeClassifier, ClassifierLoss
 from .compose import ComposedDenoiser
 from .data.celeba import CelebAWorld
+from .data.digits import DigitWorld
 from .data.faces import FaceWorld
 from .data.toy2d import StripeWorld
 from .io import atomic_dir
@@ -43,7 +44,7 @@ class Recipe:
     shipped: bool = True  # a checkpoint ships with the package (False: GPU-scale recipes, run by users)
 
 
-WORLDS = {"stripes": StripeWorld, "faces": FaceWorld, "celeba": CelebAWorld}
+WORLDS = {"stripes": StripeWorld, "faces": FaceWorld, "celeba": CelebAWorld, "digits": DigitWorld}
 MODELS = {"composed": (ComposedDenoiser, None), "classifier": (AttributeClassifier, ClassifierLoss)}  # kind -> (class, loss)
 _TOY_BACKBONE = {"kind": "mlp", "data_dim": 2, "hidden": 128, "depth": 3, "embed_dim": 64}
 _TOY_TRAIN = dict(steps=4000, batch_size=256, lr=2e-3, warmup=100, p_uncond=0.1, seed=0)
@@ -93,11 +94,25 @@ RECIPES["celeba128-resnet"] = Recipe(
     about="GPU: ResNet-50 attribute classifier on the same 128 px female faces, steps and batch size",
 )
 
+# Chapter 4 (CPU profile): a caption-conditioned digit model, "pretrained" on canvases of 1-3 digits
+# whose captions name only some of them (web-style), then used zero-shot on compositions.
+RECIPES["digits32"] = Recipe(
+    model=dict(backbone={"kind": "unet", "sample_size": 32, "in_channels": 1, "block_out_channels": [32, 64, 64],
+                         "down_block_types": ["DownBlock2D"] * 3, "up_block_types": ["UpBlock2D"] * 3,
+                         "layers_per_block": 1, "norm_num_groups": 8},
+               concept_dim=10, mode="mean", encoder="linear"),
+    world="digits", data=dict(split="train", counts=(1, 2, 3), p_two=0.25),
+    train=dict(steps=3000, batch_size=32, lr=1e-3, warmup=200, p_uncond=0.1, seed=0),
+    about="32 px canvases of 1-3 real digits (train scans), captions naming one or two of them; 1.06M-param UNet",
+)
+
 
 def make(name: str, out: str | Path | None = None, steps: int | None = None, progress: bool = True,
-         data: dict | None = None) -> Path:
+         data: dict | None = None, checkpoint_every: int | None = None) -> Path:
     """Run recipe ``name`` and write the model folder (atomically) to ``out`` (default: the package's).
-    ``data`` overrides the recipe's data arguments (e.g. ``{"root": celeba_dir}``)."""
+    ``data`` overrides the recipe's data arguments (e.g. ``{"root": celeba_dir}``). GPU recipes keep
+    resumable checkpoints in ``OUT-checkpoints``; ``checkpoint_every`` does so for any recipe (the
+    weights are the same: every step's randomness is a function of the seed and the step)."""
     if name not in RECIPES:
         raise KeyError(f"unknown recipe {name!r}; known: {sorted(RECIPES)}")
     r = RECIPES[name]
@@ -105,8 +120,10 @@ def make(name: str, out: str | Path | None = None, steps: int | None = None, pro
         r = dataclasses.replace(r, data={**r.data, **data})
     out = Path(out) if out is not None else CHECKPOINTS / name
     # shipped (CPU-sized) recipes train in one go; long GPU recipes checkpoint beside ``out`` and resume
-    ckpt_dir = None if r.shipped else out.with_name(out.name + "-checkpoints")
-    cfg = TrainConfig(**{**r.train, **({"steps": steps} if steps else {}), **({"checkpoint_every": 0} if r.shipped else {})})
+    keep = not r.shipped or bool(checkpoint_every)
+    ckpt_dir = out.with_name(out.name + "-checkpoints") if keep else None
+    every = {"checkpoint_every": checkpoint_every} if checkpoint_every else ({} if keep else {"checkpoint_every": 0})
+    cfg = TrainConfig(**{**r.train, **({"steps": steps} if steps else {}), **every})
     world = WORLDS[r.world]()
     torch.manual_seed(cfg.seed)
     cls, loss = MODELS[r.kind]
@@ -151,6 +168,7 @@ def main(argv=None):
     m.add_argument("name", help=f"'all' (every shipped recipe) or one of {sorted(RECIPES)}")
     m.add_argument("--out", help="output folder (default: igm_lite/checkpoints/NAME)")
     m.add_argument("--steps", type=int, help="override the number of training steps")
+    m.add_argument("--checkpoint-every", type=int, help="keep resumable checkpoints in OUT-checkpoints every N steps")
     m.add_argument("--data", action="append", default=[], metavar="KEY=VALUE", help="override a data argument, e.g. root=CELEBA_DIR")
     sub.add_parser("list", help="list the recipes")
     a = p.parse_args(argv)
@@ -166,7 +184,8 @@ def main(argv=None):
             p.error(f"--data takes KEY=VALUE, got {item!r}")
         data[key] = int(value) if value.isdigit() else value
     for n in names:
-        out = make(n, Path(a.out) / n if (a.out and len(names) > 1) else a.out, a.steps, progress=sys.stderr.isatty(), data=data)
+        out = make(n, Path(a.out) / n if (a.out and len(names) > 1) else a.out, a.steps, progress=sys.stderr.isatty(), data=data,
+                   checkpoint_every=a.checkpoint_every)
         print(json.dumps({"made": n, "path": str(out), **{k: v for k, v in json.loads((out / "recipe.json").read_text()).items() if k in ("seconds", "final_loss_mean_last_200")}}))
 
 

@@ -168,14 +168,18 @@ def loss_figure(losses, window: int = 20):
 
 
 def _show(ax, img: torch.Tensor):
-    """An image (3, H, W) in [-1, 1] on an axis, without ticks."""
-    ax.imshow(((img.detach().float().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy(), interpolation="nearest")
+    """An image (3, H, W) or (1, H, W) in [-1, 1] on an axis, without ticks."""
+    img = ((img.detach().float().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()
+    if img.shape[-1] == 1:
+        ax.imshow(img[..., 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    else:
+        ax.imshow(img, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
 
 
 def faces_figure(x: torch.Tensor, titles=None, ncols: int = 8, title: str | None = None):
-    """A grid of faces x (B, 3, H, W) in [-1, 1], each with an optional (short) title."""
+    """A grid of images x (B, 3 or 1, H, W) in [-1, 1] (faces, digit canvases), each with an optional (short) title."""
     n = x.shape[0]
     rows = (n + ncols - 1) // ncols
     fig, axes = plt.subplots(rows, ncols, figsize=(1.35 * ncols, 1.55 * rows), squeeze=False)
@@ -238,5 +242,68 @@ def accuracy_figure(results: dict, attributes, title: str = "accuracy"):
     ax.set_ylabel("accuracy")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def pair_errors_figure(x: torch.Tensor, set_errors: torch.Tensor, sets: torch.Tensor, prompt_errors: torch.Tensor,
+                       truth, names=None):
+    """For each image (B, C, H, W): the image, the denoising error of every pair of prompts as an M x M
+    map (IGM picks the least: white circle; truth: red square), and each prompt's error alone (Diffusion
+    Classifier keeps the K least: dark bars; true prompts: red edges). set_errors (B, S) for ``sets``
+    (S, 2); prompt_errors (B, M); truth: B lists of prompt indices."""
+    B, M = prompt_errors.shape
+    names = names or [str(m) for m in range(M)]
+    fig, axes = plt.subplots(B, 3, figsize=(9, 2.3 * B), squeeze=False, gridspec_kw={"width_ratios": [1, 1.5, 2.4]})
+    for b in range(B):
+        _show(axes[b, 0], x[b])
+        grid = np.full((M, M), np.nan)
+        e = set_errors[b].numpy()
+        for (i, j), v in zip(sets.tolist(), e):
+            grid[i, j] = grid[j, i] = v
+        ax = axes[b, 1]
+        ax.imshow(grid, cmap="viridis_r")
+        i, j = sets[int(np.nanargmin(e))].tolist()
+        ax.scatter([j], [i], s=60, facecolors="none", edgecolors="white", linewidths=1.5)
+        ti, tj = sorted(truth[b])[:2] if len(truth[b]) >= 2 else (truth[b][0], truth[b][0])
+        ax.scatter([tj], [ti], s=110, marker="s", facecolors="none", edgecolors="crimson", linewidths=1.5)
+        ax.set_xticks(range(M))
+        ax.set_yticks(range(M))
+        ax.set_xticklabels(names, fontsize=6)
+        ax.set_yticklabels(names, fontsize=6)
+        pe = prompt_errors[b].numpy()
+        keep = set(np.argsort(pe)[: len(truth[b])].tolist())
+        ax = axes[b, 2]
+        bars = ax.bar(range(M), pe, color=["tab:blue" if m in keep else "lightsteelblue" for m in range(M)])
+        for m in truth[b]:
+            bars[m].set_edgecolor("crimson")
+            bars[m].set_linewidth(2)
+        lo, hi = pe.min(), pe.max()
+        ax.set_ylim(lo - 0.15 * (hi - lo + 1e-12), hi + 0.05 * (hi - lo + 1e-12))
+        ax.set_xticks(range(M))
+        ax.set_xticklabels(names, fontsize=7)
+        ax.tick_params(labelsize=7)
+    axes[0, 1].set_title("error of each pair (IGM)", fontsize=9)
+    axes[0, 2].set_title("error of each prompt alone (DC)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def method_bars(results: dict, paper: dict | None = None, title: str = "accuracy"):
+    """Bars of accuracy per method: results {label: accuracy}; paper {label: accuracy} drawn as ticks."""
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    labels = list(results)
+    ax.bar(range(len(labels)), [results[k] for k in labels], color="tab:blue", label="this run")
+    for i, k in enumerate(labels):
+        ax.text(i, results[k] + 0.02, f"{results[k]:.0%}", ha="center", fontsize=8)
+        if paper and k in paper:
+            ax.plot([i - 0.4, i + 0.4], [paper[k]] * 2, color="crimson", lw=2, label="paper" if i == 0 else None)
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_ylim(0, 1.08)
+    ax.set_ylabel("accuracy")
+    ax.set_title(title, fontsize=10)
+    if paper:
+        ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     return fig

@@ -62,3 +62,33 @@ def test_bench_leaves_the_callers_grad_mode_alone(tmp_path, capsys):
     assert torch.is_grad_enabled()
     main(["celeba", "--split", "id", "--n", "2", "--method", "resnet"])
     assert torch.is_grad_enabled()
+
+
+def test_zeroshot_bench_on_digits_compares_methods_on_the_same_noise(tmp_path, capsys):
+    """An untrained caption model in a folder: naive makes IGM's decisions with C(M,K) K / M times the rows."""
+    from igm_lite import ComposedDenoiser
+    from igm_lite.bench import main
+
+    torch.manual_seed(0)
+    unet = {"kind": "unet", "sample_size": 32, "in_channels": 1, "block_out_channels": [8, 8], "layers_per_block": 1,
+            "down_block_types": ["DownBlock2D"] * 2, "up_block_types": ["UpBlock2D"] * 2, "norm_num_groups": 4}
+    ComposedDenoiser(unet, concept_dim=10, mode="mean", encoder="linear").save_pretrained(tmp_path / "zs")
+    main(["zeroshot", "--model", str(tmp_path / "zs"), "--k", "2", "--m", "5", "--n", "3", "--noise", "2",
+          "--method", "igm", "naive", "dc", "dc-joint"])
+    main(["zeroshot", "--model", str(tmp_path / "zs"), "--k", "2", "--m", "5", "--n", "3", "--noise", "2",
+          "--mode", "weighted", "--method", "igm", "naive"])
+    main(["zeroshot", "--model", str(tmp_path / "zs"), "--k", "2", "--m", "5", "--n", "3", "--noise", "2",
+          "--method", "igm", "cached"])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["method"] for r in rows[6:]] == ["igm", "igm", "igm-weighted", "dc"]
+    assert rows[7]["same_decisions_as_igm"] == 1.0  # the shared cache decides as IGM alone
+    assert rows[9]["same_decisions_as_igm"] == rows[2]["same_decisions_as_igm"]  # DC from the cache = DC alone
+    assert rows[7]["unet_evals_per_image"] == 2 * 6 and rows[7]["settings"]["shared_cache"]
+    rows = rows[:6]
+    mean = {r["method"]: r for r in rows[:4]}
+    assert mean["igm"]["unet_evals_per_image"] == 2 * 5 and mean["naive"]["unet_evals_per_image"] == 2 * 10 * 2
+    assert mean["naive"]["same_decisions_as_igm"] == 1.0 and mean["dc"]["unet_evals_per_image"] == 2 * 5
+    assert mean["dc-joint"]["unet_evals_per_image"] == 2 * 10
+    assert rows[4]["settings"]["mode"] == "weighted" and rows[4]["unet_evals_per_image"] == 2 * 6
+    assert rows[5]["unet_evals_per_image"] == 2 * 10 * 3 and rows[5]["same_decisions_as_igm"] == 1.0
+    assert all(r["n"] == 3 and r["m"] == 5 and 0 <= r["accuracy"] <= 1 for r in rows)

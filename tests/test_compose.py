@@ -149,3 +149,33 @@ def test_save_is_atomic(toy_model, tmp_path, monkeypatch):
         model.save_pretrained(tmp_path / "m")
     assert (tmp_path / "m" / "diffusion_pytorch_model.safetensors").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]  # no half-written folder left behind
+
+
+def test_composed_as_switches_the_form_for_a_block_only(toy_model):
+    model = toy_model("mean", concept_dim=3)
+    x, t = torch.randn(2, 2), torch.tensor([5, 500])
+    c, m = torch.eye(3)[:2].unsqueeze(0).expand(2, -1, -1), torch.ones(2, 2, dtype=torch.bool)
+    with model.composed_as("sum"):
+        summed = model(x, t, c, m)
+        assert model.mode == "sum"
+    assert model.mode == "mean"
+    assert torch.allclose(summed, 2 * model(x, t, c, m), atol=1e-6)
+    with pytest.raises(ValueError, match="unknown composition mode"):
+        with model.composed_as("max"):
+            pass
+
+
+def test_linear_concept_encoder_is_an_embedding_bag(tmp_path):
+    from igm_lite.concepts import ConceptEncoder
+
+    enc = ConceptEncoder(5, 8, kind="linear")
+    c = torch.tensor([[1.0, 0, 0, 1, 0]])
+    assert torch.allclose(enc(c), enc.net.weight[:, 0] + enc.net.weight[:, 3])
+    assert 0.5 < float(enc.net.weight.std()) < 1.5  # embedding-table scale
+    model = ComposedDenoiser({"kind": "mlp", "hidden": 8, "depth": 1, "embed_dim": 8}, concept_dim=5, encoder="linear")
+    model.save_pretrained(tmp_path / "m")
+    again = ComposedDenoiser.from_pretrained(tmp_path / "m")
+    assert again.config["encoder"] == "linear" and torch.equal(again.encoder.net.weight, model.encoder.net.weight)
+    assert "encoder" not in ComposedDenoiser({"kind": "mlp"}, concept_dim=5).config  # older folders load unchanged
+    with pytest.raises(ValueError, match="unknown concept encoder"):
+        ConceptEncoder(5, 8, kind="attention")

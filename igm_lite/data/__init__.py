@@ -3,10 +3,14 @@
     toy2d   the 2-D stripe world of chapter 1 (closed-form products of Gaussian experts)
     faces   procedural cartoon faces: 3 binary attributes and a group factor (the CelebA chapter's CPU world)
     celeba  the real CelebA with the paper's split (train female; test female / male)
+    digits  canvases of real handwritten digits with web-style partial captions (the zero-shot chapter's CPU world)
+    labelled  a folder of photos with label sets from a CSV (the zero-shot chapter's GPU data)
 """
 from .base import Batch
 from .celeba import CelebA, CelebAWorld
+from .digits import DigitWorld, prompt_pool
 from .faces import ATTRIBUTES, FaceWorld, attribute_concepts, attribute_pool, attrs_from_slots
+from .labelled import LabelledImages
 from .toy2d import StripeWorld
 
-__all__ = ["ATTRIBUTES", "Batch", "CelebA", "CelebAWorld", "FaceWorld", "StripeWorld", "attribute_concepts", "attribute_pool", "attrs_from_slots"]
+__all__ = ["ATTRIBUTES", "Batch", "CelebA", "CelebAWorld", "DigitWorld", "FaceWorld", "LabelledImages", "StripeWorld", "prompt_pool", "attribute_concepts", "attribute_pool", "attrs_from_slots"]

@@ -107,15 +107,20 @@ class CachedScorer:
         """The Gram matrix averaged over the samples added so far."""
         return self.gram_sum / max(self.n, 1)
 
-    def errors(self, sets: torch.Tensor) -> torch.Tensor:
-        """Mean denoising error of each set: sets (S, K_max) long indices into the pool, -1 for padding."""
+    def errors(self, sets: torch.Tensor, mode: str | None = None, weight: float | None = None) -> torch.Tensor:
+        """Mean denoising error of each set: sets (S, K_max) long indices into the pool, -1 for padding.
+        ``mode`` / ``weight`` score the sets under another composition than the model's, from the same
+        cache (the ``"weighted"`` form needs the null concept in it: build the scorer in that mode)."""
+        mode, weight = mode or self.mode, self.weight if weight is None else weight
+        if needs_uncond(mode) and not needs_uncond(self.mode):
+            raise ValueError(f"the cache was built in mode {self.mode!r} without the null concept; '{mode}' needs it")
         sets = pad_sets(sets)
         if sets.numel() and (sets.max() >= self.M or sets.min() < -1):
             raise ValueError(f"set indices must lie in [0, {self.M}) (or -1 for padding)")
         member = sets >= 0
         if not member.any(1).all():
             raise ValueError("every set needs at least one concept (K = 0 is not a scene)")
-        a_u, a = coefficients(self.mode, member.sum(1), self.weight)
+        a_u, a = coefficients(mode, member.sum(1), weight)
         v = torch.zeros(sets.shape[0], self.M + 2, dtype=torch.float64)
         v[:, 0] = 1.0
         v[:, 1] = -a_u.double()

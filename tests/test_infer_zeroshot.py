@@ -1,0 +1,95 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from igm_lite import make_scheduler, subsets
+from igm_lite.infer.zeroshot import METHODS, ZeroShot
+
+
+def test_methods_share_noise_and_cache(toy_model):
+    """IGM and DC top-K read the same cache; DC top-K is the K best singletons; DC joint scores one joint
+    prompt per set; naive makes IGM's decisions at C(M, K) K / M times the cost."""
+    model = toy_model("mean", concept_dim=6)
+    pool = torch.eye(6)
+    zs = ZeroShot(model, make_scheduler(), n_samples=5, seed=2, joint_prompts=lambda s: pool[s].sum(1))
+    x0 = torch.randn(4, 2)
+    ig, nv, dc, dj = (zs.perceive(x0, pool, 2, m) for m in ("igm", "naive", "dc", "dc-joint"))
+    assert ig.answer.tolist() == nv.answer.tolist() and torch.allclose(ig.errors, nv.errors, rtol=1e-4, atol=1e-6)
+    assert ig.network_evals == dc.network_evals == 5 * 6 and nv.network_evals == 5 * 15 * 2
+    assert dj.network_evals == 5 * 15 and dj.candidates.shape == (15, 2)
+    assert dc.answer.tolist() == sorted(dc.errors.argsort()[:2].tolist())
+    assert dj.answer.tolist() == subsets(6, 2)[int(dj.errors.argmin())].tolist()
+    # the singleton errors DC ranks are IGM's own K = 1 scores
+    assert torch.allclose(dc.errors, zs.perceive(x0, pool, 1, "igm").errors)
+
+
+def test_mode_override_is_temporary(toy_model):
+    model = toy_model("mean", concept_dim=4)
+    zs = ZeroShot(model, make_scheduler(), n_samples=3)
+    x0, pool = torch.randn(4, 2), torch.eye(4)
+    w = zs.perceive(x0, pool, 2, "igm", mode="weighted")
+    assert w.network_evals == 3 * 5 and model.mode == "mean"  # the null concept joined the cache
+    assert zs.perceive(x0, pool, 2, "naive", mode="weighted").answer.tolist() == w.answer.tolist()
+
+
+def test_bad_requests(toy_model):
+    zs = ZeroShot(toy_model("mean", concept_dim=4), make_scheduler(), n_samples=2)
+    x0, pool = torch.randn(4, 2), torch.eye(4)
+    with pytest.raises(ValueError, match="method must be one of"):
+        zs.perceive(x0, pool, 2, "clip")
+    with pytest.raises(ValueError, match="k must lie"):
+        zs.perceive(x0, pool, 5)
+    with pytest.raises(ValueError, match="joint_prompts"):
+        zs.perceive(x0, pool, 2, "dc-joint")
+    assert set(METHODS) == {"igm", "dc", "dc-joint", "naive"}
+
+
+def test_distributed_map_in_two_processes(tmp_path):
+    """accelerate splits the images across 2 CPU processes; every process gathers all results in order."""
+    script = tmp_path / "dmap.py"
+    script.write_text(
+        "import json, sys\n"
+        "from igm_lite.infer.base import distributed_map, process_state\n"
+        "s = process_state()\n"
+        "out = distributed_map(lambda i: {'i': i, 'rank': s.process_index}, 7)\n"
+        "open(sys.argv[1] + f'/rank{s.process_index}.json', 'w').write(json.dumps(out))\n")
+    import json
+    import os
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port, str(script), str(tmp_path)]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    a, b = (json.loads(Path(tmp_path / f"rank{i}.json").read_text()) for i in (0, 1))
+    assert a == b and [o["i"] for o in a] == list(range(7))
+    assert {o["rank"] for o in a} == {0, 1}  # both processes did some of the work
+
+
+def test_compare_reads_both_forms_and_dc_from_one_cache(toy_model):
+    model = toy_model("mean", concept_dim=5)
+    pool = torch.eye(5)
+    zs = ZeroShot(model, make_scheduler(), n_samples=4, seed=3)
+    x0 = torch.randn(4, 2)
+    both = zs.compare(x0, pool, 2)
+    assert both["network_evals"] == 4 * 6 and model.mode == "mean"  # 5 prompts + the empty one, once per sample
+    for form in ("mean", "weighted"):
+        ref = zs.perceive(x0, pool, 2, "igm", mode=form)
+        assert both[f"igm {form}"].tolist() == ref.answer.tolist()
+        assert torch.allclose(both["set_errors"][form], ref.errors, rtol=1e-5, atol=1e-7)
+    assert both["dc"].tolist() == zs.perceive(x0, pool, 2, "dc").answer.tolist()
+    assert both["set_errors"]["mean"].shape == (10,) and both["prompt_errors"].shape == (5,)
+
+
+def test_cache_refuses_a_form_it_cannot_score(toy_model):
+    from igm_lite import CachedScorer, draw_noise
+
+    scorer = CachedScorer(toy_model("mean", concept_dim=3), torch.randn(4, 2), torch.eye(3), draw_noise((4, 2), 2), make_scheduler())
+    with pytest.raises(ValueError, match="without the null concept"):
+        scorer.errors(subsets(3, 2), mode="weighted")
