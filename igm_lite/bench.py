@@ -280,7 +280,7 @@ def zeroshot(k: int | None = 2, n: int = 200, seed: int = 0, methods=("igm",), m
             return joint_cache[key]
 
         truth = data.label_sets()
-        keep = [i for i, t in enumerate(truth) if k is None or len(t) == k]
+        keep = [i for i, t in enumerate(truth) if k is None or len(t) == k][: n or None]  # the first n such images
         truth, ks = [truth[i] for i in keep], [k or len(truth[i]) for i in keep]
         get = lambda i: pipe.encode(data[keep[i]][0].unsqueeze(0))[0]  # noqa: E731
     zs = ZeroShot(net, scheduler, n_samples=n_noise, t_range=t_range, seed=seed, joint_prompts=joint)

@@ -63,27 +63,36 @@ def check_product_of_experts(fn, seed: int = 0) -> bool:
     return True
 
 
+def _check_gram_error(fn, M: int, composed, hint, what: str, trials: int, seed: int) -> bool:
+    """Shared by the cache exercises: random predictions V (index 0 the noise, 1 the null prediction,
+    2 + m candidate m), their Gram matrix, and ``fn(gram, set)`` against ``composed(V, set)`` computed
+    from the predictions themselves. ``hint(K)`` says what to look at when the answer is wrong."""
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(trials):
+        K, d = int(torch.randint(1, 4, (1,), generator=g)), 50
+        V = torch.randn(M + 2, d, generator=g, dtype=torch.float64)
+        gram = V @ V.T / d
+        chosen = torch.randperm(M, generator=g)[:K]
+        ok, got = _attempt(fn, gram.clone(), chosen.clone())
+        if not ok:
+            return False
+        want = float((V[0] - composed(V, chosen)).pow(2).mean())
+        assert got is not None, "your function returned None"
+        if abs(float(got) - want) > 1e-5 * max(1.0, abs(want)):
+            raise AssertionError(f"wrong error {float(got):.5g} (K = {K}); hint: {hint(K)}")
+    print(f"Correct: your error matches the {what} error computed from the predictions themselves.")
+    return True
+
+
 def check_mean_config_error(fn, trials: int = 5, seed: int = 0) -> bool:
     """Chapter 3: ``fn(gram (M + 2, M + 2), config (K,) pool indices) -> float`` must return the denoising
     error of the mean composition of the configuration's concepts from the cached Gram matrix, laid out as
     ``igm_lite.CachedScorer`` lays it out: index 0 the target noise, 1 the null concept (unused by the
     mean), 2 + m candidate m."""
-    g = torch.Generator().manual_seed(seed)
-    for _ in range(trials):
-        M, K, d = 6, int(torch.randint(1, 4, (1,), generator=g)), 50
-        V = torch.randn(M + 2, d, generator=g, dtype=torch.float64)
-        gram = V @ V.T / d
-        config = torch.randperm(M, generator=g)[:K]
-        ok, got = _attempt(fn, gram.clone(), config.clone())
-        if not ok:
-            return False
-        want = float((V[0] - V[2 + config].mean(0)).pow(2).mean())
-        assert got is not None, "your function returned None"
-        if abs(float(got) - want) > 1e-5 * max(1.0, abs(want)):
-            hint = "the mean has coefficient 1/K on each concept" if K > 1 else "expand ||eps - e_m||^2 into three Gram entries"
-            raise AssertionError(f"wrong error {float(got):.5g} (K = {K}); hint: {hint}")
-    print("Correct: your error matches the mean composition's error computed from the predictions themselves.")
-    return True
+    return _check_gram_error(
+        fn, 6, lambda V, c: V[2 + c].mean(0),
+        lambda K: "the mean has coefficient 1/K on each concept" if K > 1 else "expand ||eps - e_m||^2 into three Gram entries",
+        "mean composition's", trials, seed)
 
 
 def check_weighted_set_error(fn, trials: int = 5, seed: int = 0) -> bool:
@@ -91,19 +100,7 @@ def check_weighted_set_error(fn, trials: int = 5, seed: int = 0) -> bool:
     error of the sum-of-differences composition eps_u + sum_k (e_k - eps_u) of the prompts, from the Gram
     matrix laid out as ``igm_lite.CachedScorer`` lays it out: index 0 the target noise, 1 the empty
     prompt's prediction eps_u, 2 + m prompt m."""
-    g = torch.Generator().manual_seed(seed)
-    for _ in range(trials):
-        M, K, d = 7, int(torch.randint(1, 4, (1,), generator=g)), 50
-        V = torch.randn(M + 2, d, generator=g, dtype=torch.float64)
-        gram = V @ V.T / d
-        prompts = torch.randperm(M, generator=g)[:K]
-        ok, got = _attempt(fn, gram.clone(), prompts.clone())
-        if not ok:
-            return False
-        want = float((V[0] - V[1] - (V[2 + prompts] - V[1]).sum(0)).pow(2).mean())
-        assert got is not None, "your function returned None"
-        if abs(float(got) - want) > 1e-5 * max(1.0, abs(want)):
-            hint = "eps_u appears with coefficient 1 - K" if K > 1 else "with one prompt the composition is that prompt's prediction"
-            raise AssertionError(f"wrong error {float(got):.5g} (K = {K}); hint: {hint}")
-    print("Correct: your error matches the sum-of-differences composition computed from the predictions themselves.")
-    return True
+    return _check_gram_error(
+        fn, 7, lambda V, p: V[1] + (V[2 + p] - V[1]).sum(0),
+        lambda K: "eps_u appears with coefficient 1 - K" if K > 1 else "with one prompt the composition is that prompt's prediction",
+        "sum-of-differences composition's", trials, seed)

@@ -283,7 +283,7 @@ def pair_errors_figure(x: torch.Tensor, set_errors: torch.Tensor, sets: torch.Te
         ax.set_xticks(range(M))
         ax.set_xticklabels(names, fontsize=7)
         ax.tick_params(labelsize=7)
-    axes[0, 1].set_title("error of each pair (IGM)", fontsize=9)
+    axes[0, 1].set_title("error of each pair (IGM; bright: low)", fontsize=9)
     axes[0, 2].set_title("error of each prompt alone (DC)", fontsize=9)
     fig.tight_layout()
     return fig

@@ -60,20 +60,14 @@ def test_mean_config_error_check():
 
 def test_weighted_set_error_check():
     """The sum of differences passes; forgetting the empty prompt's prediction fails with a hint."""
-    def right(gram, prompts):
+    def vector(gram, prompts, u):
         v = torch.zeros(gram.shape[0], dtype=gram.dtype)
-        v[0], v[1] = 1.0, -(1.0 - len(prompts))
+        v[0], v[1] = 1.0, -u
         v[2 + prompts] = -1.0
         return float(v @ gram @ v)
 
-    def no_uncond(gram, prompts):
-        v = torch.zeros(gram.shape[0], dtype=gram.dtype)
-        v[0] = 1.0
-        v[2 + prompts] = -1.0
-        return float(v @ gram @ v)
-
-    assert exercises.check_weighted_set_error(right) is True
+    assert exercises.check_weighted_set_error(lambda g, p: vector(g, p, 1.0 - len(p))) is True
     assert exercises.check_weighted_set_error(lambda g, p: (_ for _ in ()).throw(NotImplementedError())) is False
     with pytest.raises(AssertionError, match="1 - K"):
         for seed in range(5):
-            exercises.check_weighted_set_error(no_uncond, seed=seed)
+            exercises.check_weighted_set_error(lambda g, p: vector(g, p, 0.0), seed=seed)

@@ -36,3 +36,17 @@ def test_other_figures_draw():
     for fig in [viz.experts_figure(w, [(0,), (0, 2)]), viz.energy_figure(w, (0, 2)), viz.score_figure(w, (0, 2), abar=0.5),
                 viz.errors_figure(["a", "b"], [1.0, 0.5], "b"), viz.loss_figure([1.0] * 30)]:
         assert rendered(fig).std() > 0
+
+
+def test_zero_shot_figures_draw():
+    """Chapter 4: one-channel canvases, the pair-error map with its marks, and the accuracy bars."""
+    import torch
+
+    from igm_lite import subsets
+
+    x = torch.rand(2, 1, 32, 32) * 2 - 1
+    sets = subsets(5, 2)
+    fig = viz.pair_errors_figure(x, torch.rand(2, len(sets)), sets, torch.rand(2, 5), [[0, 3], [1, 2]])
+    assert rendered(fig).std() > 0 and len(fig.axes) == 6
+    assert rendered(viz.faces_figure(x, ["a", "b"])).std() > 0
+    assert rendered(viz.method_bars({"IGM": 0.5, "DC": 0.4}, paper={"IGM": 0.87})).std() > 0
