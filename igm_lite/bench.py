@@ -282,7 +282,12 @@ def zeroshot(k: int | None = 2, n: int = 200, seed: int = 0, methods=("igm",), m
         truth = data.label_sets()
         keep = [i for i, t in enumerate(truth) if k is None or len(t) == k][: n or None]  # the first n such images
         truth, ks = [truth[i] for i in keep], [k or len(truth[i]) for i in keep]
-        get = lambda i: pipe.encode(data[keep[i]][0].unsqueeze(0))[0]  # noqa: E731
+        latents = {}  # each image through the VAE once, whatever the number of methods
+
+        def get(i):
+            if i not in latents:
+                latents[i] = pipe.encode(data[keep[i]][0].unsqueeze(0))[0]
+            return latents[i]
     zs = ZeroShot(net, scheduler, n_samples=n_noise, t_range=t_range, seed=seed, joint_prompts=joint)
     first = None
     for method in methods:
