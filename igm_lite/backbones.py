@@ -56,16 +56,38 @@ class UNetBackbone(nn.Module):
 
     Keyword arguments go to ``UNet2DModel`` (``sample_size``, ``in_channels``, ``block_out_channels``,
     ``down_block_types``, ...); ``class_embed_type`` is fixed to ``"identity"``.
+
+    ``position_maps=sigma`` (> 0) conditions on object positions in the image as well: a concept is
+    (x, y, on) with (x, y) in [0, 1], and three channels join the input: a Gaussian bump of width sigma
+    (image fraction) at (x, y), scaled by ``on`` (so the null concept (0, 0, 0) draws none), and the two
+    pixel-coordinate channels (CoordConv). The bump is differentiable in (x, y), so positions can be
+    refined by gradient descent on the denoising error.
     """
 
-    def __init__(self, **unet_kwargs):
+    def __init__(self, position_maps: float = 0.0, **unet_kwargs):
         super().__init__()
+        self.position_maps = float(position_maps)
+        self.takes_concept = self.position_maps > 0
         unet_kwargs.setdefault("out_channels", unet_kwargs.get("in_channels", 3))
+        if self.takes_concept:
+            unet_kwargs["in_channels"] = unet_kwargs.get("in_channels", 3) + 3
         self.unet = UNet2DModel(class_embed_type="identity", **unet_kwargs)
         self.embed_dim = self.unet.config.block_out_channels[0] * 4  # diffusers' time_embed_dim
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, c_emb: torch.Tensor) -> torch.Tensor:
-        """x (N, C, H, W), t (N,), c_emb (N, E) -> eps (N, C, H, W)."""
+    def maps(self, c: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        """The position channels (N, 3, h, w) of concepts c (N, 3) = (x, y, on)."""
+        if c.shape[-1] != 3:
+            raise ValueError(f"position_maps needs concepts (x, y, on) of size 3, got size {c.shape[-1]}")
+        gy = ((torch.arange(h, device=c.device, dtype=c.dtype) + 0.5) / h).view(1, h, 1)
+        gx = ((torch.arange(w, device=c.device, dtype=c.dtype) + 0.5) / w).view(1, 1, w)
+        x, y, on = (c[:, i].view(-1, 1, 1) for i in range(3))
+        bump = on * torch.exp(-((gx - x) ** 2 + (gy - y) ** 2) / (2 * self.position_maps**2))
+        return torch.stack([bump, (gx - 0.5).expand_as(bump), (gy - 0.5).expand_as(bump)], 1)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, c_emb: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """x (N, C, H, W), t (N,), c_emb (N, E) (and the raw concepts c (N, 3) with position maps) -> eps (N, C, H, W)."""
+        if self.takes_concept:
+            x = torch.cat([x, self.maps(c.to(x.dtype), *x.shape[-2:])], 1)
         return self.unet(x, t, class_labels=c_emb).sample
 
 

@@ -57,3 +57,78 @@ class ClassifierLoss:
     def __call__(self, model, batch: Batch, generator: torch.Generator) -> torch.Tensor:
         logits = model(batch.x)
         return nn.functional.binary_cross_entropy_with_logits(logits.float(), batch.meta["attrs"].to(logits.device).float())
+
+
+class SetPredictor(ModelFolder, nn.Module):
+    """The object-discovery baselines: images (B, C, H, W) -> ``slots`` predictions (x, y, presence logit).
+
+    ``arch="resnet"``: a ResNet (transformers) whose pooled features a linear layer maps to every slot.
+    ``arch="slot"``: Slot Attention (the ``slot-attention`` package's module, Locatello et al. 2020) over
+    the features of a small CNN with a learned position embedding, and an MLP per slot: the paper's
+    SlotAttn row. Both train with the Hungarian set loss (``SetLoss``) and read out the slots whose
+    presence probability exceeds 1/2.
+    """
+
+    def __init__(self, arch: str = "resnet", slots: int = 10, in_channels: int = 3, width: int = 32, size: int = 32):
+        super().__init__()
+        if arch not in ("resnet", "slot"):
+            raise ValueError(f"arch must be 'resnet' or 'slot', got {arch!r}")
+        self.config = dict(arch=arch, slots=slots, in_channels=in_channels, width=width, size=size)
+        if arch == "resnet":
+            self.resnet = ResNetModel(ResNetConfig(num_channels=in_channels, embedding_size=width // 2,
+                                                   hidden_sizes=[width // 2, width, 2 * width], depths=[1, 1, 1]))
+            self.head = nn.Linear(2 * width, slots * 3)
+        else:
+            from slot_attention import SlotAttention
+
+            conv = lambda i, o: [nn.Conv2d(i, o, 5, padding=2), nn.ReLU()]  # noqa: E731
+            self.cnn = nn.Sequential(*conv(in_channels, width), *conv(width, width), *conv(width, width))
+            self.pos_embed = nn.Linear(4, width)  # Slot Attention's soft position embedding (x, y, 1-x, 1-y)
+            self.mlp = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width))
+            self.slot_attention = SlotAttention(num_slots=slots, dim=width, iters=3, hidden_dim=2 * width)
+            self.head = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw predictions (B, slots, 3): x and y squashed to [0, 1], and a presence logit."""
+        c = self.config
+        if x.dim() != 4 or x.shape[1] != c["in_channels"]:
+            raise ValueError(f"expected images (B, {c['in_channels']}, H, W), got {tuple(x.shape)}")
+        if c["arch"] == "resnet":
+            out = self.head(self.resnet(x).pooler_output.flatten(1)).view(-1, c["slots"], 3)
+        else:
+            h = self.cnn(x)
+            B, W, H, Wd = h.shape
+            gy, gx = torch.meshgrid(torch.linspace(0, 1, H, device=x.device), torch.linspace(0, 1, Wd, device=x.device), indexing="ij")
+            grid = torch.stack([gx, gy, 1 - gx, 1 - gy], -1).view(1, H * Wd, 4)
+            tokens = self.mlp(h.flatten(2).transpose(1, 2) + self.pos_embed(grid))
+            out = self.head(self.slot_attention(tokens))
+        return torch.cat([torch.sigmoid(out[..., :2]), out[..., 2:]], -1)
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Per image, the positions (K_i, 2) of the slots predicted present."""
+        out = self(x)
+        return [o[o[:, 2] > 0, :2] for o in out]
+
+
+class SetLoss:
+    """The Hungarian set loss on a ``Batch`` of positions (concepts (x, y, 1), mask):
+
+        L = sum_{matched (s, k)} ||p_s - c_k||^2 + BCE(presence_s, 1[s matched])                (set loss)
+
+    each scene's slots matched to its objects by scipy's Hungarian algorithm on the squared distance."""
+
+    def __call__(self, model, batch: Batch, generator: torch.Generator) -> torch.Tensor:
+        from scipy.optimize import linear_sum_assignment
+
+        out = model(batch.x).float()
+        target = torch.zeros(out.shape[:2], device=out.device)
+        coord = out.new_zeros(())
+        for b in range(out.shape[0]):
+            truth = batch.concepts[b, batch.mask[b], :2].to(out)
+            cost = (out[b, :, None, :2] - truth[None]).pow(2).sum(-1)
+            rows, cols = linear_sum_assignment(cost.detach().cpu().numpy())
+            coord = coord + cost[rows, cols].sum()
+            target[b, torch.as_tensor(rows, device=out.device)] = 1.0
+        bce = nn.functional.binary_cross_entropy_with_logits(out[..., 2], target)
+        return coord / out.shape[0] + bce

@@ -1,5 +1,11 @@
 """Benchmarks: the figures that the chapters and the README quote, one JSON line per run.
 
+    python -m igm_lite.bench clevr --split {id,ood,shapes} --n N --seed S --method igm resnet slot reference multistart [--k infer|given]
+
+runs chapter 2's object discovery on N test scenes (procedural CLEVR-like scenes, ``--root`` for the real
+CLEVR_v1.0) and prints per method the perception rate (Hungarian-matched objects with MSE < 0.002),
+estimation error, counting accuracy, network evaluations (a back-propagated row counts 3) and seconds per image.
+
     python -m igm_lite.bench celeba --split {id,ood} --n N --seed S --method naive cached eliminate resnet
 
 runs chapter 3's attribute inference on N test faces (procedural faces by default, ``--root`` for the real
@@ -204,10 +210,13 @@ def load_model(name_or_path):
     from .compose import ComposedDenoiser
     from .pretrained import load_pretrained
 
+    from .baselines import SetPredictor
+
     path = Path(name_or_path)
     if path.is_dir():
-        cls = AttributeClassifier if '"AttributeClassifier"' in (path / "config.json").read_text() else ComposedDenoiser
-        return cls.from_pretrained(path).eval()
+        classes = {c.__name__: c for c in (AttributeClassifier, ComposedDenoiser, SetPredictor)}
+        name = json.loads((path / "config.json").read_text()).get("class", "ComposedDenoiser") if (path / "config.json").is_file() else ""
+        return classes.get(name, ComposedDenoiser).from_pretrained(path).eval()
     return load_pretrained(name_or_path)
 
 
@@ -320,6 +329,76 @@ def zeroshot(k: int | None = 2, n: int = 200, seed: int = 0, methods=("igm",), m
             yield row
 
 
+CLEVR_METHODS = ("igm", "resnet", "slot", "reference", "multistart")
+
+
+def clevr_test_set(split: str, n: int, seed: int = 0, root=None, size: int = 32) -> Batch:
+    """N test scenes of a split: procedural (``ClevrWorld``) or, with ``root``, the real CLEVR_v1.0 val set."""
+    from .data.clevr import SPLITS, Clevr, ClevrWorld
+
+    if root is None:
+        return ClevrWorld(size=size).test_set(n, split, seed)
+    if split == "shapes":
+        raise ValueError("the real CLEVR_v1.0 has no new-shapes split; use --split id or ood (CLEVRTex is not loaded here)")
+    data = Clevr(root, "val", size=size, counts=SPLITS[split])
+    return data.load(list(range(min(n, len(data)))))
+
+
+def clevr(split: str = "ood", n: int = 100, seed: int = 0, methods=("igm",), k_mode: str = "infer", root=None, size: int = 32,
+          model: str = "clevr32", resnet: str = "clevr32-resnet", slot: str = "clevr32-slot", grid: int = 12, n_noise: int = 6,
+          t_range=(50, 450), refine: int = 10, inits: int = 8, steps: int = 300, k_range=(1, 10), threshold: float = 0.002):
+    """Yield one result dict per method on the same scenes (module docstring). ``reference`` is the official
+    algorithm (one init ~ N(0.5, 0.13^2), 2,000 AdamW steps at lr 4e-3, t < 500, K from the ground truth);
+    ``multistart`` is ``inits`` random initialisations x ``steps`` steps, the best kept on fixed noise, K given or
+    scanned over ``k_range`` (least error); ``igm`` is ``PositionEngine`` (grid, greedy, refine, prune)."""
+    from .infer.continuous import PositionEngine, multistart
+    from .metrics import position_metrics
+
+    batch = clevr_test_set(split, n, seed, root, size)
+    truths = [batch.concepts[b, batch.mask[b], :2] for b in range(len(batch))]
+    ks = [len(t) for t in truths]
+    scheduler = make_scheduler()
+    for method in methods:
+        start = time.perf_counter()
+        if method in ("resnet", "slot"):
+            net = load_model(resnet if method == "resnet" else slot)
+            torch.manual_seed(seed)  # Slot Attention draws its initial slots
+            preds, evals = net.predict(batch.x), 0.0
+        else:
+            net = load_model(model)
+            if method == "igm":
+                eng = PositionEngine(net, scheduler, grid=grid, n_samples=n_noise, t_range=t_range, refine_steps=refine, seed=seed)
+                res = [eng.infer(batch.x[b], k=ks[b] if k_mode == "given" else None) for b in range(len(batch))]
+            elif method == "reference" or k_mode == "given":
+                r, st = (1, 2000) if method == "reference" else (inits, steps)
+                res = [None] * len(batch)
+                for k in sorted(set(ks)):  # one batched run per object count
+                    idx = [b for b in range(len(batch)) if ks[b] == k]
+                    for b, out in zip(idx, multistart(net, batch.x[idx], k, scheduler, inits=r, steps=st, t_range=(0, 500),
+                                                      n_samples=n_noise, seed=seed)):
+                        res[b] = out
+            else:  # scan K: the least error on the fixed samples over k_range (the paper's Key Design 4)
+                if inits < 2:
+                    raise ValueError("multistart with --k infer compares K by the error of the best init: use --inits 2 or more")
+                runs = [multistart(net, batch.x, k, scheduler, inits=inits, steps=steps, t_range=(0, 500), n_samples=n_noise, seed=seed)
+                        for k in range(k_range[0], k_range[1] + 1)]
+                res = []
+                for b in range(len(batch)):
+                    best = min((run[b] for run in runs), key=lambda o: o.error)
+                    best.network_evals = sum(run[b].network_evals for run in runs)
+                    res.append(best)
+            preds, evals = [o.answer for o in res], sum(o.network_evals for o in res) / len(res)
+        m = position_metrics(preds, truths, threshold)
+        yield {"bench": "clevr", "method": method, "split": split, "n": len(truths), "k": k_mode if method != "reference" else "given",
+               **{key: round(v, 6) for key, v in m.items()}, "network_evals_per_image": evals,
+               "seconds_per_image": round((time.perf_counter() - start) / len(truths), 4),
+               "settings": dict(seed=seed, data=str(root) if root else "procedural", size=size, threshold=threshold,
+                                model=str(resnet if method == "resnet" else slot if method == "slot" else model),
+                                **({"grid": grid, "n_noise": n_noise, "t_range": list(t_range), "refine_steps": refine} if method == "igm" else {}),
+                                **({"inits": inits, "steps": steps, "n_noise": n_noise} if method == "multistart" else {}),
+                                **({"inits": 1, "steps": 2000, "lr": 4e-3, "t_range": [0, 500]} if method == "reference" else {}))}
+
+
 def parse_schedule(text: str | None):
     """"8:2,32:1" -> [(8, 2), (32, 1)]: (samples used so far, configurations kept) per stage."""
     if not text:
@@ -369,7 +448,30 @@ def main(argv=None):
     z.add_argument("--images", help="with --sd: a labelled image folder (labels.csv: file,label[;label...])")
     z.add_argument("--prompt", default="a photo of a {}", help="with --sd: the prompt template")
     z.add_argument("--size", type=int, default=512, help="with --sd: image side in pixels")
+    v = sub.add_parser("clevr", help="chapter 2: object positions and counts, IGM against the official algorithm and two baselines")
+    v.add_argument("--split", choices=["id", "ood", "shapes"], default="ood", help="3-5 objects, 6-8 objects, 6-8 of unseen shapes")
+    v.add_argument("--n", type=int, default=100, help="test scenes")
+    v.add_argument("--seed", type=int, default=0, help="seeds the scenes and the noise")
+    v.add_argument("--method", nargs="+", choices=CLEVR_METHODS, default=["igm"], help="one line each, on the same scenes")
+    v.add_argument("--k", choices=["infer", "given"], default="infer", help="infer the number of objects, or take it from the ground truth")
+    v.add_argument("--root", help="a CLEVR_v1.0 folder (images/val, scenes/CLEVR_val_scenes.json); default: procedural scenes")
+    v.add_argument("--size", type=int, default=32, help="image side in pixels")
+    v.add_argument("--model", default="clevr32", help="shipped checkpoint name or model folder (position denoisers)")
+    v.add_argument("--resnet", default="clevr32-resnet", help="the ResNet set predictor (name or folder)")
+    v.add_argument("--slot", default="clevr32-slot", help="the Slot Attention set predictor (name or folder)")
+    v.add_argument("--grid", type=int, default=12, help="igm: the grid is GRID x GRID positions")
+    v.add_argument("--noise", type=int, default=6, help="shared noise samples per image (igm cache; best-init selection)")
+    v.add_argument("--t-range", type=int, nargs=2, default=(50, 450), help="igm: timesteps of the noise samples")
+    v.add_argument("--refine", type=int, default=10, help="igm: gradient steps after the grid search")
+    v.add_argument("--inits", type=int, default=8, help="multistart: random initialisations per image")
+    v.add_argument("--steps", type=int, default=300, help="multistart: gradient steps")
+    v.add_argument("--threshold", type=float, default=0.002, help="perception: the largest matched MSE that counts")
     a = p.parse_args(argv)
+    if a.bench == "clevr":
+        for row in clevr(a.split, a.n, a.seed, a.method, a.k, a.root, a.size, a.model, a.resnet, a.slot, a.grid, a.noise,
+                         tuple(a.t_range), a.refine, a.inits, a.steps, threshold=a.threshold):
+            print(json.dumps(row), flush=True)
+        return
     with torch.no_grad():  # benchmarks never train; a caller's grad mode is left as it was
         if a.bench == "zeroshot":
             from .infer.base import process_state

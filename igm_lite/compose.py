@@ -115,6 +115,8 @@ class ComposedDenoiser(ModelFolder, nn.Module):
     def predict(self, x: torch.Tensor, t: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """One conditional prediction per row: x (N, ...), t (N,), c (N, D) -> eps (N, ...)."""
         self.network_evals += x.shape[0]
+        if getattr(self.backbone, "takes_concept", False):  # spatial conditioning (position maps)
+            return self.backbone(x, t, self.encoder(c), c)
         return self.backbone(x, t, self.encoder(c))
 
     def predict_null(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

@@ -104,3 +104,31 @@ def check_weighted_set_error(fn, trials: int = 5, seed: int = 0) -> bool:
         fn, 7, lambda V, p: V[1] + (V[2 + p] - V[1]).sum(0),
         lambda K: "eps_u appears with coefficient 1 - K" if K > 1 else "with one prompt the composition is that prompt's prediction",
         "sum-of-differences composition's", trials, seed)
+
+
+def check_perception(fn, trials: int = 20, seed: int = 0) -> bool:
+    """Chapter 2: ``fn(pred (P, 2), truth (T, 2), threshold) -> int``, the number of true objects that the
+    Hungarian matching (on the mean squared coordinate error) pairs with a prediction closer than
+    ``threshold``; checked against ``igm_lite.metrics.match_positions`` on random scenes, including
+    scenes with more or fewer predictions than objects and near-ties that a greedy matching gets wrong."""
+    from .metrics import match_positions
+
+    g = torch.Generator().manual_seed(seed)
+    for i in range(trials):
+        T = int(torch.randint(1, 8, (1,), generator=g))
+        truth = torch.rand(T, 2, generator=g)
+        P = max(0, T + int(torch.randint(-2, 3, (1,), generator=g)))
+        pred = truth[torch.randperm(T, generator=g)][:P] + 0.04 * torch.randn(min(P, T), 2, generator=g)
+        pred = torch.cat([pred, torch.rand(P - len(pred), 2, generator=g)]) if P > T else pred
+        threshold = float(torch.rand(1, generator=g)) * 0.004
+        ok, got = _attempt(fn, pred.clone(), truth.clone(), threshold)
+        if not ok:
+            return False
+        _, _, mse = match_positions(pred, truth)
+        want = int((mse < threshold).sum())
+        if got is None or int(got) != want:
+            hint = "match by the Hungarian algorithm (one prediction per object), not by nearest neighbours" if P else \
+                "with no prediction nothing is perceived"
+            raise AssertionError(f"scene {i}: {P} predictions, {T} objects: expected another count than {got}; hint: {hint}")
+    print("Correct: your count matches igm_lite.metrics.position_metrics' perception criterion.")
+    return True

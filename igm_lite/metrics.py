@@ -45,3 +45,38 @@ def gaussian_kl(samples: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor) ->
     d = mu - m
     kl = 0.5 * (torch.trace(Ci @ S) + d @ Ci @ d - x.shape[1] + torch.logdet(C) - torch.logdet(S))
     return float(kl)
+
+
+def match_positions(pred, truth):
+    """Hungarian matching of predicted positions (P, 2) to true ones (T, 2) by squared distance
+    (scipy's ``linear_sum_assignment``). Returns (pred indices, truth indices, per-pair MSE (min(P, T),)),
+    the MSE being the mean over the 2 coordinates, as the paper's perception criterion."""
+    from scipy.optimize import linear_sum_assignment
+
+    p, t = torch.as_tensor(pred, dtype=torch.float64).reshape(-1, 2), torch.as_tensor(truth, dtype=torch.float64).reshape(-1, 2)
+    cost = ((p[:, None] - t[None]) ** 2).mean(-1)
+    rows, cols = linear_sum_assignment(cost.numpy())
+    return rows, cols, cost[rows, cols]
+
+
+def position_metrics(preds, truths, threshold: float = 0.002) -> dict:
+    """The object-discovery metrics over a test set of scenes (lists of (P_i, 2) and (T_i, 2) positions):
+
+    - ``perception_rate``: the share of true objects matched (Hungarian) to a prediction whose mean
+      squared coordinate error is below ``threshold`` (0.002, the paper's);
+    - ``estimation_error``: the mean squared coordinate error over all matched pairs;
+    - ``k_accuracy``: the share of scenes whose number of predicted objects is right.
+    Extra predictions do not lower the perception rate; ``k_accuracy`` counts them."""
+    if len(preds) != len(truths) or not truths:
+        raise ValueError(f"need one prediction per scene and at least one scene, got {len(preds)} and {len(truths)}")
+    hits = objects = 0
+    errs, right_k = [], 0
+    for p, t in zip(preds, truths):
+        _, _, mse = match_positions(p, t)
+        hits += int((mse < threshold).sum())
+        objects += len(torch.as_tensor(t).reshape(-1, 2))
+        errs.append(mse)
+        right_k += len(torch.as_tensor(p).reshape(-1, 2)) == len(torch.as_tensor(t).reshape(-1, 2))
+    errs = torch.cat(errs)
+    return {"perception_rate": hits / objects, "estimation_error": float(errs.mean()) if len(errs) else float("nan"),
+            "k_accuracy": right_k / len(truths)}

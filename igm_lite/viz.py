@@ -307,3 +307,64 @@ def method_bars(results: dict, paper: dict | None = None, title: str = "accuracy
         ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     return fig
+
+
+def scenes_figure(x: torch.Tensor, truths, preds=None, titles=None, ncols: int = 6, title: str | None = None):
+    """Scenes x (B, 3, H, W) with their true positions (list of (K, 2), white circles) and predicted ones
+    (list of (P, 2), red crosses), positions in [0, 1] (x right, y down)."""
+    n = x.shape[0]
+    rows = (n + ncols - 1) // ncols
+    fig, axes = plt.subplots(rows, ncols, figsize=(2.0 * ncols, 2.15 * rows), squeeze=False)
+    S = x.shape[-1]
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.axis("off")
+            continue
+        _show(ax, x[i])
+        t = torch.as_tensor(truths[i]).reshape(-1, 2) * S - 0.5
+        ax.scatter(t[:, 0], t[:, 1], s=60, facecolors="none", edgecolors="white", linewidths=1.2)
+        if preds is not None:
+            p = torch.as_tensor(preds[i]).reshape(-1, 2) * S - 0.5
+            ax.scatter(p[:, 0], p[:, 1], s=30, marker="x", c="red", linewidths=1.5)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def trajectories_figure(x: torch.Tensor, paths: torch.Tensor, truth, errors=None, title: str | None = None):
+    """The optimisation paths of several initialisations on one scene: x (3, H, W), paths (steps, R, K, 2),
+    truth (K, 2); the best initialisation (least ``errors`` (R,)) is drawn thick."""
+    fig, ax = plt.subplots(figsize=(4.2, 4.2))
+    _show(ax, x)
+    S = x.shape[-1]
+    colors = plt.cm.tab10(np.arange(paths.shape[1]) % 10)
+    best = int(torch.as_tensor(errors).argmin()) if errors is not None else -1
+    for r in range(paths.shape[1]):
+        for k in range(paths.shape[2]):
+            p = paths[:, r, k] * S - 0.5
+            ax.plot(p[:, 0], p[:, 1], color=colors[r], lw=2.2 if r == best else 0.8, alpha=1.0 if r == best else 0.6)
+            ax.scatter(p[-1:, 0], p[-1:, 1], color=colors[r], s=25 if r == best else 10, zorder=3)
+    t = torch.as_tensor(truth) * S - 0.5
+    ax.scatter(t[:, 0], t[:, 1], s=90, facecolors="none", edgecolors="white", linewidths=1.5, zorder=4)
+    ax.set_title(title or "gradient paths of each initialisation (thick: least error)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def error_vs_k_figure(curves: dict, truth_k: dict | None = None, title: str = "denoising error of the best K-object answer"):
+    """Lines of error against K: curves {label: (ks, errors)}; ``truth_k`` {label: K} marks the true count."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.0))
+    for i, (label, (ks, errs)) in enumerate(curves.items()):
+        line, = ax.plot(ks, errs, marker="o", ms=3, label=label)
+        if truth_k and label in truth_k:
+            k = truth_k[label]
+            ax.scatter([k], [errs[list(ks).index(k)]], s=80, facecolors="none", edgecolors=line.get_color(), linewidths=1.5)
+    ax.set_xlabel("K (objects in the answer)")
+    ax.set_ylabel("denoising error")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -54,3 +54,35 @@ def test_a_checkpoint_of_another_class_is_refused(tmp_path):
     small().save_pretrained(tmp_path / "clf")
     with pytest.raises(ValueError, match="does not describe a ComposedDenoiser"):
         ComposedDenoiser.from_pretrained(tmp_path / "clf")
+
+
+@pytest.mark.parametrize("arch", ["resnet", "slot"])
+def test_set_predictors_learn_positions_with_the_hungarian_loss(arch, tmp_path):
+    from igm_lite.baselines import SetLoss, SetPredictor
+    from igm_lite.data.clevr import ClevrWorld
+
+    torch.manual_seed(0)
+    model = SetPredictor(arch, slots=6, width=16)
+    batch = ClevrWorld(size=16).batch(4, counts=(2, 3), generator=torch.Generator().manual_seed(0))
+    out = model(batch.x)
+    assert out.shape == (4, 6, 3) and out[..., :2].min() >= 0 and out[..., :2].max() <= 1
+    loss_fn, opt = SetLoss(), torch.optim.Adam(model.parameters(), lr=3e-3)
+    first = float(loss_fn(model, batch, None))
+    for _ in range(40):  # overfit one batch: the loss must fall (Slot Attention's random slots make it noisier)
+        loss = loss_fn(model, batch, None)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(loss_fn(model, batch, None)) < (0.7 if arch == "resnet" else 0.95) * first
+    preds = model.predict(batch.x)
+    assert len(preds) == 4 and all(p.shape[1] == 2 for p in preds)
+    model.save_pretrained(tmp_path / "m")
+    again = SetPredictor.from_pretrained(tmp_path / "m")
+    torch.manual_seed(1)
+    a = again(batch.x)
+    torch.manual_seed(1)
+    assert torch.allclose(a, model(batch.x), atol=1e-6)
+    with pytest.raises(ValueError, match="arch"):
+        SetPredictor("vit")
+    with pytest.raises(ValueError, match="expected images"):
+        model(torch.zeros(2, 1, 16, 16))

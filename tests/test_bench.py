@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import torch
 
 
@@ -92,3 +93,32 @@ def test_zeroshot_bench_on_digits_compares_methods_on_the_same_noise(tmp_path, c
     assert rows[4]["settings"]["mode"] == "weighted" and rows[4]["unet_evals_per_image"] == 2 * 6
     assert rows[5]["unet_evals_per_image"] == 2 * 10 * 3 and rows[5]["same_decisions_as_igm"] == 1.0
     assert all(r["n"] == 3 and r["m"] == 5 and 0 <= r["accuracy"] <= 1 for r in rows)
+
+
+def test_clevr_bench_runs_every_method_on_the_same_scenes(tmp_path, capsys):
+    """Tiny untrained models in folders: every method prints one line with the issue's fields, and K given
+    returns the true count."""
+    from igm_lite import ComposedDenoiser
+    from igm_lite.baselines import SetPredictor
+    from igm_lite.bench import main
+
+    torch.manual_seed(0)
+    unet = {"kind": "unet", "sample_size": 16, "in_channels": 3, "block_out_channels": [8, 8], "layers_per_block": 1,
+            "down_block_types": ["DownBlock2D"] * 2, "up_block_types": ["UpBlock2D"] * 2, "norm_num_groups": 4, "position_maps": 0.05}
+    ComposedDenoiser(unet, concept_dim=3, mode="weighted", learned_null=True).save_pretrained(tmp_path / "igm")
+    SetPredictor("resnet", width=16).save_pretrained(tmp_path / "resnet")
+    SetPredictor("slot", width=16).save_pretrained(tmp_path / "slot")
+    common = ["clevr", "--split", "id", "--n", "2", "--size", "16", "--model", str(tmp_path / "igm"), "--resnet", str(tmp_path / "resnet"),
+              "--slot", str(tmp_path / "slot"), "--grid", "4", "--noise", "2", "--refine", "2"]
+    main(common + ["--method", "igm", "resnet", "slot", "multistart", "--inits", "2", "--steps", "2"])
+    main(common + ["--method", "igm", "multistart", "--k", "given", "--inits", "2", "--steps", "2"])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["method"] for r in rows] == ["igm", "resnet", "slot", "multistart", "igm", "multistart"]
+    for r in rows:
+        assert {"perception_rate", "estimation_error", "k_accuracy", "seconds_per_image", "network_evals_per_image"} <= set(r)
+        assert 0 <= r["perception_rate"] <= 1 and r["n"] == 2 and r["split"] == "id"
+    assert rows[1]["network_evals_per_image"] == 0 and rows[0]["settings"]["grid"] == 4
+    assert rows[4]["k_accuracy"] == 1.0 and rows[5]["k_accuracy"] == 1.0  # K from the ground truth
+    with pytest.raises(ValueError, match="--inits 2"):
+        list(__import__("igm_lite.bench", fromlist=["clevr"]).clevr("id", 1, methods=("multistart",), inits=1, size=16,
+                                                                    model=str(tmp_path / "igm"), n_noise=1, steps=1))

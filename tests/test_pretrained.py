@@ -54,3 +54,17 @@ def test_digits_recipe_runs_and_keeps_resumable_checkpoints(tmp_path):
     assert model.config["encoder"] == "linear" and model.config["concept_dim"] == 10
     assert json.loads((out / "recipe.json").read_text())["recipe"]["world"] == "digits"
     assert sorted(p.name for p in (tmp_path / "d-checkpoints").iterdir()) == ["checkpoint-000002", "checkpoint-000004"]
+
+
+def test_clevr_recipes_run_for_a_few_steps_on_the_same_budget(tmp_path):
+    """The position denoisers and both set predictors of chapter 2: same scenes, steps and batch size."""
+    from igm_lite.baselines import SetPredictor
+
+    assert RECIPES["clevr32"].data == RECIPES["clevr32-resnet"].data == RECIPES["clevr32-slot"].data
+    for name in ("clevr32-resnet", "clevr32-slot"):
+        assert {k: RECIPES[name].train[k] for k in ("steps", "batch_size")} == {k: RECIPES["clevr32"].train[k] for k in ("steps", "batch_size")}
+    out = make("clevr32", tmp_path / "c", steps=2, progress=False)
+    model = ComposedDenoiser.from_pretrained(out)
+    assert model.config["backbone"]["position_maps"] > 0 and model.mode == "weighted"
+    out = make("clevr32-slot", tmp_path / "s", steps=2, progress=False)
+    assert SetPredictor.from_pretrained(out).config["arch"] == "slot"

@@ -129,15 +129,20 @@ class CachedScorer:
         return torch.einsum("si,ij,sj->s", v, self.gram, v).float()
 
 
-def greedy_search(scorer: CachedScorer, k: int | None = None, k_max: int | None = None, swaps: bool = True, max_swaps: int = 100):
+def greedy_search(scorer: CachedScorer, k: int | None = None, k_max: int | None = None, swaps: bool = True, max_swaps: int = 100,
+                  conflicts: torch.Tensor | None = None):
     """Grow a set one candidate at a time, each time adding the one that lowers the error most.
 
     With ``k`` given, grow to exactly k; otherwise stop when no addition lowers the error (or at
     ``k_max``): the number of concepts is then inferred (the paper's Key Design 4 without a scan).
     Then apply the best single swap (one member for one non-member) while it lowers the error.
+    ``conflicts`` (M, M) bool marks candidates that exclude each other (two positions closer than an
+    object is wide): a set never holds two of them.
     Returns (answer (K,), error, scored sets (S, K_max), their errors (S,)).
     """
     M = scorer.M
+    clash = conflicts if conflicts is not None else torch.zeros(M, M, dtype=torch.bool)
+    free = lambda members, m: m not in members and not any(bool(clash[m, j]) for j in members)  # noqa: E731
     limit = k if k is not None else (k_max or M)
     if not 1 <= limit <= M:
         raise ValueError(f"the number of concepts must lie in [1, M = {M}], got {limit}")
@@ -151,14 +156,17 @@ def greedy_search(scorer: CachedScorer, k: int | None = None, k_max: int | None 
         return err
 
     while len(current) < limit:
-        cands = [current + [m] for m in range(M) if m not in current]
+        cands = [current + [m] for m in range(M) if free(current, m)]
+        if not cands:
+            break
         err = score(cands)
         i = int(err.argmin())
         if k is None and current and float(err[i]) >= best:
             break
         current, best = cands[i], float(err[i])
     for _ in range(max_swaps if swaps else 0):
-        cands = [current[:i] + [m] + current[i + 1 :] for i in range(len(current)) for m in range(M) if m not in current]
+        cands = [current[:i] + [m] + current[i + 1 :] for i in range(len(current)) for m in range(M)
+                 if m not in current and free(current[:i] + current[i + 1 :], m)]
         if not cands:
             break
         err = score(cands)
