@@ -8,13 +8,16 @@ Map (arrows point one way: infer/train -> compose -> concepts/backbones; data fe
     train      the joint (composed) denoising loss and the accelerate training loop, checkpoints
     io         atomic writes; model folders (config.json + safetensors)
     infer/     inference engines behind one result type: discrete (cached enumeration and search),
+               continuous (object positions and their number: grid + cache + refinement, gradient descent),
                zeroshot (choose K of M prompts: IGM, Diffusion Classifier top-K and joint, naive)
     sd         Stable Diffusion (diffusers) as a composed denoiser over prompts
     sample     ancestral sampling from a composition
-    metrics    set accuracy, Gaussian Frechet distance
-    baselines  discriminative baselines trained in the same loop (the ResNet attribute classifier)
+    metrics    set accuracy, Gaussian Frechet distance, Hungarian-matched position metrics
+    baselines  discriminative baselines trained in the same loop (ResNet attribute classifier, ResNet and
+               Slot Attention set predictors)
     data/      worlds and loaders in one batch format: toy2d (2-D stripes), faces (procedural), celeba (real),
-               digits (captioned canvases of real digits), labelled (photos + label CSV)
+               digits (captioned canvases of real digits), labelled (photos + label CSV), clevr (procedural
+               CLEVR-like scenes and the real CLEVR_v1.0)
     pretrained shipped checkpoints and the recipes that make them
     bench      `python -m igm_lite.bench ...`: the figures the chapters quote
     viz        the figures the chapters draw
@@ -23,6 +26,7 @@ from .compose import MODES, ComposedDenoiser, coefficients, combine
 from .concepts import check_concepts, one_hot_sets
 from .data.base import Batch
 from .infer.base import InferenceResult, denoising_error
+from .infer.continuous import PositionEngine
 from .infer.discrete import CachedScorer, DiscreteEngine, product_sets, subsets
 from .schedule import NoiseSamples, draw_noise, make_scheduler
 from .train import ComposedLoss, TrainConfig, train
@@ -30,6 +34,6 @@ from .train import ComposedLoss, TrainConfig, train
 __version__ = "0.1.0"
 __all__ = [
     "MODES", "Batch", "CachedScorer", "ComposedDenoiser", "ComposedLoss", "DiscreteEngine", "InferenceResult",
-    "NoiseSamples", "TrainConfig", "check_concepts", "coefficients", "combine", "denoising_error", "draw_noise",
+    "NoiseSamples", "PositionEngine", "TrainConfig", "check_concepts", "coefficients", "combine", "denoising_error", "draw_noise",
     "make_scheduler", "one_hot_sets", "product_sets", "subsets", "train",
 ]

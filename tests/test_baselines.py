@@ -67,13 +67,13 @@ def test_set_predictors_learn_positions_with_the_hungarian_loss(arch, tmp_path):
     out = model(batch.x)
     assert out.shape == (4, 6, 3) and out[..., :2].min() >= 0 and out[..., :2].max() <= 1
     loss_fn, opt = SetLoss(), torch.optim.Adam(model.parameters(), lr=3e-3)
-    first = float(loss_fn(model, batch, None))
+    first = float(loss_fn(model, batch, None).detach())
     for _ in range(40):  # overfit one batch: the loss must fall (Slot Attention's random slots make it noisier)
         loss = loss_fn(model, batch, None)
         opt.zero_grad()
         loss.backward()
         opt.step()
-    assert float(loss_fn(model, batch, None)) < (0.7 if arch == "resnet" else 0.95) * first
+    assert float(loss_fn(model, batch, None).detach()) < (0.7 if arch == "resnet" else 0.95) * first
     preds = model.predict(batch.x)
     assert len(preds) == 4 and all(p.shape[1] == 2 for p in preds)
     model.save_pretrained(tmp_path / "m")

@@ -71,3 +71,27 @@ def test_weighted_set_error_check():
     with pytest.raises(AssertionError, match="1 - K"):
         for seed in range(5):
             exercises.check_weighted_set_error(lambda g, p: vector(g, p, 0.0), seed=seed)
+
+
+def test_perception_checker_accepts_hungarian_and_refuses_nearest_neighbours(capsys):
+    from scipy.optimize import linear_sum_assignment
+
+    def hungarian(pred, truth, threshold):
+        if len(pred) == 0:
+            return 0
+        cost = ((pred[:, None] - truth[None]) ** 2).mean(-1)
+        rows, cols = linear_sum_assignment(cost.numpy())
+        return int((cost[rows, cols] < threshold).sum())
+
+    def nearest(pred, truth, threshold):
+        if len(pred) == 0:
+            return 0
+        return int((((pred[:, None] - truth[None]) ** 2).mean(-1).min(0).values < threshold).sum())
+
+    def todo(pred, truth, threshold):
+        raise NotImplementedError
+
+    assert exercises.check_perception(hungarian)
+    with pytest.raises(AssertionError, match="Hungarian"):
+        exercises.check_perception(nearest)
+    assert exercises.check_perception(todo) is False

@@ -81,13 +81,15 @@ def test_engine_finds_off_grid_positions_and_their_number(oracle):
     assert res.k == 4
     m = position_metrics([res.answer], [truth])
     assert m["perception_rate"] == 1.0 and m["k_accuracy"] == 1.0
-    _, _, grid_mse = match_positions(res.info["grid_answer"], truth)
-    _, _, mse = match_positions(res.answer, truth)
-    assert mse.mean() < grid_mse.mean()  # the gradient steps moved the answer off the grid, closer
-    # cost: the grid once per sample (64 + null), 60 steps of (null + 3 x 4 rows), the answer once per sample
-    assert res.network_evals == (64 + 1) * 4 + 60 * (1 + 3 * 4) + (4 + 1) * 4
-    given = eng.infer(scene(truth), k=2)
-    assert given.k == 2
+    grown = len(res.info["grid_answer"])  # the greedy search grows past K (to k_max); pruning brings it back
+    assert grown > 4 and res.info["pruned"] == grown - 4
+    given = eng.infer(scene(truth), k=4)  # K given: the grid answer, then the gradient steps move it off the grid, closer
+    _, _, grid_mse = match_positions(given.info["grid_answer"], truth)
+    _, _, mse = match_positions(given.answer, truth)
+    assert given.k == 4 and mse.mean() < grid_mse.mean()
+    # cost: the grid once per sample (64 + null), 60 steps of (null + 3 x grown rows), grown + null on 12 fresh samples
+    assert res.network_evals == (64 + 1) * 4 + 60 * (1 + 3 * grown) + (grown + 1) * 12
+    assert eng.infer(scene(truth), k=2).k == 2
 
 
 def test_pruning_drops_a_duplicate_and_a_stray_object(oracle):

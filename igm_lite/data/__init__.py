@@ -5,12 +5,14 @@
     celeba  the real CelebA with the paper's split (train female; test female / male)
     digits  canvases of real handwritten digits with web-style partial captions (the zero-shot chapter's CPU world)
     labelled  a folder of photos with label sets from a CSV (the zero-shot chapter's GPU data)
+    clevr   procedural CLEVR-like scenes of objects at positions, and the real CLEVR_v1.0 (the object-discovery chapter)
 """
 from .base import Batch
 from .celeba import CelebA, CelebAWorld
+from .clevr import Clevr, ClevrWorld, position_concepts
 from .digits import DigitWorld, prompt_pool
 from .faces import ATTRIBUTES, FaceWorld, attribute_concepts, attribute_pool, attrs_from_slots
 from .labelled import LabelledImages
 from .toy2d import StripeWorld
 
-__all__ = ["ATTRIBUTES", "Batch", "CelebA", "CelebAWorld", "DigitWorld", "FaceWorld", "LabelledImages", "StripeWorld", "prompt_pool", "attribute_concepts", "attribute_pool", "attrs_from_slots"]
+__all__ = ["ATTRIBUTES", "Batch", "CelebA", "CelebAWorld", "Clevr", "ClevrWorld", "position_concepts", "DigitWorld", "FaceWorld", "LabelledImages", "StripeWorld", "prompt_pool", "attribute_concepts", "attribute_pool", "attrs_from_slots"]
