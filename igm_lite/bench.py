@@ -32,6 +32,12 @@ accuracy (the exact set), UNet evaluations and seconds per image. ``cached`` pri
 IGM weighted, DC top-K) read from ONE cache of M + 1 rows per sample, their seconds shared. With ``--sd MODEL --images FOLDER``
 the same runs on a Stable Diffusion model and a labelled image folder (``igm_lite.data.LabelledImages``);
 ``accelerate launch -m igm_lite.bench zeroshot ...`` splits the images across processes (GPUs).
+
+    python -m igm_lite.bench layout [--models clevr32 faces32-mean digits32] [--batch 144] [--grad-batch 11] [--reps 5]
+
+times each shipped UNet's forward (ms per row, batch ``--batch``, no gradient: the cache) and forward plus
+backward (ms per call of ``--grad-batch`` rows, gradient to the concepts: the position refinement) with its
+weights and inputs laid out contiguous (NCHW) and channels-last (NHWC), alternating the two in one process.
 """
 from __future__ import annotations
 
@@ -345,13 +351,14 @@ def clevr_test_set(split: str, n: int, seed: int = 0, root=None, size: int = 32)
 
 
 def clevr(split: str = "ood", n: int = 100, seed: int = 0, methods=("igm",), k_mode: str = "infer", root=None, size: int = 32,
-          model: str = "clevr32", resnet: str = "clevr32-resnet", slot: str = "clevr32-slot", grid: int = 12, n_noise: int = 6,
-          t_range=(50, 450), refine: int = 10, inits: int = 8, steps: int = 300, k_range=(1, 10), threshold: float = 0.002):
+          model: str = "clevr32", resnet: str = "clevr32-resnet", slot: str = "clevr32-slot", grid: int = 12, n_noise: int = 4,
+          t_range=(50, 450), refine: int = 10, inits: int = 8, steps: int = 300, k_range=(1, 10), threshold: float = 0.002,
+          batch_size: int = 8):
     """Yield one result dict per method on the same scenes (module docstring). ``reference`` is the official
     algorithm (one init ~ N(0.5, 0.13^2), 2,000 AdamW steps at lr 4e-3, t < 500, K from the ground truth);
     ``multistart`` is ``inits`` random initialisations x ``steps`` steps, the best kept on fixed noise, K given or
     scanned over ``k_range`` (least error); ``igm`` is ``PositionEngine`` (grid, greedy, refine, prune)."""
-    from .infer.continuous import PositionEngine, multistart
+    from .infer.continuous import PositionEngine, k_scan, multistart
     from .metrics import position_metrics
 
     batch = clevr_test_set(split, n, seed, root, size)
@@ -368,25 +375,13 @@ def clevr(split: str = "ood", n: int = 100, seed: int = 0, methods=("igm",), k_m
             net = load_model(model)
             if method == "igm":
                 eng = PositionEngine(net, scheduler, grid=grid, n_samples=n_noise, t_range=t_range, refine_steps=refine, seed=seed)
-                res = [eng.infer(batch.x[b], k=ks[b] if k_mode == "given" else None) for b in range(len(batch))]
-            elif method == "reference" or k_mode == "given":
+                res = [r for i in range(0, len(batch), batch_size)
+                       for r in eng.infer_many(batch.x[i : i + batch_size], ks[i : i + batch_size] if k_mode == "given" else None)]
+            elif method == "reference" or k_mode == "given":  # every image with its own K, all in one batch
                 r, st = (1, 2000) if method == "reference" else (inits, steps)
-                res = [None] * len(batch)
-                for k in sorted(set(ks)):  # one batched run per object count
-                    idx = [b for b in range(len(batch)) if ks[b] == k]
-                    for b, out in zip(idx, multistart(net, batch.x[idx], k, scheduler, inits=r, steps=st, t_range=(0, 500),
-                                                      n_samples=n_noise, seed=seed)):
-                        res[b] = out
+                res = multistart(net, batch.x, ks, scheduler, inits=r, steps=st, t_range=(0, 500), n_samples=n_noise, seed=seed)
             else:  # scan K: the least error on the fixed samples over k_range (the paper's Key Design 4)
-                if inits < 2:
-                    raise ValueError("multistart with --k infer compares K by the error of the best init: use --inits 2 or more")
-                runs = [multistart(net, batch.x, k, scheduler, inits=inits, steps=steps, t_range=(0, 500), n_samples=n_noise, seed=seed)
-                        for k in range(k_range[0], k_range[1] + 1)]
-                res = []
-                for b in range(len(batch)):
-                    best = min((run[b] for run in runs), key=lambda o: o.error)
-                    best.network_evals = sum(run[b].network_evals for run in runs)
-                    res.append(best)
+                res = k_scan(net, batch.x, scheduler, k_range, inits=inits, steps=steps, t_range=(0, 500), n_samples=n_noise, seed=seed)
             preds, evals = [o.answer for o in res], sum(o.network_evals for o in res) / len(res)
         m = position_metrics(preds, truths, threshold)
         yield {"bench": "clevr", "method": method, "split": split, "n": len(truths), "k": k_mode if method != "reference" else "given",
@@ -394,9 +389,46 @@ def clevr(split: str = "ood", n: int = 100, seed: int = 0, methods=("igm",), k_m
                "seconds_per_image": round((time.perf_counter() - start) / len(truths), 4),
                "settings": dict(seed=seed, data=str(root) if root else "procedural", size=size, threshold=threshold,
                                 model=str(resnet if method == "resnet" else slot if method == "slot" else model),
-                                **({"grid": grid, "n_noise": n_noise, "t_range": list(t_range), "refine_steps": refine} if method == "igm" else {}),
+                                **({"grid": grid, "n_noise": n_noise, "t_range": list(t_range), "refine_steps": refine, "batch": batch_size}
+                                   if method == "igm" else {}),
                                 **({"inits": inits, "steps": steps, "n_noise": n_noise} if method == "multistart" else {}),
                                 **({"inits": 1, "steps": 2000, "lr": 4e-3, "t_range": [0, 500]} if method == "reference" else {}))}
+
+
+def layout(models=("clevr32", "faces32-mean", "digits32"), batch: int = 144, grad_batch: int = 11, reps: int = 5, seed: int = 0):
+    """Yield per model the times of its UNet in the NCHW and NHWC layouts (module docstring) and their ratios."""
+    gen = torch.Generator().manual_seed(seed)
+    for name in models:
+        net = load_model(name)
+        bb, d = net.backbone, net.config["concept_dim"]
+        if not hasattr(bb, "set_memory_format"):
+            raise ValueError(f"{name}: the layout bench times UNet backbones, this one is {type(bb).__name__}")
+        cfg = bb.unet.config
+        shape = (cfg.out_channels, cfg.sample_size, cfg.sample_size)
+        x = torch.randn((batch, *shape), generator=gen)
+        t = torch.randint(0, 1000, (batch,), generator=gen)
+        c = torch.rand((batch, d), generator=gen)
+        fmts = {"nchw": torch.contiguous_format, "nhwc": torch.channels_last}
+        times = {f"{k}_{m}": [] for k in fmts for m in ("fwd_ms_per_row", "fwd_bwd_ms")}
+        for rep in range(reps + 1):  # the first round warms up and is not counted
+            for key, fmt in fmts.items():
+                bb.set_memory_format(fmt)
+                start = time.perf_counter()
+                with torch.no_grad():
+                    net.predict(x, t, c)
+                fwd = (time.perf_counter() - start) / batch * 1e3
+                cg = c[:grad_batch].clone().requires_grad_(True)
+                start = time.perf_counter()
+                with torch.enable_grad():
+                    net.predict(x[:grad_batch], t[:grad_batch], cg).pow(2).sum().backward()
+                if rep:
+                    times[f"{key}_fwd_ms_per_row"].append(fwd)
+                    times[f"{key}_fwd_bwd_ms"].append((time.perf_counter() - start) * 1e3)
+        med = {k: float(torch.tensor(v).median()) for k, v in times.items()}
+        yield {"bench": "layout", "model": name, **{k: round(v, 3) for k, v in med.items()},
+               "fwd_speedup": round(med["nchw_fwd_ms_per_row"] / med["nhwc_fwd_ms_per_row"], 2),
+               "fwd_bwd_speedup": round(med["nchw_fwd_bwd_ms"] / med["nhwc_fwd_bwd_ms"], 2),
+               "settings": dict(batch=batch, grad_batch=grad_batch, reps=reps, threads=torch.get_num_threads(), data_shape=list(shape))}
 
 
 def parse_schedule(text: str | None):
@@ -460,16 +492,26 @@ def main(argv=None):
     v.add_argument("--resnet", default="clevr32-resnet", help="the ResNet set predictor (name or folder)")
     v.add_argument("--slot", default="clevr32-slot", help="the Slot Attention set predictor (name or folder)")
     v.add_argument("--grid", type=int, default=12, help="igm: the grid is GRID x GRID positions")
-    v.add_argument("--noise", type=int, default=6, help="shared noise samples per image (igm cache; best-init selection)")
+    v.add_argument("--noise", type=int, default=4, help="shared noise samples per image (igm cache; best-init selection)")
     v.add_argument("--t-range", type=int, nargs=2, default=(50, 450), help="igm: timesteps of the noise samples")
     v.add_argument("--refine", type=int, default=10, help="igm: gradient steps after the grid search")
     v.add_argument("--inits", type=int, default=8, help="multistart: random initialisations per image")
     v.add_argument("--steps", type=int, default=300, help="multistart: gradient steps")
     v.add_argument("--threshold", type=float, default=0.002, help="perception: the largest matched MSE that counts")
+    v.add_argument("--batch", type=int, default=8, help="igm: images refined together in one batched descent")
+    lay = sub.add_parser("layout", help="the UNets' speed with NCHW against channels-last (NHWC) weights and inputs")
+    lay.add_argument("--models", nargs="+", default=["clevr32", "faces32-mean", "digits32"])
+    lay.add_argument("--batch", type=int, default=144, help="rows per forward call (the caches' calls)")
+    lay.add_argument("--grad-batch", type=int, default=11, help="rows per forward+backward call (refinement)")
+    lay.add_argument("--reps", type=int, default=5, help="timed rounds (medians are printed)")
     a = p.parse_args(argv)
+    if a.bench == "layout":
+        for row in layout(a.models, a.batch, a.grad_batch, a.reps):
+            print(json.dumps(row), flush=True)
+        return
     if a.bench == "clevr":
         for row in clevr(a.split, a.n, a.seed, a.method, a.k, a.root, a.size, a.model, a.resnet, a.slot, a.grid, a.noise,
-                         tuple(a.t_range), a.refine, a.inits, a.steps, threshold=a.threshold):
+                         tuple(a.t_range), a.refine, a.inits, a.steps, threshold=a.threshold, batch_size=a.batch):
             print(json.dumps(row), flush=True)
         return
     with torch.no_grad():  # benchmarks never train; a caller's grad mode is left as it was

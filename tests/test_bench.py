@@ -119,6 +119,23 @@ def test_clevr_bench_runs_every_method_on_the_same_scenes(tmp_path, capsys):
         assert 0 <= r["perception_rate"] <= 1 and r["n"] == 2 and r["split"] == "id"
     assert rows[1]["network_evals_per_image"] == 0 and rows[0]["settings"]["grid"] == 4
     assert rows[4]["k_accuracy"] == 1.0 and rows[5]["k_accuracy"] == 1.0  # K from the ground truth
-    with pytest.raises(ValueError, match="--inits 2"):
+    with pytest.raises(ValueError, match="inits >= 2"):
         list(__import__("igm_lite.bench", fromlist=["clevr"]).clevr("id", 1, methods=("multistart",), inits=1, size=16,
                                                                     model=str(tmp_path / "igm"), n_noise=1, steps=1))
+
+
+def test_layout_bench_times_both_layouts_of_a_unet(tmp_path, capsys):
+    from igm_lite import ComposedDenoiser
+    from igm_lite.bench import main
+
+    unet = {"kind": "unet", "sample_size": 8, "in_channels": 3, "block_out_channels": [8, 8], "layers_per_block": 1,
+            "down_block_types": ["DownBlock2D"] * 2, "up_block_types": ["UpBlock2D"] * 2, "norm_num_groups": 4}
+    ComposedDenoiser(unet, concept_dim=2).save_pretrained(tmp_path / "u")
+    main(["layout", "--models", str(tmp_path / "u"), "--batch", "4", "--grad-batch", "2", "--reps", "2"])
+    row = json.loads(capsys.readouterr().out)
+    for key in ("nchw_fwd_ms_per_row", "nhwc_fwd_ms_per_row", "nchw_fwd_bwd_ms", "nhwc_fwd_bwd_ms"):
+        assert row[key] > 0
+    assert row["fwd_speedup"] == pytest.approx(row["nchw_fwd_ms_per_row"] / row["nhwc_fwd_ms_per_row"], rel=0.02)
+    ComposedDenoiser({"kind": "mlp", "data_dim": 2}, concept_dim=2).save_pretrained(tmp_path / "m")
+    with pytest.raises(ValueError, match="UNet backbones"):
+        main(["layout", "--models", str(tmp_path / "m")])

@@ -116,6 +116,29 @@ def test_unet_backbone_composes_images():
     assert out.shape == x.shape and torch.allclose(out, want, atol=1e-4)
 
 
+def test_unet_backbone_layouts_agree_and_save_contiguous(tmp_path):
+    """Channels-last is the default layout (faster on CPU); both layouts give the same predictions, and the
+    saved folder holds ordinary contiguous tensors that load into either."""
+    torch.manual_seed(0)
+    model = ComposedDenoiser({"kind": "unet", "sample_size": 8, "in_channels": 3, "block_out_channels": [8, 16],
+                              "down_block_types": ["DownBlock2D", "DownBlock2D"], "up_block_types": ["UpBlock2D", "UpBlock2D"],
+                              "layers_per_block": 1, "norm_num_groups": 4, "position_maps": 0.1}, concept_dim=3, mode="weighted").eval()
+    conv = model.backbone.unet.conv_in.weight
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    x, t, c = torch.randn(4, 3, 8, 8), torch.tensor([10, 200, 500, 900]), torch.rand(4, 3)
+    with torch.no_grad():
+        nhwc = model.predict(x, t, c)
+        model.backbone.set_memory_format(torch.contiguous_format)
+        nchw = model.predict(x, t, c)
+    assert nhwc.is_contiguous() and torch.allclose(nhwc, nchw, atol=1e-5)
+    model.backbone.set_memory_format(torch.channels_last)
+    model.save_pretrained(tmp_path / "m")
+    again = ComposedDenoiser.from_pretrained(tmp_path / "m")
+    assert again.backbone.unet.conv_in.weight.is_contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        assert torch.equal(again.predict(x, t, c), nhwc)
+
+
 def test_checkpoint_round_trip_and_mismatch(toy_model, tmp_path):
     model = toy_model("weighted", learned_null=True)
     model.save_pretrained(tmp_path / "m")

@@ -12,7 +12,7 @@ from torch import nn
 from igm_lite import ComposedDenoiser
 from igm_lite.data.clevr import position_concepts
 from igm_lite.infer.base import denoising_error
-from igm_lite.infer.continuous import PositionEngine, composed_error, descend, multistart, position_grid, prune, random_init
+from igm_lite.infer.continuous import PositionEngine, composed_error, descend, k_scan, multistart, position_grid, prune, random_init
 from igm_lite.infer.discrete import CachedScorer
 from igm_lite.metrics import match_positions, position_metrics
 from igm_lite.schedule import draw_noise, make_scheduler
@@ -136,10 +136,49 @@ def test_multistart_keeps_the_init_with_the_least_error(oracle):
 def test_engine_refuses_a_batch_or_nan_image(oracle):
     model, sched = oracle
     eng = PositionEngine(model, sched, grid=4, n_samples=1)
-    with pytest.raises(ValueError, match="one finite image"):
+    with pytest.raises(ValueError, match="one image"):
         eng.infer(torch.zeros(2, 1, S, S))
-    with pytest.raises(ValueError, match="one finite image"):
+    with pytest.raises(ValueError, match="finite images"):
         eng.infer(torch.full((1, S, S), float("nan")))
+    with pytest.raises(ValueError, match="one count per image"):
+        eng.infer_many(torch.zeros(2, 1, S, S), ks=[3])
+
+
+def test_infer_many_refines_a_batch_and_splits_its_cost_exactly(oracle):
+    model, sched = oracle
+    truths = [torch.tensor([[0.23, 0.31], [0.71, 0.27], [0.52, 0.74]]), torch.tensor([[0.3, 0.6], [0.75, 0.7]])]
+    x0 = torch.stack([scene(t) for t in truths])
+    eng = PositionEngine(model, sched, grid=8, n_samples=4, refine_steps=40, refine_lr=5e-3, k_max=6)
+    out = eng.infer_many(x0)
+    assert [r.k for r in out] == [3, 2]
+    assert position_metrics([r.answer for r in out], truths)["perception_rate"] == 1.0
+    for r in out:  # each image's own rows: its grid cache, its share of the batched steps, its last check
+        grown = len(r.info["grid_answer"])
+        assert r.network_evals == (64 + 1) * 4 + 40 * (1 + 3 * grown) + (grown + 1) * 12
+    given = eng.infer_many(x0, ks=[3, 2])
+    assert [r.k for r in given] == [3, 2] and all(r.info["pruned"] == 0 for r in given)
+    # one image alone is the same computation as infer
+    assert torch.equal(eng.infer_many(x0[:1])[0].answer, eng.infer(x0[0]).answer)
+
+
+def test_multistart_takes_one_k_per_image_and_k_scan_picks_the_count(oracle):
+    model, sched = oracle
+    truths = [torch.tensor([[0.35, 0.4]]), torch.tensor([[0.3, 0.3], [0.68, 0.62]])]
+    x0 = torch.stack([scene(t) for t in truths])
+    out = multistart(model, x0, [1, 2], sched, inits=6, steps=60, lr=1e-2, n_samples=4, seed=0)
+    assert [r.answer.shape for r in out] == [(1, 2), (2, 2)] and out[1].info["inits"].shape == (6, 2, 2)
+    # cost: image b's share of the batched steps is steps x (its null row + 3 x inits x K_b), then its selection cache
+    assert out[0].network_evals == 60 * (1 + 3 * 6 * 1) + 4 * (6 * 1 + 1)
+    assert out[1].network_evals == 60 * (1 + 3 * 6 * 2) + 4 * (6 * 2 + 1)
+    with pytest.raises(ValueError, match="one such count per image"):
+        multistart(model, x0, [1], sched, inits=2, steps=1)
+    scan = k_scan(model, x0, sched, (1, 3), inits=6, steps=60, lr=1e-2, n_samples=4, seed=0)
+    assert [r.k for r in scan] == [1, 2]
+    assert position_metrics([r.answer for r in scan], truths)["k_accuracy"] == 1.0
+    assert sorted(scan[0].info["error_by_k"]) == [1, 2, 3]
+    assert scan[0].network_evals == sum(60 * (1 + 3 * 6 * k) + 4 * (6 * k + 1) for k in (1, 2, 3))
+    with pytest.raises(ValueError, match="inits >= 2"):
+        k_scan(model, x0, sched, (1, 2), inits=1)
 
 
 def test_position_metrics_match_by_hungarian_and_threshold():

@@ -56,7 +56,7 @@ def denoising_error(
     mask: torch.Tensor | None,
     samples: NoiseSamples,
     scheduler,
-    max_rows: int = 256,
+    max_rows: int = 128,
 ) -> torch.Tensor:
     """Monte-Carlo estimate of (error) for S candidate concept sets of ONE sample x0.
 

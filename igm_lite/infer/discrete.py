@@ -66,7 +66,7 @@ class CachedScorer:
     """
 
     def __init__(self, model: ComposedDenoiser, x0: torch.Tensor, pool: torch.Tensor, samples: NoiseSamples | None,
-                 scheduler, max_rows: int = 256):
+                 scheduler, max_rows: int = 128):
         if pool.dim() != 2 or pool.shape[1] != model.config["concept_dim"]:
             raise ValueError(f"pool must have shape (M, D) with D = {model.config['concept_dim']}, got {tuple(pool.shape)}")
         self.model, self.x0, self.pool, self.scheduler, self.max_rows = model, x0, pool.to(x0), scheduler, max_rows
@@ -224,7 +224,7 @@ class DiscreteEngine:
     """
 
     def __init__(self, model, scheduler, *, n_samples: int = 32, t_range=(0, 1000), spacing: str = "random",
-                 seed: int = 0, method: str = "cached", schedule=None, max_sets: int = 20000, max_rows: int = 256):
+                 seed: int = 0, method: str = "cached", schedule=None, max_sets: int = 20000, max_rows: int = 128):
         if method not in ("cached", "naive", "eliminate"):
             raise ValueError(f"method must be 'cached', 'eliminate' or 'naive', got {method!r}")
         self.schedule = schedule or [(max(1, n_samples // 4), 5), (n_samples, 1)]

@@ -36,7 +36,7 @@ class ZeroShot:
     """
 
     def __init__(self, model, scheduler, *, n_samples: int = 32, t_range=(100, 700), seed: int = 0,
-                 spacing: str = "random", max_rows: int = 256, joint_prompts=None):
+                 spacing: str = "random", max_rows: int = 128, joint_prompts=None):
         self.model, self.joint_prompts = model, joint_prompts
         kw = dict(n_samples=n_samples, t_range=t_range, seed=seed, spacing=spacing, max_rows=max_rows)
         self.cached = DiscreteEngine(model, scheduler, method="cached", **kw)
