@@ -350,6 +350,14 @@ def clevr_test_set(split: str, n: int, seed: int = 0, root=None, size: int = 32)
     return data.load(list(range(min(n, len(data)))))
 
 
+def grid_region(root=None) -> tuple:
+    """The grid's rectangle (x0, x1, y0, y1): where the training scenes' objects stand (``ClevrWorld.region``) for
+    the procedural scenes; the whole image, less a margin, for the real CLEVR."""
+    from .data.clevr import ClevrWorld
+
+    return (0.06, 0.94, 0.06, 0.94) if root else tuple(ClevrWorld.region)
+
+
 def clevr(split: str = "ood", n: int = 100, seed: int = 0, methods=("igm",), k_mode: str = "infer", root=None, size: int = 32,
           model: str = "clevr32", resnet: str = "clevr32-resnet", slot: str = "clevr32-slot", grid: int = 12, n_noise: int = 4,
           t_range=(50, 450), refine: int = 10, inits: int = 8, steps: int = 300, k_range=(1, 10), threshold: float = 0.002,
@@ -374,7 +382,8 @@ def clevr(split: str = "ood", n: int = 100, seed: int = 0, methods=("igm",), k_m
         else:
             net = load_model(model)
             if method == "igm":
-                eng = PositionEngine(net, scheduler, grid=grid, n_samples=n_noise, t_range=t_range, refine_steps=refine, seed=seed)
+                eng = PositionEngine(net, scheduler, grid=grid, n_samples=n_noise, t_range=t_range, refine_steps=refine, seed=seed,
+                                     region=grid_region(root))
                 res = [r for i in range(0, len(batch), batch_size)
                        for r in eng.infer_many(batch.x[i : i + batch_size], ks[i : i + batch_size] if k_mode == "given" else None)]
             elif method == "reference" or k_mode == "given":  # every image with its own K, all in one batch
@@ -389,7 +398,8 @@ def clevr(split: str = "ood", n: int = 100, seed: int = 0, methods=("igm",), k_m
                "seconds_per_image": round((time.perf_counter() - start) / len(truths), 4),
                "settings": dict(seed=seed, data=str(root) if root else "procedural", size=size, threshold=threshold,
                                 model=str(resnet if method == "resnet" else slot if method == "slot" else model),
-                                **({"grid": grid, "n_noise": n_noise, "t_range": list(t_range), "refine_steps": refine, "batch": batch_size}
+                                **({"grid": grid, "n_noise": n_noise, "t_range": list(t_range), "refine_steps": refine, "batch": batch_size,
+                                    "region": list(grid_region(root))}
                                    if method == "igm" else {}),
                                 **({"inits": inits, "steps": steps, "n_noise": n_noise} if method == "multistart" else {}),
                                 **({"inits": 1, "steps": 2000, "lr": 4e-3, "t_range": [0, 500]} if method == "reference" else {}))}

@@ -34,12 +34,13 @@ from .base import InferenceResult
 from .discrete import CachedScorer, greedy_search
 
 
-def position_grid(n: int = 12, lo: float = 0.06, hi: float = 0.94) -> torch.Tensor:
-    """An n x n grid of position concepts (n * n, 3) = (x, y, 1) over [lo, hi]^2, row by row."""
-    if n < 1 or not 0 <= lo <= hi <= 1:
-        raise ValueError(f"need n >= 1 and 0 <= lo <= hi <= 1, got n={n}, lo={lo}, hi={hi}")
-    g = torch.linspace(lo, hi, n)
-    gy, gx = torch.meshgrid(g, g, indexing="ij")
+def position_grid(n: int = 12, lo=0.06, hi=0.94) -> torch.Tensor:
+    """An n x n grid of position concepts (n * n, 3) = (x, y, 1) over [lo, hi]^2, row by row; ``lo`` and ``hi``
+    may be (x, y) pairs for a rectangle (e.g. the floor region where objects of the training scenes stand)."""
+    lo, hi = (torch.as_tensor(v, dtype=torch.float32).expand(2) for v in (lo, hi))
+    if n < 1 or (lo < 0).any() or (hi > 1).any() or (lo > hi).any():
+        raise ValueError(f"need n >= 1 and 0 <= lo <= hi <= 1 (per axis), got n={n}, lo={lo.tolist()}, hi={hi.tolist()}")
+    gy, gx = torch.meshgrid(torch.linspace(lo[1], hi[1], n), torch.linspace(lo[0], hi[0], n), indexing="ij")
     return position_concepts(torch.stack([gx.flatten(), gy.flatten()], 1))
 
 
@@ -111,21 +112,24 @@ def score_positions(model, x0, pos, mask, samples, scheduler, max_rows: int = 12
 
 def prune(scorer: CachedScorer, conflicts: torch.Tensor | None = None) -> tuple[list[int], float]:
     """Start from the whole pool of ``scorer`` (an answer's objects) and drop, one at a time, the object
-    whose removal lowers the error most, while one does; first, while two objects ``conflicts`` (M, M)
-    (closer than one object is wide), drop whichever of a conflicting pair costs least to lose.
-    Returns (kept indices, their error)."""
+    whose removal lowers the error most, while one does; then, while two objects ``conflicts`` (M, M)
+    (closer than two objects can stand) remain, drop whichever of a conflicting pair costs least to lose, and
+    go on dropping objects whose removal lowers the error. Duplicates go first by the error, so that a
+    true object is not forced out by a duplicate that drifted next to it. Returns (kept indices, their error)."""
     keep = list(range(scorer.M))
     err = float(scorer.errors(torch.tensor([keep]))[0])
     clash = conflicts if conflicts is not None else torch.zeros(scorer.M, scorer.M, dtype=torch.bool)
     while len(keep) > 1:
         less = torch.tensor([keep[:i] + keep[i + 1:] for i in range(len(keep))])
         e = scorer.errors(less)
-        forced = torch.tensor([bool(clash[m, keep].any()) for m in keep])
-        if forced.any():
-            e = torch.where(forced, e, torch.full_like(e, float("inf")))
         i = int(e.argmin())
-        if float(e[i]) >= err and not forced.any():
+        if float(e[i]) < err:
+            keep, err = less[i].tolist(), float(e[i])
+            continue
+        forced = torch.tensor([bool(clash[m, keep].any()) for m in keep])
+        if not forced.any():
             break
+        i = int(torch.where(forced, e, torch.full_like(e, float("inf"))).argmin())
         keep, err = less[i].tolist(), float(e[i])
     return keep, err
 
@@ -199,12 +203,17 @@ class PositionEngine:
             pruning drops one of them first. A property of the data, set below the least distance between
             two objects of the training scenes (0.11 in ``ClevrWorld``); at 0.075 (less than the grid spacing,
             0.08) duplicates on neighbouring grid points survived and over-counted.
+        region: (x0, x1, y0, y1), the rectangle the grid covers: where objects of the training scenes stand
+            (``ClevrWorld.region``; ``igm_lite.bench.grid_region``). Grid positions where no training object
+            ever stood (the sky above the floor) attracted spare objects of the grown answer, and the same
+            12 x 12 points over a smaller rectangle are closer together.
     """
 
     def __init__(self, model, scheduler, *, grid: int = 12, n_samples: int = 4, t_range=(50, 450), refine_steps: int = 10,
                  refine_lr: float = 4e-3, prune: bool = True, prune_samples: int = 12, k_max: int = 10, overshoot: bool = True,
-                 min_separation: float = 0.095, seed: int = 0, max_rows: int = 128):
-        self.model, self.scheduler, self.pool = model, scheduler, position_grid(grid)
+                 min_separation: float = 0.095, region=(0.06, 0.94, 0.06, 0.94), seed: int = 0, max_rows: int = 128):
+        self.region = tuple(region)
+        self.model, self.scheduler, self.pool = model, scheduler, position_grid(grid, self.region[0::2], self.region[1::2])
         self.n_samples, self.t_range, self.refine_steps, self.refine_lr = n_samples, tuple(t_range), refine_steps, refine_lr
         self.prune, self.prune_samples, self.k_max, self.overshoot = prune, prune_samples, k_max, overshoot
         self.min_separation, self.seed, self.max_rows = min_separation, seed, max_rows
