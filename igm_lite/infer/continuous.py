@@ -99,6 +99,13 @@ def descend(model, x0, init, mask, scheduler, *, steps: int, lr: float = 4e-3, t
     return pos.detach(), (model.network_evals - evals0) + 2 * grad_rows
 
 
+def rows_per_image(total: float, ks, inits: int, model) -> list[float]:
+    """Split the rows ``total`` of one batched ``descend`` among its images: per step, image b spends 3 rows per
+    back-propagated object (``inits`` x ks[b] of them) and 1 for its null prediction where the mode needs one."""
+    share = torch.tensor(ks, dtype=torch.float64) * 3 * inits + needs_uncond(model.mode)
+    return (total * share / share.sum()).tolist()
+
+
 @torch.no_grad()
 def score_positions(model, x0, pos, mask, samples, scheduler, max_rows: int = 128):
     """Errors (R,) of R position sets pos (R, K, 2) (mask (K,)) of ONE image on fixed noise ``samples``,
@@ -153,13 +160,13 @@ def multistart(model, x0, k, scheduler, *, inits: int = 8, steps: int = 300, lr:
     mask = torch.arange(max(ks)).unsqueeze(0) < torch.tensor(ks).unsqueeze(1)  # (B, K_max)
     pos, evals = descend(model, x0, random_init(B, inits, max(ks), gen), mask, scheduler, steps=steps, lr=lr, t_range=t_range,
                          generator=gen)
-    share = torch.tensor(ks, dtype=torch.float64) * 3 * inits + needs_uncond(model.mode)  # an image's rows per step (descend)
+    rows = rows_per_image(evals, ks, inits, model)
     samples = draw_noise(tuple(x0.shape[1:]), n_samples, t_range=t_range, seed=seed)
     out = []
     for b in range(B):
         errs, scorer = score_positions(model, x0[b], pos[b], mask[b], samples, scheduler) if inits > 1 else (None, None)
         i = int(errs.argmin()) if errs is not None else 0
-        spent = evals * float(share[b] / share.sum()) + (scorer.network_evals if scorer else 0)
+        spent = rows[b] + (scorer.network_evals if scorer else 0)
         out.append(InferenceResult(pos[b, i, : ks[b]], float(errs[i]) if errs is not None else float("nan"),
                                    torch.arange(inits).view(-1, 1), errs if errs is not None else torch.zeros(1), round(spent),
                                    (time.perf_counter() - start) / B, info={"inits": pos[b, :, : ks[b]]}))
@@ -265,10 +272,8 @@ class PositionEngine:
                 init[b, 0, : sizes[b]], mask[b, : sizes[b]] = f["pos"], True
             new, spent = descend(self.model, x0, init, mask, self.scheduler, steps=self.refine_steps, lr=self.refine_lr,
                                  t_range=self.t_range, generator=torch.Generator().manual_seed(self.seed + 1))
-            # each image's share of the rows: per step, 3 per back-propagated object and 1 for its null prediction
-            share = torch.tensor(sizes, dtype=torch.float64) * 3 + needs_uncond(self.model.mode)
-            for b, f in enumerate(found):
-                f["pos"], f["evals"] = new[b, 0, : sizes[b]], f["evals"] + spent * float(share[b] / share.sum())
+            for b, (f, rows) in enumerate(zip(found, rows_per_image(spent, sizes, 1, self.model))):
+                f["pos"], f["evals"] = new[b, 0, : sizes[b]], f["evals"] + rows
         out = []
         for b, f in enumerate(found):
             # score the answer (and every answer less one object) from one small cache, on FRESH noise samples:
