@@ -37,7 +37,8 @@ the same runs on a Stable Diffusion model and a labelled image folder (``igm_lit
 
 times each shipped UNet's forward (ms per row, batch ``--batch``, no gradient: the cache) and forward plus
 backward (ms per call of ``--grad-batch`` rows, gradient to the concepts: the position refinement) with its
-weights and inputs laid out contiguous (NCHW) and channels-last (NHWC), alternating the two in one process.
+weights and inputs laid out contiguous (NCHW) and channels-last (NHWC), each with diffusers' ``Upsample2D``, and
+the default: NHWC with ``igm_lite.backbones.NearestUpsample2D`` (``nhwc_up``), alternating all three in one process.
 """
 from __future__ import annotations
 
@@ -359,7 +360,7 @@ def grid_region(root=None) -> tuple:
 
 
 def clevr(split: str = "ood", n: int = 100, seed: int = 0, methods=("igm",), k_mode: str = "infer", root=None, size: int = 32,
-          model: str = "clevr32", resnet: str = "clevr32-resnet", slot: str = "clevr32-slot", grid: int = 12, n_noise: int = 4,
+          model: str = "clevr32", resnet: str = "clevr32-resnet", slot: str = "clevr32-slot", grid: int = 12, n_noise: int = 3,
           t_range=(50, 450), refine: int = 10, inits: int = 8, steps: int = 300, k_range=(1, 10), threshold: float = 0.002,
           batch_size: int = 8):
     """Yield one result dict per method on the same scenes (module docstring). ``reference`` is the official
@@ -406,7 +407,12 @@ def clevr(split: str = "ood", n: int = 100, seed: int = 0, methods=("igm",), k_m
 
 
 def layout(models=("clevr32", "faces32-mean", "digits32"), batch: int = 144, grad_batch: int = 11, reps: int = 5, seed: int = 0):
-    """Yield per model the times of its UNet in the NCHW and NHWC layouts (module docstring) and their ratios."""
+    """Yield per model the times of its UNet in the NCHW and NHWC layouts, and NHWC with ``NearestUpsample2D``
+    (module docstring), and their ratios to that default."""
+    from diffusers.models.upsampling import Upsample2D
+
+    from .backbones import NearestUpsample2D
+
     gen = torch.Generator().manual_seed(seed)
     for name in models:
         net = load_model(name)
@@ -418,11 +424,15 @@ def layout(models=("clevr32", "faces32-mean", "digits32"), batch: int = 144, gra
         x = torch.randn((batch, *shape), generator=gen)
         t = torch.randint(0, 1000, (batch,), generator=gen)
         c = torch.rand((batch, d), generator=gen)
-        fmts = {"nchw": torch.contiguous_format, "nhwc": torch.channels_last}
+        ups = [m for m in bb.unet.modules() if isinstance(m, Upsample2D)]
+        fmts = {"nchw": (torch.contiguous_format, Upsample2D), "nhwc": (torch.channels_last, Upsample2D),
+                "nhwc_up": (torch.channels_last, NearestUpsample2D)}
         times = {f"{k}_{m}": [] for k in fmts for m in ("fwd_ms_per_row", "fwd_bwd_ms")}
         for rep in range(reps + 1):  # the first round warms up and is not counted
-            for key, fmt in fmts.items():
+            for key, (fmt, up) in fmts.items():
                 bb.set_memory_format(fmt)
+                for m in ups:
+                    m.__class__ = up
                 start = time.perf_counter()
                 with torch.no_grad():
                     net.predict(x, t, c)
@@ -430,14 +440,16 @@ def layout(models=("clevr32", "faces32-mean", "digits32"), batch: int = 144, gra
                 cg = c[:grad_batch].clone().requires_grad_(True)
                 start = time.perf_counter()
                 with torch.enable_grad():
-                    net.predict(x[:grad_batch], t[:grad_batch], cg).pow(2).sum().backward()
+                    net.predict(x[:grad_batch], t[:grad_batch], cg).pow(2).sum().backward(inputs=[cg])
                 if rep:
                     times[f"{key}_fwd_ms_per_row"].append(fwd)
                     times[f"{key}_fwd_bwd_ms"].append((time.perf_counter() - start) * 1e3)
         med = {k: float(torch.tensor(v).median()) for k, v in times.items()}
+        ratio = lambda a, b, m: round(med[f"{a}_{m}"] / med[f"{b}_{m}"], 2)  # noqa: E731
         yield {"bench": "layout", "model": name, **{k: round(v, 3) for k, v in med.items()},
-               "fwd_speedup": round(med["nchw_fwd_ms_per_row"] / med["nhwc_fwd_ms_per_row"], 2),
-               "fwd_bwd_speedup": round(med["nchw_fwd_bwd_ms"] / med["nhwc_fwd_bwd_ms"], 2),
+               "fwd_speedup": ratio("nchw", "nhwc_up", "fwd_ms_per_row"), "fwd_bwd_speedup": ratio("nchw", "nhwc_up", "fwd_bwd_ms"),
+               "upsample_fwd_speedup": ratio("nhwc", "nhwc_up", "fwd_ms_per_row"),
+               "upsample_fwd_bwd_speedup": ratio("nhwc", "nhwc_up", "fwd_bwd_ms"),
                "settings": dict(batch=batch, grad_batch=grad_batch, reps=reps, threads=torch.get_num_threads(), data_shape=list(shape))}
 
 
@@ -502,7 +514,7 @@ def main(argv=None):
     v.add_argument("--resnet", default="clevr32-resnet", help="the ResNet set predictor (name or folder)")
     v.add_argument("--slot", default="clevr32-slot", help="the Slot Attention set predictor (name or folder)")
     v.add_argument("--grid", type=int, default=12, help="igm: the grid is GRID x GRID positions")
-    v.add_argument("--noise", type=int, default=4, help="shared noise samples per image (igm cache; best-init selection)")
+    v.add_argument("--noise", type=int, default=3, help="shared noise samples per image (igm cache; best-init selection)")
     v.add_argument("--t-range", type=int, nargs=2, default=(50, 450), help="igm: timesteps of the noise samples")
     v.add_argument("--refine", type=int, default=10, help="igm: gradient steps after the grid search")
     v.add_argument("--inits", type=int, default=8, help="multistart: random initialisations per image")

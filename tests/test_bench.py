@@ -133,9 +133,10 @@ def test_layout_bench_times_both_layouts_of_a_unet(tmp_path, capsys):
     ComposedDenoiser(unet, concept_dim=2).save_pretrained(tmp_path / "u")
     main(["layout", "--models", str(tmp_path / "u"), "--batch", "4", "--grad-batch", "2", "--reps", "2"])
     row = json.loads(capsys.readouterr().out)
-    for key in ("nchw_fwd_ms_per_row", "nhwc_fwd_ms_per_row", "nchw_fwd_bwd_ms", "nhwc_fwd_bwd_ms"):
+    for key in ("nchw_fwd_ms_per_row", "nhwc_fwd_ms_per_row", "nhwc_up_fwd_ms_per_row", "nchw_fwd_bwd_ms", "nhwc_fwd_bwd_ms"):
         assert row[key] > 0
-    assert row["fwd_speedup"] == pytest.approx(row["nchw_fwd_ms_per_row"] / row["nhwc_fwd_ms_per_row"], rel=0.02)
+    assert row["fwd_speedup"] == pytest.approx(row["nchw_fwd_ms_per_row"] / row["nhwc_up_fwd_ms_per_row"], rel=0.02)
+    assert row["upsample_fwd_bwd_speedup"] == pytest.approx(row["nhwc_fwd_bwd_ms"] / row["nhwc_up_fwd_bwd_ms"], rel=0.02)
     ComposedDenoiser({"kind": "mlp", "data_dim": 2}, concept_dim=2).save_pretrained(tmp_path / "m")
     with pytest.raises(ValueError, match="UNet backbones"):
         main(["layout", "--models", str(tmp_path / "m")])

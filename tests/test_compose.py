@@ -202,3 +202,28 @@ def test_linear_concept_encoder_is_an_embedding_bag(tmp_path):
     assert "encoder" not in ComposedDenoiser({"kind": "mlp"}, concept_dim=5).config  # older folders load unchanged
     with pytest.raises(ValueError, match="unknown concept encoder"):
         ConceptEncoder(5, 8, kind="attention")
+
+
+def test_unet_upsamplers_skip_diffusers_nchw_copy_with_the_same_outputs():
+    """``UNetBackbone`` switches diffusers' ``Upsample2D`` to ``NearestUpsample2D`` (no NHWC -> NCHW copy for
+    batches of 64 or more on CPU); the predictions are those of diffusers' own module, and the output stays NHWC."""
+    from diffusers.models.upsampling import Upsample2D
+
+    from igm_lite.backbones import NearestUpsample2D
+
+    torch.manual_seed(0)
+    model = ComposedDenoiser({"kind": "unet", "sample_size": 8, "in_channels": 3, "block_out_channels": [8, 16],
+                              "down_block_types": ["DownBlock2D", "DownBlock2D"], "up_block_types": ["UpBlock2D", "UpBlock2D"],
+                              "layers_per_block": 1, "norm_num_groups": 4}, concept_dim=2).eval()
+    ups = [m for m in model.backbone.unet.modules() if isinstance(m, Upsample2D)]
+    assert ups and all(type(m) is NearestUpsample2D for m in ups)
+    x, t, c = torch.randn(64, 3, 8, 8), torch.randint(0, 1000, (64,)), torch.rand(64, 2)
+    h = torch.randn(64, 16, 4, 4).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        fast, out = model.predict(x, t, c), ups[0](h)
+        assert out.is_contiguous(memory_format=torch.channels_last)
+        for m in ups:
+            m.__class__ = Upsample2D
+        slow, ref = model.predict(x, t, c), ups[0](h)
+    assert torch.allclose(fast, slow, atol=1e-5) and torch.equal(out, ref)
+    assert NearestUpsample2D.adopt(model.backbone.unet) == len(ups)

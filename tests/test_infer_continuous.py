@@ -196,3 +196,15 @@ def test_position_metrics_match_by_hungarian_and_threshold():
     assert position_metrics([torch.zeros(0, 2)], [torch.tensor([[0.1, 0.1]])])["perception_rate"] == 0.0
     with pytest.raises(ValueError, match="one prediction per scene"):
         position_metrics(pred[:1], truth)
+
+
+def test_descend_back_propagates_to_the_positions_only():
+    """The refinement needs d(error)/d(positions); the network's weight gradients would cost 1.4x the time."""
+    torch.manual_seed(0)
+    net = ComposedDenoiser({"kind": "unet", "sample_size": 8, "in_channels": 1, "block_out_channels": [8, 8],
+                            "down_block_types": ["DownBlock2D"] * 2, "up_block_types": ["UpBlock2D"] * 2, "layers_per_block": 1,
+                            "norm_num_groups": 4, "position_maps": 0.1}, concept_dim=3, mode="weighted")
+    init = torch.rand(1, 2, 2, 2)
+    pos, _ = descend(net, torch.rand(1, 1, 8, 8), init, torch.ones(1, 2, dtype=torch.bool), make_scheduler(), steps=2, lr=1e-2)
+    assert not torch.equal(pos, init), "the positions moved"
+    assert all(p.grad is None for p in net.parameters())

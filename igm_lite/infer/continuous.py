@@ -87,7 +87,7 @@ def descend(model, x0, init, mask, scheduler, *, steps: int, lr: float = 4e-3, t
             err = composed_error(model, rep(x_t), rep(t), rep(eps), p, rows_mask, eps_u)
             grad_rows += int(rows_mask.sum())
             opt.zero_grad()
-            err.sum().backward()
+            err.sum().backward(inputs=[pos])  # the positions' gradient only: no weight gradients (1.4x faster)
             if grad_clip:
                 g = pos.grad.flatten(2).norm(dim=2, keepdim=True).clamp(min=1e-12)
                 pos.grad.mul_((grad_clip / g).clamp(max=1.0).unsqueeze(-1).reshape(B, R, 1, 1))
@@ -205,7 +205,9 @@ class PositionEngine:
         k_max: the most objects an answer may hold.
         overshoot: with K inferred, grow the grid answer to ``k_max`` objects and let refinement and pruning
             remove the extras (stopping when an addition no longer lowers the error under-counts: an object
-            between grid points, drawn a pixel off, raises the error more than leaving it out).
+            between grid points, drawn a pixel off, raises the error more than leaving it out; on 32 scenes of
+            6-8 objects the greedy stop fell short of the true count by 1-7 objects in 17 of them, and growing
+            only 2 or 3 objects past it left 10-11 scenes one or more objects short).
         min_separation: two objects closer than this are one object: the grid search never holds both, and
             pruning drops one of them first. A property of the data, set below the least distance between
             two objects of the training scenes (0.11 in ``ClevrWorld``); at 0.075 (less than the grid spacing,
@@ -216,7 +218,7 @@ class PositionEngine:
             12 x 12 points over a smaller rectangle are closer together.
     """
 
-    def __init__(self, model, scheduler, *, grid: int = 12, n_samples: int = 4, t_range=(50, 450), refine_steps: int = 10,
+    def __init__(self, model, scheduler, *, grid: int = 12, n_samples: int = 3, t_range=(50, 450), refine_steps: int = 10,
                  refine_lr: float = 4e-3, prune: bool = True, prune_samples: int = 12, k_max: int = 10, overshoot: bool = True,
                  min_separation: float = 0.095, region=(0.06, 0.94, 0.06, 0.94), seed: int = 0, max_rows: int = 128):
         self.region = tuple(region)
