@@ -206,7 +206,7 @@ class PositionEngine:
         overshoot: with K inferred, grow the grid answer to ``k_max`` objects and let refinement and pruning
             remove the extras (stopping when an addition no longer lowers the error under-counts: an object
             between grid points, drawn a pixel off, raises the error more than leaving it out; on 32 scenes of
-            6-8 objects the greedy stop fell short of the true count by 1-7 objects in 17 of them, and growing
+            6-8 objects (seed 1) the greedy stop fell short of the true count by 1-7 objects in 17 of them, and growing
             only 2 or 3 objects past it left 10-11 scenes one or more objects short).
         min_separation: two objects closer than this are one object: the grid search never holds both, and
             pruning drops one of them first. A property of the data, set below the least distance between
