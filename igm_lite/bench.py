@@ -6,12 +6,13 @@ runs chapter 2's object discovery on N test scenes (procedural CLEVR-like scenes
 CLEVR_v1.0) and prints per method the perception rate (Hungarian-matched objects with MSE < 0.002),
 estimation error, counting accuracy, network evaluations (a back-propagated row counts 3) and seconds per image.
 
-    python -m igm_lite.bench celeba --split {id,ood} --n N --seed S --method naive cached eliminate resnet
+    python -m igm_lite.bench celeba --split {id,ood} --n N --seed S --method naive cached eliminate resnet [--shift hair jaw beard tones]
 
 runs chapter 3's attribute inference on N test faces (procedural faces by default, ``--root`` for the real
 CelebA): group A / female in distribution (``id``), group B / male out of distribution (``ood``), and
 prints per method the accuracy (all three attributes right), per-attribute accuracy, network
-evaluations and seconds per image, and the share of decisions equal to the first method's.
+evaluations and seconds per image, and the share of decisions equal to the first method's. ``--shift``
+keeps only some of group B's differences from group A (short hair, square jaw, beard, skin and hair tones).
 
     python -m igm_lite.bench toy2d [--models NAMES] [--n-gen 1000] [--clouds 4] [--points 32] [--noise 32] [--seed 0]
 
@@ -53,9 +54,9 @@ from pathlib import Path
 from .concepts import one_hot_sets
 from .data.base import Batch
 from .data.celeba import CelebA
-from .data.faces import ATTRIBUTES, FaceWorld, attribute_pool, attrs_from_slots
+from .data.faces import ATTRIBUTES, GROUP_B_SHIFT, FaceWorld, attribute_pool, attrs_from_slots
 from .data.toy2d import StripeWorld
-from .infer.discrete import DiscreteEngine, product_sets
+from .infer.discrete import CachedScorer, DiscreteEngine, product_sets
 from .metrics import gaussian_kl, set_accuracy
 from .sample import sample
 from .schedule import make_scheduler
@@ -166,16 +167,17 @@ FACE_METHODS = ("naive", "cached", "eliminate", "resnet")
 FACE_GROUPS = {"id": "A", "ood": "B"}
 
 
-def face_test_set(split: str, n: int, seed: int = 0, root=None, size: int = 32) -> Batch:
-    """N test faces of a split: procedural (group A for ``id``, B for ``ood``; seeds apart from training's)
-    or, with ``root``, the first N of the real CelebA split (``igm_lite.data.CelebA``)."""
+def face_test_set(split: str, n: int, seed: int = 0, root=None, size: int = 32, shift=GROUP_B_SHIFT) -> Batch:
+    """N test faces of a split: procedural (group A for ``id``, B for ``ood``; seeds apart from training's;
+    ``shift`` names which of group B's differences apply, see ``FaceWorld``) or, with ``root``, the first N of
+    the real CelebA split (``igm_lite.data.CelebA``)."""
     if split not in FACE_GROUPS:
         raise ValueError(f"split must be 'id' or 'ood', got {split!r}")
     if root is not None:
         data = CelebA(root, split, size=size, limit=n)
         return CelebA.collate([data[i] for i in range(len(data))])
     gen = torch.Generator().manual_seed(1_000_003 * (seed + 1) + (split == "ood"))
-    return FaceWorld(size).batch(n, FACE_GROUPS[split], generator=gen)
+    return FaceWorld(size, shift=shift).batch(n, FACE_GROUPS[split], generator=gen)
 
 
 def infer_faces(x: torch.Tensor, method: str, model=None, *, n_noise: int = 32, t_range=(0, 1000), seed: int = 0,
@@ -205,6 +207,27 @@ def infer_faces(x: torch.Tensor, method: str, model=None, *, n_noise: int = 32, 
             "seconds": torch.tensor(seconds)}
 
 
+@torch.no_grad()
+def attribute_votes(x: torch.Tensor, attrs: torch.Tensor, model, *, n_noise: int = 32, t_range=(0, 1000), seed: int = 0) -> dict:
+    """How each noise sample votes on each attribute, for faces x (B, 3, H, W) with attributes attrs (B, 3):
+    vote[b, n, a] = error(attribute a absent) - error(attribute a present), the other two attributes at their
+    true values, at noise sample n alone: positive votes "present". The sum over n is the decision that
+    ``infer_faces`` makes for attribute a when the others are right. The samples are the engine's (same seed,
+    same t and noise for every face). Returns t (N,) and vote (B, N, 3), 6 network rows per face and sample."""
+    scheduler = make_scheduler()
+    samples = DiscreteEngine(model, scheduler, n_samples=n_noise, t_range=t_range, seed=seed).noise_for(x[0])
+    pool, slots = attribute_pool(), 2 * torch.arange(len(ATTRIBUTES))
+    vote = torch.zeros(len(x), n_noise, len(ATTRIBUTES))
+    for b, (img, a) in enumerate(zip(x, torch.as_tensor(attrs).long().cpu())):
+        true = slots + (1 - a)
+        sets = true.repeat(2 * len(ATTRIBUTES), 1)  # rows 2a / 2a + 1: attribute a present / absent
+        for k in range(len(ATTRIBUTES)):
+            sets[2 * k, k], sets[2 * k + 1, k] = slots[k], slots[k] + 1
+        err = CachedScorer(model, img, pool.to(img), samples, scheduler, keep_samples=True).errors(sets, per_sample=True)
+        vote[b] = err[:, 1::2] - err[:, 0::2]
+    return {"t": samples.t, "vote": vote}
+
+
 def attribute_scores(pred: torch.Tensor, truth: torch.Tensor) -> dict:
     """Accuracy with all attributes right, and per attribute: pred and truth (B, 3) in {0, 1}."""
     right = (pred.cpu() == truth.cpu()).float()
@@ -228,9 +251,10 @@ def load_model(name_or_path):
 
 
 def celeba(split: str = "ood", n: int = 200, seed: int = 0, methods=("cached",), root=None, size: int = 32,
-           model: str = "faces32-mean", classifier: str = "faces32-resnet", n_noise: int = 32, t_range=(0, 1000), schedule=None):
+           model: str = "faces32-mean", classifier: str = "faces32-resnet", n_noise: int = 32, t_range=(0, 1000), schedule=None,
+           shift=GROUP_B_SHIFT):
     """Yield one result dict per method, all on the same faces (and, for the engines, the same noise)."""
-    batch = face_test_set(split, n, seed, root, size)
+    batch = face_test_set(split, n, seed, root, size, shift)
     truth = batch.meta["attrs"]
     first = None
     for method in methods:
@@ -245,6 +269,7 @@ def celeba(split: str = "ood", n: int = 200, seed: int = 0, methods=("cached",),
         else:
             row[f"same_decisions_as_{first[0]}"] = round(float((out["attrs"] == first[1]).all(1).float().mean()), 4)
         row["settings"] = dict(seed=seed, data=str(root) if root else "procedural", size=size,
+                               shift=list(shift) if root is None and split == "ood" else None,
                                model=None if method == "resnet" else str(model), classifier=str(classifier) if method == "resnet" else None,
                                n_noise=n_noise, t_range=list(t_range), schedule=schedule if method == "eliminate" else None)
         yield row
@@ -488,6 +513,8 @@ def main(argv=None):
     c.add_argument("--noise", type=int, default=32, help="shared noise samples per image")
     c.add_argument("--t-range", type=int, nargs=2, default=(0, 1000))
     c.add_argument("--schedule", help="eliminate: 'samples:kept,...', e.g. '8:2,32:1' (default: the engine's)")
+    c.add_argument("--shift", nargs="*", choices=GROUP_B_SHIFT, default=list(GROUP_B_SHIFT),
+                   help="procedural ood faces: which of group B's differences apply (default: all; none: group A's faces)")
     z = sub.add_parser("zeroshot", help="chapter 4: choose K of M prompts zero-shot: IGM, Diffusion Classifier (top-K, joint), naive")
     z.add_argument("--k", type=int, default=2, help="objects per image (0 with --sd: each image's own label count)")
     z.add_argument("--n", type=int, default=200, help="test images")
@@ -547,7 +574,7 @@ def main(argv=None):
             return
         if a.bench == "celeba":
             for row in celeba(a.split, a.n, a.seed, a.method, a.root, a.size, a.model, a.classifier, a.noise, tuple(a.t_range),
-                              parse_schedule(a.schedule)):
+                              parse_schedule(a.schedule), tuple(a.shift)):
                 print(json.dumps(row), flush=True)
             return
         for row in toy2d(a.models, a.n_gen, a.steps, a.clouds, a.points, a.noise, a.seed, exact=not a.no_exact, naive=not a.no_naive):

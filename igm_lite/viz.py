@@ -246,6 +246,43 @@ def accuracy_figure(results: dict, attributes, title: str = "accuracy"):
     return fig
 
 
+def noise_level_votes_figure(t: torch.Tensor, votes: dict, attributes, bins=(0, 100, 250, 500, 750, 1000)):
+    """How each noise level votes on each attribute (``igm_lite.bench.attribute_votes``). votes:
+    {split label: (vote (B, N, 3), attrs (B, 3))}, t (N,) the samples' timesteps. Top row, per attribute:
+    the share of samples in each t bin that vote "present", over the faces where it is present (solid) and
+    absent (dashed); a level that reads the attribute keeps solid lines near 1 and dashed near 0. Bottom
+    row: the mean size of a vote per bin (log scale), i.e. how much each level weighs in the sum."""
+    t = torch.as_tensor(t).cpu()
+    edges = list(bins)
+    names = [f"[{lo}, {hi})" for lo, hi in zip(edges[:-1], edges[1:])]
+    in_bin = [(t >= lo) & (t < hi) for lo, hi in zip(edges[:-1], edges[1:])]
+    fig, axes = plt.subplots(2, len(attributes), figsize=(3.2 * len(attributes), 5.2), sharex=True, squeeze=False)
+    x = np.arange(len(names))
+    for (label, (vote, attrs)), colour in zip(votes.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"]):
+        vote, attrs = vote.cpu(), torch.as_tensor(attrs).cpu().bool()
+        for a, name in enumerate(attributes):
+            for present, style in ((True, "-"), (False, "--")):
+                faces = attrs[:, a] == present
+                share = [float((vote[faces][:, m, a] > 0).float().mean()) if faces.any() and m.any() else np.nan for m in in_bin]
+                axes[0, a].plot(x, share, style, marker="o", color=colour, label=f"{label}, {'present' if present else 'absent'}")
+            size = [float(vote[:, m, a].abs().mean()) if m.any() else np.nan for m in in_bin]
+            axes[1, a].plot(x, size, marker="o", color=colour, label=label)
+    for a, name in enumerate(attributes):
+        axes[0, a].axhline(0.5, color="grey", lw=0.8)
+        axes[0, a].set_ylim(-0.03, 1.03)
+        axes[0, a].set_title(name, fontsize=10)
+        axes[1, a].set_yscale("log")
+        axes[1, a].set_xticks(x)
+        axes[1, a].set_xticklabels(names, rotation=30, ha="right", fontsize=7)
+        axes[1, a].set_xlabel("t", fontsize=8)
+    axes[0, 0].set_ylabel('share of samples voting "present"', fontsize=8)
+    axes[1, 0].set_ylabel("mean |vote| (error difference)", fontsize=8)
+    axes[0, 0].legend(fontsize=6, loc="best")
+    axes[1, 0].legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
+
+
 def pair_errors_figure(x: torch.Tensor, set_errors: torch.Tensor, sets: torch.Tensor, prompt_errors: torch.Tensor,
                        truth, names=None):
     """For each image (B, C, H, W): the image, the denoising error of every pair of prompts as an M x M

@@ -65,6 +65,43 @@ def test_bench_leaves_the_callers_grad_mode_alone(tmp_path, capsys):
     assert torch.is_grad_enabled()
 
 
+def test_attribute_votes_sum_to_the_engines_decisions(tmp_path):
+    """Each sample's vote on an attribute (error with it absent - error with it present, the others true)
+    averages to the difference of the cached engine's errors for those two configurations."""
+    from igm_lite import ComposedDenoiser
+    from igm_lite.bench import attribute_votes, face_test_set, infer_faces
+    from igm_lite.data import attrs_from_slots
+    from igm_lite.infer.discrete import product_sets
+
+    torch.manual_seed(0)
+    unet = {"kind": "unet", "sample_size": 32, "in_channels": 3, "block_out_channels": [8, 8], "layers_per_block": 1,
+            "down_block_types": ["DownBlock2D"] * 2, "up_block_types": ["UpBlock2D"] * 2, "norm_num_groups": 4}
+    model = ComposedDenoiser(unet, concept_dim=6, mode="mean").eval()
+    faces = face_test_set("ood", 3)
+    attrs = faces.meta["attrs"]
+    v = attribute_votes(faces.x, attrs, model, n_noise=5, t_range=(10, 900), seed=2)
+    assert v["vote"].shape == (3, 5, 3) and v["t"].shape == (5,) and ((v["t"] >= 10) & (v["t"] < 900)).all()
+    errors = infer_faces(faces.x, "cached", model, n_noise=5, t_range=(10, 900), seed=2)["errors"]
+    configs = attrs_from_slots(product_sets([2, 2, 2]))
+    for b in range(3):
+        for a in range(3):
+            present, absent = attrs[b].clone(), attrs[b].clone()
+            present[a], absent[a] = 1, 0
+            ip, ia = (int((configs == c).all(1).nonzero()) for c in (present, absent))
+            assert torch.isclose(v["vote"][b, :, a].mean(), errors[b, ia] - errors[b, ip], rtol=1e-4, atol=1e-7)
+
+
+def test_celeba_bench_can_keep_some_of_group_bs_differences(capsys):
+    """--shift: the out-of-distribution faces with only the named differences (none: group A's own faces)."""
+    from igm_lite.bench import face_test_set, main
+
+    assert not face_test_set("ood", 16, shift=()).meta["beard"].any() and face_test_set("ood", 16).meta["beard"].any()
+    assert not torch.equal(face_test_set("ood", 4, shift=("tones",)).x, face_test_set("ood", 4).x)
+    main(["celeba", "--split", "ood", "--n", "2", "--method", "resnet", "--shift", "hair", "beard"])
+    row = json.loads(capsys.readouterr().out)
+    assert row["settings"]["shift"] == ["hair", "beard"]
+
+
 def test_zeroshot_bench_on_digits_compares_methods_on_the_same_noise(tmp_path, capsys):
     """An untrained caption model in a folder: naive makes IGM's decisions with C(M,K) K / M times the rows."""
     from igm_lite import ComposedDenoiser

@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from igm_lite.data.celeba import CelebA
-from igm_lite.data.faces import ATTRIBUTES, FaceWorld, attribute_concepts, attribute_pool, attrs_from_slots
+from igm_lite.data.faces import ATTRIBUTES, GROUP_B_SHIFT, FaceWorld, attribute_concepts, attribute_pool, attrs_from_slots
 from igm_lite.infer.discrete import product_sets
 
 
@@ -56,6 +56,24 @@ def test_groups_differ_and_batches_are_well_formed():
         w.render(torch.zeros(1, 3), "C")
     # the beard is a nuisance of group B only, in about half its faces, recorded for analysis
     assert not a.meta["beard"].any() and 0.3 < b.meta["beard"].float().mean() < 0.7
+
+
+def test_each_of_group_bs_differences_can_be_rendered_alone():
+    """shift=() renders group B exactly as group A (same draws); each difference alone changes the faces, only
+    "beard" adds beards, and all four together are the default group B."""
+    attrs = torch.rand(32, 3, generator=torch.Generator().manual_seed(1)) < 0.5
+    render = lambda shift, group="B": FaceWorld(32, shift=shift).render(attrs, group, torch.Generator().manual_seed(2), with_meta=True)  # noqa: E731
+    a, _ = render(GROUP_B_SHIFT, "A")
+    assert torch.equal(render(())[0], a)
+    for part in GROUP_B_SHIFT:
+        x, meta = render((part,))
+        assert (x - a).abs().mean() > 0.01, f"{part} alone changes nothing"
+        assert meta["beard"].any() == (part == "beard")
+    assert torch.equal(render(GROUP_B_SHIFT)[0], FaceWorld(32).render(attrs, "B", torch.Generator().manual_seed(2)))
+    # the beard is drawn whatever the rest: the same faces get one with and without the other differences
+    assert torch.equal(render(("beard",))[1]["beard"], render(GROUP_B_SHIFT)[1]["beard"])
+    with pytest.raises(ValueError, match="shift must name some of"):
+        FaceWorld(shift=("moustache",))
 
 
 NAMES = ["5_o_Clock_Shadow", "Black_Hair", "Eyeglasses", "Male", "Smiling", "Young"]  # a subset of the 40

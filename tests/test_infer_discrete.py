@@ -25,6 +25,31 @@ def test_cached_errors_equal_brute_force(toy_model, mode):
     assert scorer.network_evals == 7 * (5 + (mode == "weighted"))
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_per_sample_errors_are_each_samples_brute_force_error(toy_model, mode):
+    """keep_samples: the error of every set at each sample alone equals composing it at that one sample,
+    their mean is the usual cached error, and per-sample errors are refused where they were not kept."""
+    model = toy_model(mode, concept_dim=4, weight=0.6)
+    sched = make_scheduler()
+    g = torch.Generator().manual_seed(2)
+    x0, pool = torch.randn(6, 2, generator=g), torch.randn(4, 4, generator=g)
+    samples = draw_noise((6, 2), 5, seed=4)
+    cand = pad_sets([[0], [1, 3], [0, 2, 3]])
+    member = cand >= 0
+    scorer = CachedScorer(model, x0, pool, samples, sched, max_rows=8, keep_samples=True)  # several calls
+    per = scorer.errors(cand, per_sample=True)
+    assert per.shape == (5, 3)
+    for n in range(5):
+        one = type(samples)(samples.t[n : n + 1], samples.noise[n : n + 1])
+        brute = denoising_error(model, x0, pool[cand.clamp(min=0)] * member.unsqueeze(-1), member, one, sched)
+        assert torch.allclose(per[n], brute, rtol=1e-4, atol=1e-6)
+    assert torch.allclose(per.mean(0), scorer.errors(cand), rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="keep_samples"):
+        CachedScorer(model, x0, pool, samples, sched).errors(cand, per_sample=True)
+    with pytest.raises(ValueError, match="every candidate"):
+        scorer.add(samples, candidates=[0])
+
+
 def test_k_of_m_matches_brute_force(toy_model):
     """3 of 20 concepts (1,140 sets) scored from the cache agree with brute force; naive costs far more."""
     model = toy_model("mean", concept_dim=20)

@@ -50,3 +50,20 @@ def test_zero_shot_figures_draw():
     assert rendered(fig).std() > 0 and len(fig.axes) == 6
     assert rendered(viz.faces_figure(x, ["a", "b"])).std() > 0
     assert rendered(viz.method_bars({"IGM": 0.5, "DC": 0.4}, paper={"IGM": 0.87})).std() > 0
+
+
+def test_noise_level_votes_figure_plots_the_share_of_votes_per_bin():
+    """Samples below t = 100 vote "present" on every face, the others vote for the truth: the solid and dashed
+    lines of the first bin both sit at 1, and at 1 / 0 in the others; the bottom row shows vote sizes."""
+    import torch
+
+    t = torch.tensor([10, 50, 300, 600, 900])
+    attrs = torch.tensor([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 1]])
+    sign = attrs.float() * 2 - 1  # +1 present, -1 absent
+    vote = sign.unsqueeze(1).repeat(1, 5, 1) * torch.tensor([1.0, 1.0, 0.1, 0.01, 0.001]).view(1, 5, 1)
+    vote[:, :2] = 5.0  # t < 100: "present" whatever the truth
+    fig = viz.noise_level_votes_figure(t, {"B": (vote, attrs)}, ["hair", "glasses", "smile"], bins=(0, 100, 500, 800, 1000))
+    solid, dashed, size = fig.axes[0].lines[0].get_ydata(), fig.axes[0].lines[1].get_ydata(), fig.axes[3].lines[0].get_ydata()
+    assert list(solid) == [1.0, 1.0, 1.0, 1.0] and list(dashed) == [1.0, 0.0, 0.0, 0.0]
+    assert np.allclose(size, [5.0, 0.1, 0.01, 0.001])
+    assert rendered(fig).std() > 0

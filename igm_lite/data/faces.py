@@ -8,7 +8,9 @@ averaged down). The group factor changes the face the way the paper's female / m
     group B: short hair, a squarer jaw, a beard in about half the faces, other skin and hair tones.
 
 A model trained on group A and tested on group B faces the same kind of shift as the paper's
-train-on-female, test-on-male split. Concepts follow the paper: attribute k with value v is the
+train-on-female, test-on-male split. ``FaceWorld(shift=...)`` names which of group B's four differences
+("hair", "jaw", "beard", "tones") apply, so that each can be measured alone; every random draw is the same
+whatever the shift, so the same seed gives the same face with and without each difference. Concepts follow the paper: attribute k with value v is the
 one-hot vector e_{2k + (1 - v)} of size 6 (slots: black hair, not black hair, glasses, no glasses,
 smiling, not smiling), so a face is K = 3 concepts of D = 6.
 """
@@ -21,6 +23,7 @@ import torch
 from .base import Batch
 
 ATTRIBUTES = ("black_hair", "eyeglasses", "smiling")
+GROUP_B_SHIFT = ("hair", "jaw", "beard", "tones")  # how group B differs from group A: short hair, square jaw, beard, skin and hair tones
 
 
 def attribute_concepts(attrs: torch.Tensor) -> torch.Tensor:
@@ -59,10 +62,18 @@ def _pick(n, colours, g):
 
 @dataclass
 class FaceWorld:
-    """Render faces: ``size`` pixels square, drawn at ``supersample`` times that and averaged down."""
+    """Render faces: ``size`` pixels square, drawn at ``supersample`` times that and averaged down.
+    ``shift``: which of group B's differences from group A apply to group B (default: all four)."""
 
     size: int = 32
     supersample: int = 4
+    shift: tuple = GROUP_B_SHIFT
+
+    def __post_init__(self):
+        self.shift = tuple(self.shift)
+        unknown = [s for s in self.shift if s not in GROUP_B_SHIFT]
+        if unknown:
+            raise ValueError(f"shift must name some of {GROUP_B_SHIFT}, got {unknown}")
 
     def render(self, attrs: torch.Tensor, group: str, generator: torch.Generator | None = None, with_meta: bool = False):
         """Faces (B, 3, size, size) in [-1, 1] for attrs (B, 3) in {0, 1} and group "A" or "B"; with
@@ -73,6 +84,7 @@ class FaceWorld:
         if attrs.dim() != 2 or attrs.shape[1] != 3:
             raise ValueError(f"attrs must have shape (B, 3), got {tuple(attrs.shape)}")
         g, n, S = generator, attrs.shape[0], self.size * self.supersample
+        b = {part: group == "B" and part in self.shift for part in GROUP_B_SHIFT}  # which differences apply
         black, glasses, smile = attrs.T
         ys, xs = torch.meshgrid(torch.linspace(-1, 1, S), torch.linspace(-1, 1, S), indexing="ij")
         X, Y = xs.expand(n, S, S), ys.expand(n, S, S)
@@ -81,7 +93,7 @@ class FaceWorld:
         # nuisance: position, size, colours
         cx, cy, r = v(_u(n, -0.08, 0.08, g)), v(_u(n, -0.05, 0.08, g)), v(_u(n, 0.50, 0.58, g))
         bg = _pick(n, [[0.75, 0.82, 0.9], [0.85, 0.85, 0.75], [0.8, 0.9, 0.8], [0.9, 0.8, 0.85]], g)
-        if group == "A":
+        if not b["tones"]:
             skin = _pick(n, [[0.98, 0.85, 0.75], [0.93, 0.78, 0.65], [0.85, 0.68, 0.55]], g)
             other_hair = _pick(n, [[0.95, 0.8, 0.35], [0.75, 0.45, 0.2], [0.85, 0.35, 0.15]], g)  # blond, brown, red
         else:
@@ -91,12 +103,14 @@ class FaceWorld:
         hair = torch.where(black.unsqueeze(1), black_hair, other_hair)
 
         dx, dy = (X - cx) / r, (Y - cy) / r
-        if group == "A":  # round face; long hair on both sides down to the shoulders
+        if not b["jaw"]:  # group A: a round face
             face = dx**2 / 0.72 + dy**2 / 1.0 < 1
+        else:  # group B: a squarer jaw (a superellipse)
+            face = dx.abs() ** 4 / 0.55 + dy.abs() ** 3 / 1.0 < 1
+        if not b["hair"]:  # group A: long hair on both sides down to the shoulders
             hair_m = ((dx**2 / 1.1 + (dy + 0.15) ** 2 / 1.25 < 1) & ~face) | ((dy < -0.35) & (dx**2 / 0.9 + (dy + 0.2) ** 2 / 1.0 < 1))
             hair_m = hair_m | ((dx.abs() > 0.7) & (dx.abs() < 1.05) & (dy > -0.6) & (dy < 1.6))
-        else:  # squarer jaw (a superellipse), short hair on top
-            face = dx.abs() ** 4 / 0.55 + dy.abs() ** 3 / 1.0 < 1
+        else:  # group B: short hair on top
             hair_m = (dy < -0.4) & (dx**2 / 0.9 + (dy + 0.3) ** 2 / 0.65 < 1) & ~(face & (dy > -0.5))
             face = face & ~(hair_m & (dy < -0.62))  # the short hair covers the top of the forehead
         # eyes
@@ -118,7 +132,7 @@ class FaceWorld:
         bridge = (dx.abs() < 0.1) & ((dy - eye_y).abs() < 0.035)
         frames = (lenses | bridge) & v(glasses)
         # beard: group B, half the faces, whatever the attributes
-        beard_on = (torch.rand(n, generator=g) < 0.5) & (group == "B")
+        beard_on = (torch.rand(n, generator=g) < 0.5) & b["beard"]
         beard = face & (dy > 0.3) & ~mouth & v(beard_on) & ((dx.abs() > 0.3) | (dy > mouth_y + 0.1))
 
         img = bg.view(n, 3, 1, 1).expand(n, 3, S, S).clone()

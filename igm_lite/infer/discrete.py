@@ -66,12 +66,13 @@ class CachedScorer:
     """
 
     def __init__(self, model: ComposedDenoiser, x0: torch.Tensor, pool: torch.Tensor, samples: NoiseSamples | None,
-                 scheduler, max_rows: int = 128):
+                 scheduler, max_rows: int = 128, keep_samples: bool = False):
         if pool.dim() != 2 or pool.shape[1] != model.config["concept_dim"]:
             raise ValueError(f"pool must have shape (M, D) with D = {model.config['concept_dim']}, got {tuple(pool.shape)}")
         self.model, self.x0, self.pool, self.scheduler, self.max_rows = model, x0, pool.to(x0), scheduler, max_rows
         self.mode, self.weight, self.M = model.mode, model.weight, pool.shape[0]
         self.gram_sum = torch.zeros(self.M + 2, self.M + 2, dtype=torch.float64)  # layout: eps, e_u, e_1..e_M
+        self.sample_grams = [] if keep_samples else None  # with keep_samples: one Gram matrix per sample
         self.n, self.network_evals = 0, 0
         if samples is not None:
             self.add(samples)
@@ -81,6 +82,8 @@ class CachedScorer:
         """Evaluate ``candidates`` (pool indices; default all) at each of ``samples`` and accumulate their
         Gram matrix with the target noise (and the null concept where the mode needs it)."""
         model, x0 = self.model, self.x0
+        if self.sample_grams is not None and candidates is not None:
+            raise ValueError("keep_samples needs every candidate at every sample (add without candidates)")
         idx = torch.arange(self.M) if candidates is None else torch.as_tensor(candidates, dtype=torch.long).unique()
         conds = self.pool[idx]
         pos = idx + 2
@@ -98,7 +101,13 @@ class CachedScorer:
             b = x_t.shape[0]
             preds = model.predict(x_t.repeat_interleave(R, 0), t.repeat_interleave(R), conds.repeat(b, 1)).view(b, R, -1)
             V = torch.cat([eps.reshape(b, 1, -1), preds], 1).double()  # (b, R + 1, numel)
-            self.gram_sum[pos.unsqueeze(1), pos.unsqueeze(0)] += torch.einsum("bik,bjk->ij", V, V).cpu() / V.shape[-1]
+            if self.sample_grams is None:
+                self.gram_sum[pos.unsqueeze(1), pos.unsqueeze(0)] += torch.einsum("bik,bjk->ij", V, V).cpu() / V.shape[-1]
+            else:
+                g = torch.zeros(b, self.M + 2, self.M + 2, dtype=torch.float64)
+                g[:, pos.unsqueeze(1), pos.unsqueeze(0)] = torch.einsum("bik,bjk->bij", V, V).cpu() / V.shape[-1]
+                self.sample_grams.append(g)
+                self.gram_sum += g.sum(0)
         self.n += len(samples)
         self.network_evals += model.network_evals - evals0
 
@@ -107,10 +116,11 @@ class CachedScorer:
         """The Gram matrix averaged over the samples added so far."""
         return self.gram_sum / max(self.n, 1)
 
-    def errors(self, sets: torch.Tensor, mode: str | None = None, weight: float | None = None) -> torch.Tensor:
+    def errors(self, sets: torch.Tensor, mode: str | None = None, weight: float | None = None, per_sample: bool = False) -> torch.Tensor:
         """Mean denoising error of each set: sets (S, K_max) long indices into the pool, -1 for padding.
         ``mode`` / ``weight`` score the sets under another composition than the model's, from the same
-        cache (the ``"weighted"`` form needs the null concept in it: build the scorer in that mode)."""
+        cache (the ``"weighted"`` form needs the null concept in it: build the scorer in that mode).
+        ``per_sample`` (a scorer made with ``keep_samples``): the error at each sample alone, (N, S)."""
         mode, weight = mode or self.mode, self.weight if weight is None else weight
         if needs_uncond(mode) and not needs_uncond(self.mode):
             raise ValueError(f"the cache was built in mode {self.mode!r} without the null concept; '{mode}' needs it")
@@ -126,6 +136,10 @@ class CachedScorer:
         v[:, 1] = -a_u.double()
         rows = torch.arange(sets.shape[0]).unsqueeze(1).expand_as(sets)[member]
         v.index_put_((rows, sets[member] + 2), -a.double()[rows], accumulate=True)
+        if per_sample:
+            if self.sample_grams is None:
+                raise ValueError("per_sample errors need a scorer made with keep_samples=True")
+            return torch.einsum("si,nij,sj->ns", v, torch.cat(self.sample_grams), v).float()
         return torch.einsum("si,ij,sj->s", v, self.gram, v).float()
 
 
