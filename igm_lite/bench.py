@@ -208,14 +208,16 @@ def infer_faces(x: torch.Tensor, method: str, model=None, *, n_noise: int = 32, 
 
 
 @torch.no_grad()
-def attribute_votes(x: torch.Tensor, attrs: torch.Tensor, model, *, n_noise: int = 32, t_range=(0, 1000), seed: int = 0) -> dict:
+def attribute_votes(x: torch.Tensor, attrs: torch.Tensor, model, *, n_noise: int = 32, t_range=(0, 1000), seed: int = 0,
+                    spacing: str = "random") -> dict:
     """How each noise sample votes on each attribute, for faces x (B, 3, H, W) with attributes attrs (B, 3):
     vote[b, n, a] = error(attribute a absent) - error(attribute a present), the other two attributes at their
     true values, at noise sample n alone: positive votes "present". The sum over n is the decision that
     ``infer_faces`` makes for attribute a when the others are right. The samples are the engine's (same seed,
-    same t and noise for every face). Returns t (N,) and vote (B, N, 3), 6 network rows per face and sample."""
+    same t and noise for every face; ``spacing="even"`` spreads the t evenly over the range, to see every
+    noise level). Returns t (N,) and vote (B, N, 3), 6 network rows per face and sample."""
     scheduler = make_scheduler()
-    samples = DiscreteEngine(model, scheduler, n_samples=n_noise, t_range=t_range, seed=seed).noise_for(x[0])
+    samples = DiscreteEngine(model, scheduler, n_samples=n_noise, t_range=t_range, seed=seed, spacing=spacing).noise_for(x[0])
     pool, slots = attribute_pool(), 2 * torch.arange(len(ATTRIBUTES))
     vote = torch.zeros(len(x), n_noise, len(ATTRIBUTES))
     for b, (img, a) in enumerate(zip(x, torch.as_tensor(attrs).long().cpu())):

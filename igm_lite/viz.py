@@ -264,7 +264,7 @@ def noise_level_votes_figure(t: torch.Tensor, votes: dict, attributes, bins=(0, 
             for present, style in ((True, "-"), (False, "--")):
                 faces = attrs[:, a] == present
                 share = [float((vote[faces][:, m, a] > 0).float().mean()) if faces.any() and m.any() else np.nan for m in in_bin]
-                axes[0, a].plot(x, share, style, marker="o", color=colour, label=f"{label}, {'present' if present else 'absent'}")
+                axes[0, a].plot(x, share, style, marker="o", color=colour, label=f"{label}: faces {'with' if present else 'without'} it")
             size = [float(vote[:, m, a].abs().mean()) if m.any() else np.nan for m in in_bin]
             axes[1, a].plot(x, size, marker="o", color=colour, label=label)
     for a, name in enumerate(attributes):
@@ -277,9 +277,9 @@ def noise_level_votes_figure(t: torch.Tensor, votes: dict, attributes, bins=(0, 
         axes[1, a].set_xlabel("t", fontsize=8)
     axes[0, 0].set_ylabel('share of samples voting "present"', fontsize=8)
     axes[1, 0].set_ylabel("mean |vote| (error difference)", fontsize=8)
-    axes[0, 0].legend(fontsize=6, loc="best")
-    axes[1, 0].legend(fontsize=7, loc="best")
-    fig.tight_layout()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=7, frameon=False, handlelength=3)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
 
 
