@@ -10,9 +10,11 @@ averaged down). The group factor changes the face the way the paper's female / m
 A model trained on group A and tested on group B faces the same kind of shift as the paper's
 train-on-female, test-on-male split. ``FaceWorld(shift=...)`` names which of group B's four differences
 ("hair", "jaw", "beard", "tones") apply, so that each can be measured alone; every random draw is the same
-whatever the shift, so the same seed gives the same face with and without each difference. Concepts follow the paper: attribute k with value v is the
-one-hot vector e_{2k + (1 - v)} of size 6 (slots: black hair, not black hair, glasses, no glasses,
-smiling, not smiling), so a face is K = 3 concepts of D = 6.
+whatever the shift, so the same seed gives the same face with and without each difference.
+
+Concepts follow the paper: attribute k with value v is the one-hot vector e_{2k + (1 - v)} of size 6
+(slots: black hair, not black hair, glasses, no glasses, smiling, not smiling), so a face is K = 3
+concepts of D = 6.
 """
 from __future__ import annotations
 
