@@ -26,7 +26,7 @@ def built_book():
     return HTML
 
 
-CHAPTER_PAGES = {"notebooks/01_ebm_composition.html": 6, "notebooks/02_clevr_objects.html": 5, "notebooks/03_celeba_attributes.html": 4,
+CHAPTER_PAGES = {"notebooks/01_ebm_composition.html": 6, "notebooks/02_clevr_objects.html": 5, "notebooks/03_celeba_attributes.html": 5,
                  "notebooks/04_zero_shot.html": 4}  # page: figures at least
 
 
