@@ -42,6 +42,7 @@ class MLPBackbone(nn.Module):
             for _ in range(depth)
         )
         self.out = nn.Sequential(nn.LayerNorm(hidden), nn.SiLU(), nn.Linear(hidden, data_dim))
+        self.sample_shape = (..., data_dim)  # any leading axes (a cloud of points is one sample), then the point
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, c_emb: torch.Tensor) -> torch.Tensor:
         """x (N, ..., d), t (N,), c_emb (N, E) -> eps (N, ..., d)."""
@@ -77,6 +78,9 @@ class UNetBackbone(nn.Module):
         NearestUpsample2D.adopt(self.unet)
         self.set_memory_format(torch.channels_last)
         self.embed_dim = self.unet.config.block_out_channels[0] * 4  # diffusers' time_embed_dim
+        size = self.unet.config.sample_size
+        size = tuple(size) if isinstance(size, (list, tuple)) else (size, size)
+        self.sample_shape = (self.unet.config.out_channels, *size)  # the size it was trained at
 
     def set_memory_format(self, fmt: torch.memory_format) -> None:
         """Lay the UNet's weights and inputs out as ``fmt``. The default, channels-last (NHWC), makes oneDNN's CPU

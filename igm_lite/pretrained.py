@@ -26,7 +26,7 @@ from .data.clevr import ClevrWorld
 from .data.digits import DigitWorld
 from .data.faces import FaceWorld
 from .data.toy2d import StripeWorld
-from .io import atomic_dir
+from .io import CONFIG_NAME, atomic_dir, read_config
 from .train import TrainConfig, train
 
 CHECKPOINTS = Path(__file__).parent / "checkpoints"
@@ -74,7 +74,7 @@ RECIPES["faces32-mean"] = Recipe(
     about="32 px faces: 3 attribute denoisers (6 one-hot slots), mean composition, trained jointly on group A",
 )
 RECIPES["faces32-resnet"] = Recipe(
-    model=dict(num_attributes=3, embedding_size=32, hidden_sizes=[32, 64, 128], depths=[1, 1, 1]),
+    model=dict(num_attributes=3, embedding_size=32, hidden_sizes=[32, 64, 128], depths=[1, 1, 1], size=32),
     world="faces", data=dict(group="A"), train=_FACE_TRAIN, kind="classifier",
     about="32 px faces: the ResNet attribute classifier, same group-A faces, steps and batch size",
 )
@@ -90,7 +90,8 @@ RECIPES["celeba128-mean"] = Recipe(
     about="GPU: 128 px CelebA, 3 attribute denoisers, mean composition, trained jointly on female faces",
 )
 RECIPES["celeba128-resnet"] = Recipe(
-    model=dict(num_attributes=3, embedding_size=64, hidden_sizes=[256, 512, 1024, 2048], depths=[3, 4, 6, 3], layer_type="bottleneck"),
+    model=dict(num_attributes=3, embedding_size=64, hidden_sizes=[256, 512, 1024, 2048], depths=[3, 4, 6, 3], layer_type="bottleneck",
+               size=128),
     world="celeba", data=dict(root=None, split="train", size=128), train=_CELEBA_TRAIN, kind="classifier", shipped=False,
     about="GPU: ResNet-50 attribute classifier on the same 128 px female faces, steps and batch size",
 )
@@ -160,6 +161,13 @@ def make(name: str, out: str | Path | None = None, steps: int | None = None, pro
     r = RECIPES[name]
     if data:
         r = dataclasses.replace(r, data={**r.data, **data})
+        if "size" in data:  # the model is built for the image size it trains at
+            model = dict(r.model)
+            if "size" in model:
+                model["size"] = data["size"]
+            if "sample_size" in model.get("backbone", {}):
+                model["backbone"] = {**model["backbone"], "sample_size": data["size"]}
+            r = dataclasses.replace(r, model=model)
     out = Path(out) if out is not None else CHECKPOINTS / name
     # shipped (CPU-sized) recipes train in one go; long GPU recipes checkpoint beside ``out`` and resume
     keep = not r.shipped or bool(checkpoint_every)
@@ -188,6 +196,9 @@ def make(name: str, out: str | Path | None = None, steps: int | None = None, pro
 
 def load_pretrained(name: str):
     """Load a shipped checkpoint by name (see ``RECIPES``), in eval mode."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be the name of a shipped checkpoint (a str), one of {shipped()}, got {name!r} "
+                        "(load_model also takes a model folder)")
     path = CHECKPOINTS / name
     if not path.is_dir():
         raise FileNotFoundError(f"no shipped checkpoint {name!r} in {CHECKPOINTS}; make it with "
@@ -195,6 +206,28 @@ def load_pretrained(name: str):
     r = RECIPES.get(name)
     cls = MODELS[r.kind][0] if r else ComposedDenoiser
     return cls.from_pretrained(path, **(r.model if r else {})).eval()
+
+
+def shipped() -> list[str]:
+    """The names of the shipped checkpoints."""
+    return sorted(n for n, r in RECIPES.items() if r.shipped)
+
+
+def load_model(name_or_path):
+    """A shipped checkpoint by name, or a model folder (a composed denoiser or a baseline, as its ``config.json``
+    says), in eval mode."""
+    if not isinstance(name_or_path, (str, Path)):
+        raise TypeError(f"name_or_path must be a shipped checkpoint name or a model folder, got {type(name_or_path).__name__}")
+    path = Path(name_or_path)
+    if path.is_dir():
+        classes = {c.__name__: c for c, _ in MODELS.values()}
+        name = read_config(path).get("class", "ComposedDenoiser") if (path / CONFIG_NAME).is_file() else ""
+        if name and name not in classes:
+            raise ValueError(f"{path / CONFIG_NAME} names class {name!r}; expected one of {sorted(classes)}")
+        return classes.get(name, ComposedDenoiser).from_pretrained(path).eval()
+    if str(name_or_path) not in RECIPES:
+        raise FileNotFoundError(f"{name_or_path!r} is neither a model folder nor a shipped checkpoint ({shipped()})")
+    return load_pretrained(str(name_or_path))
 
 
 def recipe_info(name_or_path: str) -> dict:
@@ -218,7 +251,7 @@ def main(argv=None):
         for n, r in RECIPES.items():
             print(f"{n:28s} {'' if r.shipped else '(not shipped) '}{r.about}")
         return
-    names = sorted(n for n, r in RECIPES.items() if r.shipped) if a.name == "all" else [a.name]
+    names = shipped() if a.name == "all" else [a.name]
     data = {}
     for item in a.data:
         key, sep, value = item.partition("=")

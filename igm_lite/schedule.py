@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import torch
 from diffusers import DDPMScheduler
 
+from .checks import check_int, check_t_range
+
 # The paper's schedule (official code): DDPM, 1000 steps, linear betas, epsilon prediction.
 PAPER_SCHEDULE = dict(
     num_train_timesteps=1000,  # T
@@ -70,11 +72,8 @@ def draw_noise(
             Classifier does; lower variance for the same N).
         generator / seed: the source of randomness; give one for reproducible estimates.
     """
-    lo, hi = t_range
-    if not (0 <= lo < hi):
-        raise ValueError(f"t_range must satisfy 0 <= lo < hi, got {t_range}")
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+    lo, hi = check_t_range(t_range)  # within a schedule's T: checked by the engines, which know the schedule
+    n = check_int(n, "n")
     if generator is None:
         generator = torch.Generator().manual_seed(0 if seed is None else seed)
     if spacing == "random":

@@ -31,6 +31,8 @@ class TextUNet(nn.Module):
         if prediction_type not in ("epsilon", "v_prediction"):
             raise ValueError(f"unsupported prediction_type {prediction_type!r}; expected 'epsilon' or 'v_prediction'")
         self.unet, self.seq_len, self.prediction_type = unet, seq_len, prediction_type
+        channels = getattr(getattr(unet, "config", None), "in_channels", None)
+        self.sample_shape = (channels, None, None)  # latents of any size
         self.register_buffer("alphas_cumprod", alphas_cumprod.float(), persistent=False)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, c_emb: torch.Tensor) -> torch.Tensor:

@@ -17,13 +17,20 @@ continues exactly as if it had not stopped. Checkpoints are folders written atom
                               diffusion_pytorch_model.safetensors  its weights (``from_pretrained`` reads both)
                               train_config.json                    this run's TrainConfig
                               training_state.pt                    optimizer, LR schedule, step, losses
+
+``training_state.pt`` holds tensors, numbers and lists only, and is read with ``torch.load(weights_only=True)``:
+a checkpoint folder from elsewhere cannot run code when a run resumes from it. A damaged newest checkpoint
+(unreadable state or weights) is skipped, with a warning, for the newest intact one. Training stops with
+``FloatingPointError`` at the first non-finite loss or gradient, before any checkpoint is written after it.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -32,6 +39,7 @@ import torch
 from accelerate import Accelerator
 from tqdm.auto import tqdm
 
+from .checks import check_float, check_int, check_t_range
 from .compose import ComposedDenoiser
 from .data.base import Batch
 from .io import atomic_dir
@@ -53,6 +61,17 @@ class TrainConfig:
     keep: int = 2  # newest checkpoints kept
     mixed_precision: str = "no"  # accelerate: "no", "fp16" or "bf16"
 
+    def __post_init__(self):
+        self.steps, self.batch_size = check_int(self.steps, "steps"), check_int(self.batch_size, "batch_size")
+        self.lr = check_float(self.lr, "lr", lo=0, lo_open=True)
+        self.weight_decay, self.grad_clip = check_float(self.weight_decay, "weight_decay", lo=0), check_float(self.grad_clip, "grad_clip", lo=0)
+        self.warmup, self.seed = check_int(self.warmup, "warmup", lo=0), check_int(self.seed, "seed", lo=None)
+        self.p_uncond = check_float(self.p_uncond, "p_uncond", 0, 1)
+        self.t_range = check_t_range(self.t_range)  # against the schedule: in ComposedLoss
+        self.checkpoint_every, self.keep = check_int(self.checkpoint_every, "checkpoint_every", lo=0), check_int(self.keep, "keep")
+        if self.mixed_precision not in ("no", "fp16", "bf16"):
+            raise ValueError(f"mixed_precision must be 'no', 'fp16' or 'bf16', got {self.mixed_precision!r}")
+
 
 class ComposedLoss:
     """(joint loss) on one batch: draw t and eps, noise the batch, compose, mean squared error.
@@ -66,7 +85,7 @@ class ComposedLoss:
 
     def __init__(self, scheduler=None, t_range=(0, 1000), p_uncond: float = 0.0):
         self.scheduler = scheduler or make_scheduler()
-        self.t_range, self.p_uncond = tuple(t_range), p_uncond
+        self.t_range, self.p_uncond = check_t_range(t_range, self.scheduler), check_float(p_uncond, "p_uncond", 0, 1)
 
     def __call__(self, model, batch: Batch, generator: torch.Generator) -> torch.Tensor:
         x0 = batch.x
@@ -91,6 +110,35 @@ def checkpoints(out_dir) -> list[Path]:
     out_dir = Path(out_dir)
     found = [p for p in out_dir.glob("checkpoint-*") if re.fullmatch(r"checkpoint-\d+", p.name)] if out_dir.is_dir() else []
     return sorted(found, key=lambda p: int(p.name.split("-")[1]))
+
+
+STATE_NAME = "training_state.pt"
+
+
+def load_state(ckpt: Path, model) -> dict:
+    """The model weights (into ``model``) and the training state of checkpoint folder ``ckpt``. The state is read
+    with ``weights_only=True`` (tensors, numbers, lists, dicts: no code runs). ``ValueError`` names what is damaged."""
+    saved = type(model).from_pretrained(ckpt)
+    if saved.config != model.config:
+        raise ValueError(f"checkpoint {ckpt} was written by a model with config {saved.config}, not {model.config}")
+    try:
+        state = torch.load(ckpt / STATE_NAME, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ValueError(f"{ckpt / STATE_NAME} is missing") from None
+    except Exception as e:  # truncated, empty, or holding objects other than tensors and numbers
+        raise ValueError(f"{ckpt / STATE_NAME} cannot be read safely ({type(e).__name__}: {(str(e).splitlines() or ['empty'])[0][:200]})") from None
+    want = {"optimizer": dict, "lr_scheduler": dict, "step": int, "losses": list}
+    if not isinstance(state, dict) or any(not isinstance(state.get(k), t) for k, t in want.items()) or len(state["losses"]) != state["step"]:
+        raise ValueError(f"{ckpt / STATE_NAME} is not a training state: expected {{optimizer, lr_scheduler, step, losses}} with one loss per step")
+    model.load_state_dict(saved.state_dict())
+    return state
+
+
+def diverged(what: str, step: int, config: TrainConfig, out_dir) -> None:
+    last = (step // config.checkpoint_every) * config.checkpoint_every if config.checkpoint_every else 0
+    where = f"; the last checkpoint in {out_dir} is from step {last}" if out_dir is not None and last else ""
+    raise FloatingPointError(f"training diverged at step {step}: {what} (lr {config.lr}, grad_clip {config.grad_clip}); "
+                             f"nothing was written after it{where}")
 
 
 @dataclass
@@ -136,29 +184,39 @@ def train(
     lr_sched = torch.optim.lr_scheduler.LambdaLR(opt, warm)
     start, losses = 0, []
     found = checkpoints(out_dir) if (out_dir is not None and resume) else []
-    if found:
-        ckpt = found[-1]
-        saved = type(model).from_pretrained(ckpt)
-        if saved.config != model.config:
-            raise ValueError(f"checkpoint {ckpt} was written by a model with config {saved.config}, not {model.config}")
-        model.load_state_dict(saved.state_dict())
-        state = torch.load(ckpt / "training_state.pt", weights_only=False)
+    damaged = []
+    for ckpt in reversed(found):  # the newest intact checkpoint
+        try:
+            state = load_state(ckpt, model)
+        except ValueError as e:
+            if "was written by a model with config" in str(e):
+                raise
+            damaged.append(f"{ckpt.name}: {e}")
+            continue
+        if damaged:
+            warnings.warn(f"skipped damaged checkpoints ({'; '.join(damaged)}); resuming from {ckpt}", stacklevel=2)
         opt.load_state_dict(state["optimizer"])
         lr_sched.load_state_dict(state["lr_scheduler"])
         start, losses = state["step"], state["losses"]
+        break
+    else:
+        if damaged:
+            raise ValueError(f"no intact checkpoint in {out_dir} to resume from ({'; '.join(damaged)}); remove them, or pass resume=False")
     model, opt = accelerator.prepare(model, opt)
     rank, device = accelerator.process_index, accelerator.device
 
     def save(step):
         if out_dir is None:
             return
+        if not all(torch.isfinite(p).all() for p in model.parameters()):
+            diverged("the weights are no longer finite", step - 1, config, out_dir)
         accelerator.wait_for_everyone()
         if accelerator.is_main_process:
             with atomic_dir(Path(out_dir) / f"checkpoint-{step:06d}") as tmp:
                 accelerator.unwrap_model(model).write_to(tmp)
                 (tmp / "train_config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
                 torch.save({"optimizer": opt.state_dict(), "lr_scheduler": lr_sched.state_dict(), "step": step, "losses": losses},
-                           tmp / "training_state.pt")
+                           tmp / STATE_NAME)
             for old in checkpoints(out_dir)[: -config.keep]:
                 shutil.rmtree(old, ignore_errors=True)
         accelerator.wait_for_everyone()
@@ -173,13 +231,17 @@ def train(
         batch = batch_fn(config.batch_size, gen).to(device)
         with accelerator.autocast():
             loss = loss_fn(model, batch, gen)
+        value = float(accelerator.reduce(loss.detach(), "mean"))
+        if not math.isfinite(value):
+            diverged(f"the loss is {value}", step, config, out_dir)
         accelerator.backward(loss)
-        if config.grad_clip:
-            accelerator.clip_grad_norm_(model.parameters(), config.grad_clip)
+        norm = accelerator.clip_grad_norm_(model.parameters(), config.grad_clip or float("inf"))
+        if accelerator.scaler is None and not math.isfinite(float(norm)):  # fp16's loss scaler skips such steps itself
+            diverged(f"the gradient norm is {float(norm)}", step, config, out_dir)
         opt.step()
         lr_sched.step()
         opt.zero_grad(set_to_none=True)
-        losses.append(float(accelerator.reduce(loss.detach(), "mean")))
+        losses.append(value)
         bar.set_postfix(loss=f"{losses[-1]:.4f}")
         done = step + 1
         if (config.checkpoint_every and done % config.checkpoint_every == 0) or done == config.steps:

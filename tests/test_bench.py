@@ -143,8 +143,8 @@ def test_clevr_bench_runs_every_method_on_the_same_scenes(tmp_path, capsys):
     unet = {"kind": "unet", "sample_size": 16, "in_channels": 3, "block_out_channels": [8, 8], "layers_per_block": 1,
             "down_block_types": ["DownBlock2D"] * 2, "up_block_types": ["UpBlock2D"] * 2, "norm_num_groups": 4, "position_maps": 0.05}
     ComposedDenoiser(unet, concept_dim=3, mode="weighted", learned_null=True).save_pretrained(tmp_path / "igm")
-    SetPredictor("resnet", width=16).save_pretrained(tmp_path / "resnet")
-    SetPredictor("slot", width=16).save_pretrained(tmp_path / "slot")
+    SetPredictor("resnet", width=16, size=16).save_pretrained(tmp_path / "resnet")
+    SetPredictor("slot", width=16, size=16).save_pretrained(tmp_path / "slot")
     common = ["clevr", "--split", "id", "--n", "2", "--size", "16", "--model", str(tmp_path / "igm"), "--resnet", str(tmp_path / "resnet"),
               "--slot", str(tmp_path / "slot"), "--grid", "4", "--noise", "2", "--refine", "2"]
     main(common + ["--method", "igm", "resnet", "slot", "multistart", "--inits", "2", "--steps", "2"])

@@ -142,7 +142,7 @@ def test_engine_refuses_a_batch_or_nan_image(oracle):
     eng = PositionEngine(model, sched, grid=4, n_samples=1)
     with pytest.raises(ValueError, match="one image"):
         eng.infer(torch.zeros(2, 1, S, S))
-    with pytest.raises(ValueError, match="finite images"):
+    with pytest.raises(ValueError, match="NaN"):
         eng.infer(torch.full((1, S, S), float("nan")))
     with pytest.raises(ValueError, match="one count per image"):
         eng.infer_many(torch.zeros(2, 1, S, S), ks=[3])

@@ -112,7 +112,7 @@ def test_engine_bad_input(toy_model):
         eng.infer(torch.randn(2), torch.randn(3, 7), [[0]])
     with pytest.raises(ValueError, match="NaN"):
         eng.infer(torch.tensor([float("nan"), 0.0]), torch.randn(3, 4), [[0]])
-    with pytest.raises(ValueError, match="indices"):
+    with pytest.raises(ValueError, match="index outside"):
         eng.infer(torch.randn(2), torch.randn(3, 4), [[0, 5]])
     with pytest.raises(ValueError, match="naive"):
         DiscreteEngine(model, make_scheduler(), method="naive", max_sets=2).infer(torch.randn(2), torch.randn(3, 4))

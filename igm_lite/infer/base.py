@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..checks import check_int, check_sample, check_timesteps
 from ..compose import ComposedDenoiser
 from ..concepts import check_concepts
 from ..schedule import NoiseSamples
@@ -48,6 +49,16 @@ class InferenceResult:
         return int(self.answer.shape[0])
 
 
+def check_noise_samples(samples, x0: torch.Tensor, scheduler, name: str = "samples") -> None:
+    """Noise samples for x0: a ``NoiseSamples`` of at least one (t, eps) pair, eps of x0's shape, t in the schedule."""
+    if not isinstance(samples, NoiseSamples):
+        raise TypeError(f"{name} must be igm_lite.NoiseSamples (draw_noise), got {type(samples).__name__}")
+    if len(samples) < 1 or tuple(samples.noise.shape) != (len(samples), *x0.shape):
+        raise ValueError(f"{name} must hold N >= 1 noise tensors of x0's shape {tuple(x0.shape)}: noise (N, *x0.shape), "
+                         f"got noise {tuple(samples.noise.shape)} for {len(samples)} timesteps")
+    check_timesteps(samples.t, scheduler, f"{name}.t")
+
+
 @torch.no_grad()
 def denoising_error(
     model: ComposedDenoiser,
@@ -64,9 +75,10 @@ def denoising_error(
     the cached engine must agree with. Args: x0 (*shape), concepts (S, K, D), mask (S, K); the noise
     ``samples`` (N, *shape) are shared by all sets. Returns (S,) mean squared errors.
     """
-    concepts, mask = check_concepts(concepts, mask)
-    if tuple(samples.noise.shape[1:]) != tuple(x0.shape):
-        raise ValueError(f"noise samples have shape {tuple(samples.noise.shape[1:])} per sample, x0 has {tuple(x0.shape)}")
+    check_sample(x0, model, "x0")
+    concepts, mask = check_concepts(concepts, mask, model.config["concept_dim"])
+    check_noise_samples(samples, x0, scheduler)
+    max_rows = check_int(max_rows, "max_rows")
     S, N = concepts.shape[0], len(samples)
     total = torch.zeros(S, dtype=torch.float64)
     t_all, eps_all = samples.t.to(x0.device), samples.noise.to(x0)

@@ -27,11 +27,18 @@ import time
 
 import torch
 
+from ..checks import check_float, check_int, check_sample, check_t_range
 from ..compose import combine, needs_uncond
 from ..data.clevr import position_concepts
 from ..schedule import draw_noise
 from .base import InferenceResult
 from .discrete import CachedScorer, greedy_search
+
+
+# Seed offsets: each random stream of the engine is seeded by (seed + offset), so that the grid's cache, the
+# refinement and the last check never share noise with each other.
+REFINE_SEED = 1  # the refinement's fresh noise at every step
+CHECK_SEED = 7919  # the fresh samples of the last check (a prime, far from the others)
 
 
 def position_grid(n: int = 12, lo=0.06, hi=0.94) -> torch.Tensor:
@@ -59,24 +66,33 @@ def composed_error(model, x_t, t, eps, pos, mask, eps_u=None):
 
 
 def descend(model, x0, init, mask, scheduler, *, steps: int, lr: float = 4e-3, t_range=(0, 500), n_noise: int = 1,
-            grad_clip: float = 1.0, generator: torch.Generator | None = None, trace: list | None = None):
+            grad_clip: float = 1.0, generator=None, trace: list | None = None):
     """Gradient descent on positions. x0 (B, C, H, W); init (B, R, K, 2) R initialisations per image;
     mask (B, K) the active objects. Each step draws ``n_noise`` (t, eps) per image, shared by its R
     initialisations; AdamW; the gradient norm of each initialisation is clipped to ``grad_clip``;
-    positions are clamped to [0, 1]. ``trace`` (a list) receives the positions after every step.
+    positions are clamped to [0, 1]. ``generator``: one ``torch.Generator`` per image (a list of B), so that
+    an image's noise does not depend on the batch it is in; one generator is used by every image in turn;
+    None: each image's own generator seeded 0. ``trace`` (a list) receives the positions after every step.
     Returns (positions (B, R, K, 2), network evaluations)."""
+    check_images(x0, model)
+    if not isinstance(init, torch.Tensor) or init.dim() != 4 or init.shape[0] != x0.shape[0] or init.shape[-1] != 2:
+        raise ValueError(f"init must have shape (B, R, K, 2) with B = {x0.shape[0]} images, got "
+                         f"{tuple(init.shape) if isinstance(init, torch.Tensor) else type(init).__name__}")
     B, R, K, _ = init.shape
-    if mask.shape != (B, K):
+    if tuple(mask.shape) != (B, K):
         raise ValueError(f"mask must have shape (B, K) = {(B, K)}, got {tuple(mask.shape)}")
-    generator = generator or torch.Generator().manual_seed(0)
+    steps, n_noise = check_int(steps, "steps", lo=0), check_int(n_noise, "n_noise")
+    lo, hi = check_t_range(t_range, scheduler)
+    lr, grad_clip = check_float(lr, "lr", lo=0, lo_open=True), check_float(grad_clip, "grad_clip", lo=0)
+    gens = per_image_generators(generator, B)
     pos = init.detach().clone().to(x0).requires_grad_(True)
     opt = torch.optim.AdamW([pos], lr=lr)
     evals0, grad_rows = model.network_evals, 0
     rows_mask = mask.unsqueeze(1).expand(B, R, K).repeat_interleave(n_noise, 0).reshape(-1, K)
     with torch.enable_grad():
         for _ in range(steps):
-            t = torch.randint(*t_range, (B * n_noise,), generator=generator).to(x0.device)
-            eps = torch.randn((B * n_noise, *x0.shape[1:]), generator=generator).to(x0)
+            t = torch.cat([torch.randint(lo, hi, (n_noise,), generator=g) for g in gens]).to(x0.device)
+            eps = torch.cat([torch.randn((n_noise, *x0.shape[1:]), generator=g) for g in gens]).to(x0)
             x_t = scheduler.add_noise(x0.repeat_interleave(n_noise, 0), eps, t)
             eps_u = None
             if needs_uncond(model.mode):
@@ -97,6 +113,25 @@ def descend(model, x0, init, mask, scheduler, *, steps: int, lr: float = 4e-3, t
             if trace is not None:
                 trace.append(pos.detach().clone())
     return pos.detach(), (model.network_evals - evals0) + 2 * grad_rows
+
+
+def check_images(x0, model, name: str = "x0") -> None:
+    """A batch of images (B, C, H, W) for ``model`` (``igm_lite.checks.check_sample``)."""
+    if isinstance(x0, torch.Tensor) and x0.dim() != 4:
+        raise ValueError(f"{name} must be a batch of images (B, C, H, W), got shape {tuple(x0.shape)}")
+    check_sample(x0, model, name, batched=True)
+
+
+def per_image_generators(generator, n: int) -> list:
+    """One generator per image: a list of n as given, one generator shared by all, or None: n seeded 0."""
+    if generator is None:
+        return [torch.Generator().manual_seed(0) for _ in range(n)]
+    if isinstance(generator, torch.Generator):
+        return [generator] * n
+    gens = list(generator)
+    if len(gens) != n or not all(isinstance(g, torch.Generator) for g in gens):
+        raise ValueError(f"generator must be a torch.Generator or a list of one per image ({n}), got {len(gens)} items")
+    return gens
 
 
 def rows_per_image(total: float, ks, inits: int, model) -> list[float]:
@@ -152,14 +187,21 @@ def multistart(model, x0, k, scheduler, *, inits: int = 8, steps: int = 300, lr:
     per image): ``inits`` initialisations per image, all images and inits optimised in one batch; each image
     keeps the initialisation with the least error on ``n_samples`` fixed noise samples. ``inits=1,
     steps=2000`` is the official algorithm. Returns one ``InferenceResult`` per image (answer: positions (k, 2))."""
-    start, gen = time.perf_counter(), torch.Generator().manual_seed(seed)
+    start = time.perf_counter()
+    check_images(x0, model)
     B = x0.shape[0]
-    ks = [int(k)] * B if isinstance(k, int) else [int(v) for v in k]
-    if len(ks) != B or min(ks) < 1:
-        raise ValueError(f"k must be a count >= 1 or one such count per image ({B}), got {k}")
+    ks = [check_int(k, "k")] * B if not isinstance(k, (list, tuple, torch.Tensor)) else [check_int(v, "k") for v in k]
+    if len(ks) != B:
+        raise ValueError(f"k must be a count >= 1 or one such count per image ({B}), got {len(ks)} counts")
+    inits, n_samples, seed = check_int(inits, "inits"), check_int(n_samples, "n_samples"), check_int(seed, "seed", lo=None)
     mask = torch.arange(max(ks)).unsqueeze(0) < torch.tensor(ks).unsqueeze(1)  # (B, K_max)
-    pos, evals = descend(model, x0, random_init(B, inits, max(ks), gen), mask, scheduler, steps=steps, lr=lr, t_range=t_range,
-                         generator=gen)
+    # every image draws its initialisations and its noise from its own generator, seeded alike: its answer does
+    # not depend on the other images of the batch
+    gens = [torch.Generator().manual_seed(seed) for _ in range(B)]
+    init = torch.zeros(B, inits, max(ks), 2)
+    for b, g in enumerate(gens):
+        init[b, :, : ks[b]] = random_init(1, inits, ks[b], g)[0]
+    pos, evals = descend(model, x0, init, mask, scheduler, steps=steps, lr=lr, t_range=t_range, generator=gens)
     rows = rows_per_image(evals, ks, inits, model)
     samples = draw_noise(tuple(x0.shape[1:]), n_samples, t_range=t_range, seed=seed)
     out = []
@@ -177,8 +219,14 @@ def k_scan(model, x0, scheduler, k_range=(1, 10), **kwargs) -> list[InferenceRes
     """``multistart`` at every K in ``k_range`` (inclusive); each image keeps the K whose best initialisation has
     the least error on the fixed samples (the paper's Key Design 4 by brute force: one search per K). The
     kept result's ``network_evals`` is the whole scan's; ``info["error_by_k"]`` the least error at each K."""
-    if kwargs.get("inits", 8) < 2:
+    if check_int(kwargs.get("inits", 8), "inits") < 2:
         raise ValueError("a K scan compares K by the error of the best initialisation on fixed noise: use inits >= 2")
+    try:
+        k_lo, k_hi = (check_int(v, "k_range") for v in k_range)
+    except TypeError:
+        raise TypeError(f"k_range must be a pair (lo, hi) of counts, got {k_range!r}") from None
+    if k_lo > k_hi:
+        raise ValueError(f"k_range must satisfy 1 <= lo <= hi, got {tuple(k_range)}")
     runs = [multistart(model, x0, k, scheduler, **kwargs) for k in range(k_range[0], k_range[1] + 1)]
     out = []
     for b in range(x0.shape[0]):
@@ -221,11 +269,17 @@ class PositionEngine:
     def __init__(self, model, scheduler, *, grid: int = 12, n_samples: int = 3, t_range=(50, 450), refine_steps: int = 10,
                  refine_lr: float = 4e-3, prune: bool = True, prune_samples: int = 12, k_max: int = 10, overshoot: bool = True,
                  min_separation: float = 0.095, region=(0.06, 0.94, 0.06, 0.94), seed: int = 0, max_rows: int = 128):
-        self.region = tuple(region)
-        self.model, self.scheduler, self.pool = model, scheduler, position_grid(grid, self.region[0::2], self.region[1::2])
-        self.n_samples, self.t_range, self.refine_steps, self.refine_lr = n_samples, tuple(t_range), refine_steps, refine_lr
-        self.prune, self.prune_samples, self.k_max, self.overshoot = prune, prune_samples, k_max, overshoot
-        self.min_separation, self.seed, self.max_rows = min_separation, seed, max_rows
+        if len(tuple(region)) != 4:
+            raise ValueError(f"region must be (x0, x1, y0, y1), got {region!r}")
+        self.region = tuple(check_float(v, "region", 0, 1) for v in region)
+        self.model, self.scheduler = model, scheduler
+        self.pool = position_grid(check_int(grid, "grid"), self.region[0::2], self.region[1::2])
+        self.n_samples, self.t_range = check_int(n_samples, "n_samples"), check_t_range(t_range, scheduler)
+        self.refine_steps, self.refine_lr = check_int(refine_steps, "refine_steps", lo=0), check_float(refine_lr, "refine_lr", 0, lo_open=True)
+        self.prune, self.prune_samples, self.overshoot = prune, check_int(prune_samples, "prune_samples"), overshoot
+        self.k_max = check_int(k_max, "k_max")
+        self.min_separation = check_float(min_separation, "min_separation", lo=0)
+        self.seed, self.max_rows = check_int(seed, "seed", lo=None), check_int(max_rows, "max_rows")
 
     def conflicts(self, pos: torch.Tensor) -> torch.Tensor:
         """(P, P) bool: pairs of positions closer than ``min_separation`` (one object, not two)."""
@@ -240,24 +294,27 @@ class PositionEngine:
     def error_by_k(self, x0: torch.Tensor, k_max: int = 10) -> torch.Tensor:
         """The error of the best grid answer with exactly K objects, K = 1..k_max (greedy, then swaps),
         all read from one cache: how the error falls and stops falling as objects are added."""
+        k_max = check_int(k_max, "k_max", 1, self.pool.shape[0])
         scorer = self.cache(x0)
         return torch.tensor([greedy_search(scorer, k=k)[1] for k in range(1, k_max + 1)])
 
     def infer(self, x0: torch.Tensor, k: int | None = None) -> InferenceResult:
         """Positions (K, 2) of the objects in x0 (C, H, W); K inferred unless ``k`` is given."""
-        if x0.dim() != 3:
+        if isinstance(x0, torch.Tensor) and x0.dim() != 3:
             raise ValueError(f"x0 must be one image (C, H, W), got shape {tuple(x0.shape)}; infer_many takes a batch")
+        check_sample(x0, self.model, "x0")
         return self.infer_many(x0[None], None if k is None else [k])[0]
 
     def infer_many(self, x0: torch.Tensor, ks=None) -> list[InferenceResult]:
         """``infer`` for a batch x0 (B, C, H, W); ``ks``: B given counts, or None to infer every K. Each image's
         grid search and pruning run on its own; the gradient refinement of all B answers is ONE batched descent
-        (fewer, larger backbone calls: faster per image). An image's refinement noise depends on its place in
-        the batch, so answers can differ slightly with the batch they came in."""
-        if x0.dim() != 4 or not torch.isfinite(x0).all():
-            raise ValueError(f"x0 must be a batch of finite images (B, C, H, W), got shape {tuple(x0.shape)}")
-        if ks is not None and len(ks) != len(x0):
-            raise ValueError(f"ks must give one count per image ({len(x0)}), got {len(ks)}")
+        (fewer, larger backbone calls: faster per image), each image with its own noise: an image gets the same
+        answer alone or in any batch."""
+        check_images(x0, self.model)
+        if ks is not None:
+            if len(ks) != len(x0):
+                raise ValueError(f"ks must give one count per image ({len(x0)}), got {len(ks)}")
+            ks = [check_int(k, "k", 1, self.pool.shape[0]) for k in ks]
         start, B, found = time.perf_counter(), len(x0), []
         for b in range(B):
             scorer, k = self.cache(x0[b]), None if ks is None else int(ks[b])
@@ -273,7 +330,7 @@ class PositionEngine:
             for b, f in enumerate(found):
                 init[b, 0, : sizes[b]], mask[b, : sizes[b]] = f["pos"], True
             new, spent = descend(self.model, x0, init, mask, self.scheduler, steps=self.refine_steps, lr=self.refine_lr,
-                                 t_range=self.t_range, generator=torch.Generator().manual_seed(self.seed + 1))
+                                 t_range=self.t_range, generator=[torch.Generator().manual_seed(self.seed + REFINE_SEED) for _ in range(B)])
             for b, (f, rows) in enumerate(zip(found, rows_per_image(spent, sizes, 1, self.model))):
                 f["pos"], f["evals"] = new[b, 0, : sizes[b]], f["evals"] + rows
         out = []
@@ -281,7 +338,7 @@ class PositionEngine:
             # score the answer (and every answer less one object) from one small cache, on FRESH noise samples:
             # the grid search chose its objects on the first ones, so an extra object fits their noise too
             pos = f["pos"]
-            fresh = draw_noise(tuple(x0.shape[1:]), self.prune_samples, t_range=self.t_range, seed=self.seed + 7919)
+            fresh = draw_noise(tuple(x0.shape[1:]), self.prune_samples, t_range=self.t_range, seed=self.seed + CHECK_SEED)
             final = CachedScorer(self.model, x0[b], position_concepts(pos), fresh, self.scheduler, self.max_rows)
             if self.prune and f["k"] is None:
                 keep, err = prune(final, self.conflicts(pos))

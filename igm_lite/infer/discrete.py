@@ -24,9 +24,10 @@ import time
 
 import torch
 
+from ..checks import check_int, check_pool, check_sample, check_sets, check_t_range
 from ..compose import ComposedDenoiser, coefficients, needs_uncond
 from ..schedule import NoiseSamples, draw_noise
-from .base import InferenceResult, denoising_error
+from .base import InferenceResult, check_noise_samples, denoising_error
 
 
 def subsets(m: int, k: int) -> torch.Tensor:
@@ -67,8 +68,9 @@ class CachedScorer:
 
     def __init__(self, model: ComposedDenoiser, x0: torch.Tensor, pool: torch.Tensor, samples: NoiseSamples | None,
                  scheduler, max_rows: int = 128, keep_samples: bool = False):
-        if pool.dim() != 2 or pool.shape[1] != model.config["concept_dim"]:
-            raise ValueError(f"pool must have shape (M, D) with D = {model.config['concept_dim']}, got {tuple(pool.shape)}")
+        check_sample(x0, model, "x0")
+        check_pool(pool, model)
+        max_rows = check_int(max_rows, "max_rows")
         self.model, self.x0, self.pool, self.scheduler, self.max_rows = model, x0, pool.to(x0), scheduler, max_rows
         self.mode, self.weight, self.M = model.mode, model.weight, pool.shape[0]
         self.gram_sum = torch.zeros(self.M + 2, self.M + 2, dtype=torch.float64)  # layout: eps, e_u, e_1..e_M
@@ -82,9 +84,12 @@ class CachedScorer:
         """Evaluate ``candidates`` (pool indices; default all) at each of ``samples`` and accumulate their
         Gram matrix with the target noise (and the null concept where the mode needs it)."""
         model, x0 = self.model, self.x0
+        check_noise_samples(samples, x0, self.scheduler)
         if self.sample_grams is not None and candidates is not None:
             raise ValueError("keep_samples needs every candidate at every sample (add without candidates)")
         idx = torch.arange(self.M) if candidates is None else torch.as_tensor(candidates, dtype=torch.long).unique()
+        if idx.numel() == 0 or int(idx.min()) < 0 or int(idx.max()) >= self.M:
+            raise ValueError(f"candidates must be indices in [0, M = {self.M}), got {idx.tolist()}")
         conds = self.pool[idx]
         pos = idx + 2
         if needs_uncond(self.mode):
@@ -124,12 +129,8 @@ class CachedScorer:
         mode, weight = mode or self.mode, self.weight if weight is None else weight
         if needs_uncond(mode) and not needs_uncond(self.mode):
             raise ValueError(f"the cache was built in mode {self.mode!r} without the null concept; '{mode}' needs it")
-        sets = pad_sets(sets)
-        if sets.numel() and (sets.max() >= self.M or sets.min() < -1):
-            raise ValueError(f"set indices must lie in [0, {self.M}) (or -1 for padding)")
+        sets = check_sets(sets, self.M)
         member = sets >= 0
-        if not member.any(1).all():
-            raise ValueError("every set needs at least one concept (K = 0 is not a scene)")
         a_u, a = coefficients(mode, member.sum(1), weight)
         v = torch.zeros(sets.shape[0], self.M + 2, dtype=torch.float64)
         v[:, 0] = 1.0
@@ -157,9 +158,7 @@ def greedy_search(scorer: CachedScorer, k: int | None = None, k_max: int | None 
     M = scorer.M
     clash = conflicts if conflicts is not None else torch.zeros(M, M, dtype=torch.bool)
     free = lambda members, m: m not in members and not any(bool(clash[m, j]) for j in members)  # noqa: E731
-    limit = k if k is not None else (k_max or M)
-    if not 1 <= limit <= M:
-        raise ValueError(f"the number of concepts must lie in [1, M = {M}], got {limit}")
+    limit = check_int(k, "k", 1, M) if k is not None else (M if k_max is None else check_int(k_max, "k_max", 1, M))
     current, best = [], float("inf")
     seen_sets, seen_err = [], []
 
@@ -189,6 +188,19 @@ def greedy_search(scorer: CachedScorer, k: int | None = None, k_max: int | None 
             break
         current, best = cands[i], float(err[i])
     return torch.tensor(sorted(current)), best, pad_sets(seen_sets), torch.cat(seen_err)
+
+
+def check_schedule(schedule, n_samples: int) -> list[tuple[int, int]]:
+    """An elimination schedule [(samples used so far, sets kept), ...]: sample counts increasing within
+    1..n_samples, at least one set kept per stage."""
+    try:
+        stages = [(int(n), int(keep)) for n, keep in schedule]
+    except (TypeError, ValueError):
+        raise TypeError(f"schedule must be a list of (samples so far, sets kept) pairs, e.g. [(8, 2), (32, 1)], got {schedule!r}") from None
+    counts = [n for n, _ in stages]
+    if not stages or counts != sorted(set(counts)) or counts[0] < 1 or counts[-1] > n_samples or min(k for _, k in stages) < 1:
+        raise ValueError(f"schedule sample counts must increase within 1..n_samples = {n_samples} and keep >= 1 set per stage, got {schedule}")
+    return stages
 
 
 def staged_elimination(scorer: CachedScorer, samples: NoiseSamples, sets: torch.Tensor, schedule):
@@ -241,10 +253,13 @@ class DiscreteEngine:
                  seed: int = 0, method: str = "cached", schedule=None, max_sets: int = 20000, max_rows: int = 128):
         if method not in ("cached", "naive", "eliminate"):
             raise ValueError(f"method must be 'cached', 'eliminate' or 'naive', got {method!r}")
-        self.schedule = schedule or [(max(1, n_samples // 4), 5), (n_samples, 1)]
+        if spacing not in ("random", "even"):
+            raise ValueError(f"spacing must be 'random' or 'even', got {spacing!r}")
+        n_samples = check_int(n_samples, "n_samples")
+        self.schedule = check_schedule(schedule, n_samples) if schedule else [(max(1, n_samples // 4), 5), (n_samples, 1)]
         self.model, self.scheduler, self.method = model, scheduler, method
-        self.n_samples, self.t_range, self.spacing, self.seed = n_samples, tuple(t_range), spacing, seed
-        self.max_sets, self.max_rows = max_sets, max_rows
+        self.n_samples, self.t_range, self.spacing = n_samples, check_t_range(t_range, scheduler), spacing
+        self.seed, self.max_sets, self.max_rows = check_int(seed, "seed", lo=None), check_int(max_sets, "max_sets"), check_int(max_rows, "max_rows")
 
     def noise_for(self, x0: torch.Tensor) -> NoiseSamples:
         return draw_noise(tuple(x0.shape), self.n_samples, t_range=self.t_range, spacing=self.spacing, seed=self.seed)
@@ -258,13 +273,12 @@ class DiscreteEngine:
         Otherwise the sets are all subsets of exactly ``k`` candidates, or of 1 to ``k_max`` (default M):
         enumerated when there are at most ``max_sets`` of them, searched (greedy, then swaps) otherwise.
         """
-        if not torch.isfinite(x0).all():
-            raise ValueError("x0 contains NaN or infinite values")
-        if sets is None:
-            M = pool.shape[0]
-            sizes = [k] if k is not None else list(range(1, (k_max or M) + 1))
-            if not all(1 <= s <= M for s in sizes):
-                raise ValueError(f"the number of concepts must lie in [1, M = {M}], got {sizes}")
+        check_sample(x0, self.model, "x0")
+        M = check_pool(pool, self.model).shape[0]
+        if sets is not None:
+            sets = check_sets(sets, M)
+        else:
+            sizes = [check_int(k, "k", 1, M)] if k is not None else list(range(1, (M if k_max is None else check_int(k_max, "k_max", 1, M)) + 1))
             if sum(math.comb(M, s) for s in sizes) <= self.max_sets:
                 sets = pad_sets([list(c) for s in sizes for c in itertools.combinations(range(M), s)])
         start, samples = time.perf_counter(), self.noise_for(x0)
