@@ -22,9 +22,13 @@ book: install
 	$(VENV)/bin/jupyter-book build . -W --keep-going
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
+# Each chapter runs twice at most: at its CPU defaults in the book build (tests/test_book.py, which checks the
+# chapters' asserts and the rendered pages), and at the smoke profile under nbval (out/smoke-nb/).
 test: install
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || echo "note: no chromium: the browser test will be skipped (apt-get install chromium)"
-	$(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider
+	rm -rf out/smoke-nb
+	$(PY) -m igm_lite.chapters --profile smoke --prepare-only --out out/smoke-nb
+	$(PY) -m pytest tests out/smoke-nb --nbval-lax -p no:cacheprovider --durations=15
 
 # Run chapters through papermill with a profile: make chapters PROFILE=gpu CHAPTER=01
 PROFILE ?= cpu

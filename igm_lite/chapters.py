@@ -1,10 +1,12 @@
 """Run the book's chapters with a profile through papermill.
 
-    python -m igm_lite.chapters --profile cpu|gpu|smoke [--chapter 01|all] [--out out/PROFILE]
+    python -m igm_lite.chapters --profile cpu|gpu|smoke [--chapter 01|all] [--out out/PROFILE] [--prepare-only]
 
 A profile is a YAML file ``notebooks/profiles/PROFILE.yml`` mapping a chapter's file stem to the
 parameters that override its ``parameters`` cell (the cell's own defaults are the CPU profile).
 Executed notebooks are written to the output folder, one per chapter; the sources are not touched.
+``--prepare-only`` writes the chapters with the profile's parameters injected, without running them (the test
+command runs nbval over the smoke profile's copies).
 """
 from __future__ import annotations
 
@@ -41,8 +43,9 @@ def chapters(root: Path) -> list[Path]:
 
 
 def run(profile: str, chapter: str = "all", out: str | os.PathLike | None = None, root: Path | None = None,
-        kernel: str | None = None) -> list[Path]:
-    """Execute the selected chapters with the profile's parameters; returns the executed notebooks' paths."""
+        kernel: str | None = None, prepare_only: bool = False) -> list[Path]:
+    """Execute the selected chapters with the profile's parameters (``prepare_only``: only inject them); returns
+    the written notebooks' paths."""
     import papermill as pm
 
     root = root or find_root()
@@ -57,10 +60,10 @@ def run(profile: str, chapter: str = "all", out: str | os.PathLike | None = None
         target = out / nb.name
         tmp = out / f".{nb.stem}.running.ipynb"
         pm.execute_notebook(str(nb), str(tmp), parameters=params.get(nb.stem, {}) or {}, cwd=str(nb.parent),
-                            kernel_name=kernel, progress_bar=False)
+                            kernel_name=kernel, progress_bar=False, prepare_only=prepare_only)
         os.replace(tmp, target)  # a failed run leaves no executed notebook behind under the final name
         done.append(target)
-        print(f"{nb.stem}: ok -> {target}")
+        print(f"{nb.stem}: {'prepared' if prepare_only else 'ok'} -> {target}")
     return done
 
 
@@ -70,9 +73,10 @@ def main(argv=None):
     p.add_argument("--chapter", default="all", help="'all', or a chapter's number or file stem (e.g. 01)")
     p.add_argument("--out", help="folder for the executed notebooks (default: out/PROFILE)")
     p.add_argument("--kernel", help="Jupyter kernel name (default: the notebook's)")
+    p.add_argument("--prepare-only", action="store_true", help="inject the parameters without running the chapters")
     a = p.parse_args(argv)
     try:
-        run(a.profile, a.chapter, a.out, kernel=a.kernel)
+        run(a.profile, a.chapter, a.out, kernel=a.kernel, prepare_only=a.prepare_only)
     except (FileNotFoundError, ValueError) as e:
         sys.exit(f"error: {e}")
 

@@ -39,6 +39,7 @@ def test_book_builds_with_every_page(built_book):
         assert chapter.count("<img") >= figures, f"the figures of {page} are in the page"
         assert "exercise" in chapter and "solution" in chapter
         assert "_static/mathjax/tex-chtml.js" in chapter, "MathJax is served from the book itself"
+    assert "network rows: cached" in (built_book / "notebooks/01_ebm_composition.html").read_text(), "chapter 1 ran its cost cell"
 
 
 def test_pages_in_headless_chromium(built_book):

@@ -1,6 +1,7 @@
-"""Chapters as programs: committed without outputs, one parameters cell, and a papermill run with a profile.
-(nbval executes every notebook with its CPU defaults in the README's test command: `pytest tests notebooks --nbval-lax`.)"""
-import json
+"""Chapters as programs: committed without outputs, one parameters cell, and papermill profiles.
+(The README's test command runs each chapter twice: at its CPU defaults in the book build, tests/test_book.py,
+and with the smoke profile's parameters under nbval, `pytest out/smoke-nb --nbval-lax`, from the copies that
+`python -m igm_lite.chapters --profile smoke --prepare-only` writes.)"""
 from pathlib import Path
 
 import nbformat
@@ -42,15 +43,20 @@ def test_profiles_name_real_parameters(profile):
         assert set(overrides or {}) <= names, f"{profile}.yml sets unknown parameters of {stem}"
 
 
-@pytest.mark.slow
-def test_papermill_runs_every_chapter_with_the_smoke_profile(tmp_path):
-    done = chapters.run("smoke", "all", tmp_path, root=ROOT)
+def test_papermill_prepares_every_chapter_with_the_smoke_profile(tmp_path):
+    """The copies nbval runs: every chapter, the profile's parameters injected after the parameters cell, nothing run."""
+    done = chapters.run("smoke", "all", tmp_path, root=ROOT, prepare_only=True)
     assert [p.name for p in done] == [nb.name for nb in NOTEBOOKS]
-    nb = nbformat.read(done[0], as_version=4)
-    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert injected and "demo_steps = 30" in injected[0].source
-    outputs = json.dumps([c.get("outputs", []) for c in nb.cells])
-    assert "network rows: cached" in outputs
+    smoke = yaml.safe_load((ROOT / "notebooks" / "profiles" / "smoke.yml").read_text())
+    for path in done:
+        nb = nbformat.read(path, as_version=4)
+        tags = [c.metadata.get("tags", []) for c in nb.cells]
+        i = next(i for i, t in enumerate(tags) if "injected-parameters" in t)
+        assert "parameters" in tags[i - 1], "injected right after the parameters cell"
+        injected = {}
+        exec(nb.cells[i].source, {}, injected)
+        assert injected == (smoke[path.stem] or {})
+        assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), "prepared, not run"
     assert not list(tmp_path.glob(".*.running.ipynb"))
 
 
