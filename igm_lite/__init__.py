@@ -7,9 +7,11 @@ Map (arrows point one way: infer/train -> compose -> concepts/backbones; data fe
     compose    the composed denoiser: the one place where per-concept predictions are combined
     train      the joint (composed) denoising loss and the accelerate training loop, checkpoints
     io         atomic writes; model folders (config.json + safetensors)
-    infer/     inference engines behind one result type: discrete (cached enumeration and search),
-               continuous (object positions and their number: grid + cache + refinement, gradient descent),
-               zeroshot (choose K of M prompts: IGM, Diffusion Classifier top-K and joint, naive)
+    checks     the checks at every entry point: images against their model, pools, sets, counts, t ranges
+    infer/     inference engines, each with a configuration and a result dataclass: discrete (cached enumeration
+               and search), continuous (object positions and their number: grid + cache + refinement, gradient
+               descent), zeroshot (choose K of M prompts: IGM, Diffusion Classifier top-K and joint, naive),
+               attributes (the 8 attribute configurations of faces, and the vote of each noise sample)
     sd         Stable Diffusion (diffusers) as a composed denoiser over prompts
     sample     ancestral sampling from a composition
     metrics    set accuracy, Gaussian Frechet distance, Hungarian-matched position metrics
@@ -19,21 +21,22 @@ Map (arrows point one way: infer/train -> compose -> concepts/backbones; data fe
                digits (captioned canvases of real digits), labelled (photos + label CSV), clevr (procedural
                CLEVR-like scenes and the real CLEVR_v1.0)
     pretrained shipped checkpoints and the recipes that make them
-    bench      `python -m igm_lite.bench ...`: the figures the chapters quote
+    bench/     `python -m igm_lite.bench ...`: the figures the chapters quote, one file per chapter (the top floor:
+               nothing else imports it)
     viz        the figures the chapters draw
 """
 from .compose import MODES, ComposedDenoiser, coefficients, combine
 from .concepts import check_concepts, one_hot_sets
 from .data.base import Batch
 from .infer.base import InferenceResult, denoising_error
-from .infer.continuous import PositionEngine
-from .infer.discrete import CachedScorer, DiscreteEngine, product_sets, subsets
+from .infer.continuous import DescentConfig, PositionConfig, PositionEngine
+from .infer.discrete import CachedScorer, DiscreteConfig, DiscreteEngine, product_sets, subsets
 from .schedule import NoiseSamples, draw_noise, make_scheduler
 from .train import ComposedLoss, TrainConfig, train
 
 __version__ = "0.1.0"
 __all__ = [
-    "MODES", "Batch", "CachedScorer", "ComposedDenoiser", "ComposedLoss", "DiscreteEngine", "InferenceResult",
-    "NoiseSamples", "PositionEngine", "TrainConfig", "check_concepts", "coefficients", "combine", "denoising_error", "draw_noise",
+    "MODES", "Batch", "CachedScorer", "ComposedDenoiser", "ComposedLoss", "DescentConfig", "DiscreteConfig", "DiscreteEngine",
+    "InferenceResult", "NoiseSamples", "PositionConfig", "PositionEngine", "TrainConfig", "check_concepts", "coefficients", "combine", "denoising_error", "draw_noise",
     "make_scheduler", "one_hot_sets", "product_sets", "subsets", "train",
 ]

@@ -111,10 +111,12 @@ class NearestUpsample2D(Upsample2D):
     """diffusers' ``Upsample2D`` (nearest x2, then a conv) without, on CPU, its ``.contiguous()`` for batches of 64
     or more: a workaround for a CUDA NHWC kernel (diffusers issue 984) that on CPU turns channels-last activations
     back to NCHW, a copy that took 13% of the clevr32 UNet's forward time at 145 rows (torch profiler); ``python -m
-    igm_lite.bench layout`` times the UNets with and without it."""
+    igm_lite.bench layout`` times the UNets with and without it (``enabled = False``: diffusers' own forward)."""
+
+    enabled = True
 
     def forward(self, hidden_states: torch.Tensor, output_size=None, *args, **kwargs) -> torch.Tensor:
-        if hidden_states.device.type != "cpu":
+        if hidden_states.device.type != "cpu" or not self.enabled:
             return super().forward(hidden_states, output_size, *args, **kwargs)
         size = dict(scale_factor=2.0) if output_size is None else dict(size=output_size)
         return self.conv(F.interpolate(hidden_states, mode="nearest", **size))

@@ -1,4 +1,4 @@
-"""Run the book's chapters with a profile through papermill.
+"""Run the book's chapters with a profile through papermill, and the helpers every chapter uses.
 
     python -m igm_lite.chapters --profile cpu|gpu|smoke [--chapter 01|all] [--out out/PROFILE] [--prepare-only]
 
@@ -16,6 +16,49 @@ import sys
 from pathlib import Path
 
 import yaml
+
+
+# -- what every chapter does ---------------------------------------------------------------------------------------
+
+
+def models_for(names: dict, model_dir: str = "", retrain: bool = False, steps: int = 0, data: dict | None = None) -> dict:
+    """The chapter's models, ``names`` = {key: recipe name}: the shipped checkpoints, or with ``model_dir`` the model
+    folders there. ``retrain`` first runs each recipe into ``model_dir`` (``steps``: 0 for the recipe's own; ``data``:
+    the recipe's data overrides, e.g. a dataset root); training resumes from checkpoints kept beside the folders.
+    Returns {key: name or folder}, for ``igm_lite.pretrained.load_model``."""
+    from .pretrained import make
+
+    if retrain:
+        if not model_dir:
+            raise ValueError(f"retrain=True needs model_dir: the folder that receives the models {sorted(names.values())}")
+        for name in names.values():
+            make(name, Path(model_dir) / name, steps or None, progress=True, data=data or {})
+    return {k: (str(Path(model_dir) / n) if model_dir else n) for k, n in names.items()}
+
+
+def markdown_table(header: list, rows: list, note: str = "") -> str:
+    """A Markdown table: a header row, then one row per list of cells (formatted with str), then ``note``."""
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
+    return "\n".join(lines) + (f"\n\n{note}" if note else "")
+
+
+def recipe_table(models: dict) -> str:
+    """The recipes behind ``models`` ({key: shipped name or model folder}) as a Markdown table: the command that
+    made each, its parameters, steps x batch, training time and final loss (``recipe.json``)."""
+    from .pretrained import load_model, recipe_info
+
+    rows = []
+    for key, ref in models.items():
+        info, n_params = recipe_info(ref), sum(p.numel() for p in load_model(ref).parameters())
+        tc = info["train_config"]
+        size = f"{n_params / 1e6:.2f}M" if n_params >= 1e6 else f"{n_params / 1e3:.0f}K"
+        rows.append([key, f"`{info['command']}`", size, f"{tc['steps']} x {tc['batch_size']}", f"{info['seconds'] / 60:.1f} min",
+                     f"{info['final_loss_mean_last_200']:.4f}"])
+    return markdown_table(["model", "recipe", "parameters", "steps x batch", "training time", "final loss"], rows)
+
+
+# -- running the chapters with a profile ----------------------------------------------------------------------------
 
 
 def find_root(start: Path | None = None) -> Path:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .data.base import one_hot_sets  # noqa: F401  (concepts of scenes given as index lists; data builds them)
+
 
 def check_concepts(concepts: torch.Tensor, mask: torch.Tensor | None, dim: int | None = None):
     """Validate a concept batch and return ``(concepts, mask)`` with the mask as bool ``(B, K)``.
@@ -44,23 +46,6 @@ def check_concepts(concepts: torch.Tensor, mask: torch.Tensor | None, dim: int |
         raise ValueError(f"scenes {empty.nonzero().flatten().tolist()} have no active concept (K = 0)")
     if not torch.isfinite(concepts[mask]).all():
         raise ValueError("concepts contain NaN or infinite values")
-    return concepts, mask
-
-
-def one_hot_sets(sets: list[list[int]], num_concepts: int, k_max: int | None = None):
-    """Concept tensors for scenes given as lists of concept indices (one-hot concepts).
-
-    ``one_hot_sets([[0, 3], [2]], 6)`` gives concepts ``(2, 2, 6)`` and mask ``[[1, 1], [1, 0]]``.
-    """
-    k_max = k_max or max(len(s) for s in sets)
-    concepts = torch.zeros(len(sets), k_max, num_concepts)
-    mask = torch.zeros(len(sets), k_max, dtype=torch.bool)
-    for b, s in enumerate(sets):
-        if len(s) > k_max:
-            raise ValueError(f"scene {b} has {len(s)} concepts, more than k_max = {k_max}")
-        for k, c in enumerate(s):
-            concepts[b, k, c] = 1.0
-            mask[b, k] = True
     return concepts, mask
 
 

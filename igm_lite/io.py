@@ -43,20 +43,6 @@ def atomic_dir(path: str | os.PathLike):
         raise
 
 
-def write_json_atomic(path: str | os.PathLike, obj) -> None:
-    """Write ``obj`` as indented JSON to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class ModelFolder:
     """Mixin for an ``nn.Module`` whose ``self.config`` dict holds its constructor's keyword arguments:
     ``save_pretrained`` / ``write_to`` write a model folder, ``from_pretrained`` rebuilds the model."""

@@ -17,19 +17,6 @@ def set_accuracy(predicted, truth) -> float:
     return float(np.mean(same))
 
 
-def frechet_gaussian(samples: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor) -> float:
-    """Squared 2-Wasserstein (Frechet) distance between the Gaussian fitted to ``samples`` (n, d) and
-    N(mean, cov):  ||m - mean||^2 + tr(S + cov - 2 (S^{1/2} cov S^{1/2})^{1/2}).  FID is this on features."""
-    x = samples.detach().double().cpu().numpy()
-    if x.ndim != 2 or x.shape[0] < 2:
-        raise ValueError(f"samples must have shape (n >= 2, d), got {x.shape}")
-    m, S = x.mean(0), np.cov(x, rowvar=False)
-    mu, C = mean.double().cpu().numpy(), cov.double().cpu().numpy()
-    rS = linalg.sqrtm(S)
-    cross = linalg.sqrtm(rS @ C @ rS)
-    return float(np.sum((m - mu) ** 2) + np.trace(S + C - 2 * np.real(cross)))
-
-
 def gaussian_kl(samples: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor) -> float:
     """KL( N(m, S) || N(mean, cov) ) where (m, S) are the moments of ``samples`` (n, d): how far a model's
     samples are from the true Gaussian, in nats, whatever the scale of the distribution.
@@ -80,3 +67,12 @@ def position_metrics(preds, truths, threshold: float = 0.002) -> dict:
     errs = torch.cat(errs)
     return {"perception_rate": hits / objects, "estimation_error": float(errs.mean()) if len(errs) else float("nan"),
             "k_accuracy": right_k / len(truths)}
+
+
+def attribute_scores(pred: torch.Tensor, truth: torch.Tensor, names=None) -> dict:
+    """Accuracy with all attributes right, and per attribute: pred and truth (B, A) in {0, 1}; ``names`` the
+    attributes' names (default: the faces' ``ATTRIBUTES``)."""
+    from .data.faces import ATTRIBUTES
+
+    right = (pred.cpu() == truth.cpu()).float()
+    return {"accuracy": float(right.prod(1).mean()), "per_attribute": {a: float(right[:, i].mean()) for i, a in enumerate(names or ATTRIBUTES)}}

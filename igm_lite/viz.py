@@ -247,7 +247,7 @@ def accuracy_figure(results: dict, attributes, title: str = "accuracy"):
 
 
 def noise_level_votes_figure(t: torch.Tensor, votes: dict, attributes, bins=(0, 100, 250, 500, 750, 1000)):
-    """How each noise level votes on each attribute (``igm_lite.bench.attribute_votes``). votes:
+    """How each noise level votes on each attribute (``igm_lite.infer.attributes.attribute_votes``). votes:
     {split label: (vote (B, N, 3), attrs (B, 3))}, t (N,) the samples' timesteps. Top row, per attribute:
     the share of samples in each t bin that vote "present", over the faces where it is present (solid) and
     absent (dashed); a level that reads the attribute keeps solid lines near 1 and dashed near 0. Bottom

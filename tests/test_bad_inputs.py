@@ -237,7 +237,7 @@ def test_bench_command_line_refuses_counts_below_one(capsys):
 
 
 def test_every_engine_answers_an_image_alike_alone_and_in_a_batch():
-    from igm_lite.bench import infer_faces
+    from igm_lite.infer.attributes import infer_faces
     from igm_lite.data.clevr import ClevrWorld
 
     scenes = ClevrWorld(size=32).test_set(3, "id", seed=5).x
@@ -260,5 +260,5 @@ def test_every_engine_answers_an_image_alike_alone_and_in_a_batch():
     # the attribute engines and the ResNet
     faces = FaceWorld(32).batch(3, "B", generator=torch.Generator().manual_seed(0)).x
     for method, net in (("cached", model("faces32-mean")), ("resnet", model("faces32-resnet"))):
-        batch = infer_faces(faces, method, net, n_noise=4)["attrs"]
-        assert all(torch.equal(infer_faces(faces[b : b + 1], method, net, n_noise=4)["attrs"][0], batch[b]) for b in range(3))
+        batch = infer_faces(faces, method, net, n_noise=4).attrs
+        assert all(torch.equal(infer_faces(faces[b : b + 1], method, net, n_noise=4).attrs[0], batch[b]) for b in range(3))

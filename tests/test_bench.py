@@ -50,7 +50,7 @@ def test_celeba_bench_compares_engines_on_the_same_faces_and_noise(tmp_path, cap
 def test_celeba_bench_refuses_a_malformed_schedule():
     import pytest
 
-    from igm_lite.bench import parse_schedule
+    from igm_lite.infer.discrete import parse_schedule
 
     assert parse_schedule("8:2,32:1") == [(8, 2), (32, 1)]
     with pytest.raises(ValueError, match="8:2,32:1"):
@@ -69,7 +69,8 @@ def test_attribute_votes_sum_to_the_engines_decisions(tmp_path):
     """Each sample's vote on an attribute (error with it absent - error with it present, the others true)
     averages to the difference of the cached engine's errors for those two configurations."""
     from igm_lite import ComposedDenoiser
-    from igm_lite.bench import attribute_votes, face_test_set, infer_faces
+    from igm_lite.data.faces import face_test_set
+    from igm_lite.infer.attributes import attribute_votes, infer_faces
     from igm_lite.data import attrs_from_slots
     from igm_lite.infer.discrete import product_sets
 
@@ -80,20 +81,21 @@ def test_attribute_votes_sum_to_the_engines_decisions(tmp_path):
     faces = face_test_set("ood", 3)
     attrs = faces.meta["attrs"]
     v = attribute_votes(faces.x, attrs, model, n_noise=5, t_range=(10, 900), seed=2)
-    assert v["vote"].shape == (3, 5, 3) and v["t"].shape == (5,) and ((v["t"] >= 10) & (v["t"] < 900)).all()
-    errors = infer_faces(faces.x, "cached", model, n_noise=5, t_range=(10, 900), seed=2)["errors"]
+    assert v.vote.shape == (3, 5, 3) and v.t.shape == (5,) and ((v.t >= 10) & (v.t < 900)).all()
+    errors = infer_faces(faces.x, "cached", model, n_noise=5, t_range=(10, 900), seed=2).errors
     configs = attrs_from_slots(product_sets([2, 2, 2]))
     for b in range(3):
         for a in range(3):
             present, absent = attrs[b].clone(), attrs[b].clone()
             present[a], absent[a] = 1, 0
             ip, ia = (int((configs == c).all(1).nonzero()) for c in (present, absent))
-            assert torch.isclose(v["vote"][b, :, a].mean(), errors[b, ia] - errors[b, ip], rtol=1e-4, atol=1e-7)
+            assert torch.isclose(v.vote[b, :, a].mean(), errors[b, ia] - errors[b, ip], rtol=1e-4, atol=1e-7)
 
 
 def test_celeba_bench_can_keep_some_of_group_bs_differences(capsys):
     """--shift: the out-of-distribution faces with only the named differences (none: group A's own faces)."""
-    from igm_lite.bench import face_test_set, main
+    from igm_lite.bench import main
+    from igm_lite.data.faces import face_test_set
 
     assert not face_test_set("ood", 16, shift=()).meta["beard"].any() and face_test_set("ood", 16).meta["beard"].any()
     assert not torch.equal(face_test_set("ood", 4, shift=("tones",)).x, face_test_set("ood", 4).x)

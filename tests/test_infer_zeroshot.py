@@ -78,13 +78,13 @@ def test_compare_reads_both_forms_and_dc_from_one_cache(toy_model):
     zs = ZeroShot(model, make_scheduler(), n_samples=4, seed=3)
     x0 = torch.randn(4, 2)
     both = zs.compare(x0, pool, 2)
-    assert both["network_evals"] == 4 * 6 and model.mode == "mean"  # 5 prompts + the empty one, once per sample
+    assert both.network_evals == 4 * 6 and model.mode == "mean"  # 5 prompts + the empty one, once per sample
     for form in ("mean", "weighted"):
         ref = zs.perceive(x0, pool, 2, "igm", mode=form)
-        assert both[f"igm {form}"].tolist() == ref.answer.tolist()
-        assert torch.allclose(both["set_errors"][form], ref.errors, rtol=1e-5, atol=1e-7)
-    assert both["dc"].tolist() == zs.perceive(x0, pool, 2, "dc").answer.tolist()
-    assert both["set_errors"]["mean"].shape == (10,) and both["prompt_errors"].shape == (5,)
+        assert both.igm[form].tolist() == ref.answer.tolist()
+        assert torch.allclose(both.set_errors[form], ref.errors, rtol=1e-5, atol=1e-7)
+    assert both.dc.tolist() == zs.perceive(x0, pool, 2, "dc").answer.tolist()
+    assert both.set_errors["mean"].shape == (10,) and both.prompt_errors.shape == (5,)
 
 
 def test_cache_refuses_a_form_it_cannot_score(toy_model):

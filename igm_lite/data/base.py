@@ -27,3 +27,20 @@ class Batch:
 
     def __len__(self) -> int:
         return self.x.shape[0]
+
+
+def one_hot_sets(sets: list[list[int]], num_concepts: int, k_max: int | None = None):
+    """Concept tensors for scenes given as lists of concept indices (one-hot concepts).
+
+    ``one_hot_sets([[0, 3], [2]], 6)`` gives concepts ``(2, 2, 6)`` and mask ``[[1, 1], [1, 0]]``.
+    """
+    k_max = k_max or max(len(s) for s in sets)
+    concepts = torch.zeros(len(sets), k_max, num_concepts)
+    mask = torch.zeros(len(sets), k_max, dtype=torch.bool)
+    for b, s in enumerate(sets):
+        if len(s) > k_max:
+            raise ValueError(f"scene {b} has {len(s)} concepts, more than k_max = {k_max}")
+        for k, c in enumerate(s):
+            concepts[b, k, c] = 1.0
+            mask[b, k] = True
+    return concepts, mask

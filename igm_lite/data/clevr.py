@@ -205,7 +205,7 @@ class ClevrWorld:
 
     def test_set(self, n: int, split: str, seed: int = 0) -> Batch:
         """n test scenes of a split, drawn from a seed disjoint from training's per-step seeds."""
-        return self.batch(n, split=split, generator=torch.Generator().manual_seed(10_000_019 + seed))
+        return self.batch(n, split=split, generator=torch.Generator().manual_seed(TEST_SEED + seed))
 
 
 class Clevr:
@@ -257,3 +257,16 @@ class Clevr:
 
 
 __all__ = ["COLORS", "CONCEPT_DIM", "Clevr", "ClevrWorld", "K_MAX", "SHAPES", "NEW_SHAPES", "SPLITS", "position_concepts"]
+
+
+TEST_SEED = 10_000_019  # test scenes of seed s come from generator (TEST_SEED + s): apart from training's per-step seeds
+
+
+def clevr_test_set(split: str, n: int, seed: int = 0, root=None, size: int = 32) -> Batch:
+    """N test scenes of a split: procedural (``ClevrWorld``) or, with ``root``, the real CLEVR_v1.0 val set."""
+    if root is None:
+        return ClevrWorld(size=size).test_set(n, split, seed)
+    if split == "shapes":
+        raise ValueError("the real CLEVR_v1.0 has no new-shapes split; use --split id or ood (CLEVRTex is not loaded here)")
+    data = Clevr(root, "val", size=size, counts=SPLITS[split])
+    return data.load(list(range(min(n, len(data)))))

@@ -126,3 +126,11 @@ class DigitWorld:
             raise ValueError(f"need 1 <= k <= 4 (one digit per quadrant) and k <= classes <= 10, got k = {k}, classes = {classes}")
         labels = torch.stack([torch.randperm(classes, generator=generator)[:k] for _ in range(n)]).sort(1).values
         return self.render(labels, "test", generator), labels
+
+
+TEST_SEED = 2_000_003  # test canvases of k digits and seed s come from generator (TEST_SEED * (s + 1) + k)
+
+
+def digit_test_set(k: int, n: int, seed: int = 0, classes: int = NUM_DIGITS):
+    """N test canvases of k distinct unseen digits among the first ``classes``: (x, labels) (``DigitWorld.test_set``)."""
+    return DigitWorld().test_set(n, k, torch.Generator().manual_seed(TEST_SEED * (seed + 1) + k), classes=classes)

@@ -159,3 +159,21 @@ class FaceWorld:
         attrs = torch.rand(n, 3, generator=generator) < 0.5
         x, nuisance = self.render(attrs, group, generator, with_meta=True)
         return Batch(x, attribute_concepts(attrs), torch.ones(n, 3, dtype=torch.bool), {"attrs": attrs.long(), "group": group, **nuisance})
+
+
+FACE_GROUPS = {"id": "A", "ood": "B"}  # split -> the group of procedural faces it holds
+TEST_SEED = 1_000_003  # test faces of seed s come from generator (TEST_SEED * (s + 1) + [split is ood]): apart from training's
+
+
+def face_test_set(split: str, n: int, seed: int = 0, root=None, size: int = 32, shift=GROUP_B_SHIFT) -> Batch:
+    """N test faces of a split: procedural (group A for ``id``, B for ``ood``; ``shift`` names which of group B's
+    differences apply, see ``FaceWorld``) or, with ``root``, the first N of the real CelebA split (``CelebA``)."""
+    if split not in FACE_GROUPS:
+        raise ValueError(f"split must be 'id' or 'ood', got {split!r}")
+    if root is not None:
+        from .celeba import CelebA
+
+        data = CelebA(root, split, size=size, limit=n)
+        return CelebA.collate([data[i] for i in range(len(data))])
+    gen = torch.Generator().manual_seed(TEST_SEED * (seed + 1) + (split == "ood"))
+    return FaceWorld(size, shift=shift).batch(n, FACE_GROUPS[split], generator=gen)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import Batch
+from .base import Batch, one_hot_sets
 
 
 @dataclass
@@ -120,8 +120,6 @@ class StripeWorld:
 
     def concepts_of(self, scenes) -> tuple[torch.Tensor, torch.Tensor]:
         """One-hot concepts (B, k_max, M) and mask (B, k_max) for a list of scenes."""
-        from ..concepts import one_hot_sets
-
         return one_hot_sets([list(s) for s in scenes], self.num_concepts, self.k_max)
 
     def batch(self, n: int, ks=(1, 2), generator: torch.Generator | None = None) -> Batch:

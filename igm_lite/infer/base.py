@@ -25,14 +25,20 @@ class InferenceResult:
     """The answer of an inference engine, the errors behind it, and what it cost.
 
     Attributes:
-        answer: the inferred concepts: indices into the candidate pool (discrete engines, (K,) long)
-            or concept values (continuous engines, (K, D)).
-        error: the denoising error of the answer.
-        candidates: (S, K_max) long, the candidate sets that were scored (-1 pads smaller sets).
-        errors: (S,) denoising error of each scored candidate.
+        answer: the inferred concepts: indices into the candidate pool (``DiscreteEngine``, ``ZeroShot``: (K,) long,
+            sorted by the set's order) or positions (``PositionEngine``, ``multistart``, ``k_scan``: (K, 2)).
+        error: the denoising error of the answer on the engine's fixed noise samples (``PositionEngine``: on the last
+            check's fresh samples; ``multistart`` with one initialisation: NaN, nothing was compared).
+        candidates: what was scored: (S, K_max) long candidate sets, -1 padding smaller sets (discrete engines; the
+            grid sets the search visited for ``PositionEngine``); (inits, 1) initialisation numbers for ``multistart``.
+        errors: (S,) the error of each candidate (NaN where staged elimination stopped scoring it, or where a single
+            initialisation was not scored).
         network_evals: backbone rows spent (one sample-sized input through the backbone is 1; a row
             that is also back-propagated counts 3).
-        seconds: wall-clock time.
+        seconds: wall-clock time (per image for the batched engines).
+        info: what else an engine reports: ``"last_stage"`` and ``"schedule"`` (staged elimination);
+            ``"grid_answer"``, ``"grid_error"``, ``"pruned"`` (``PositionEngine``); ``"inits"`` every
+            initialisation's end point (``multistart``); ``"error_by_k"`` (``k_scan``).
     """
 
     answer: torch.Tensor

@@ -24,21 +24,28 @@ Network evaluations are counted in backbone rows: a row that is also back-propag
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import torch
 
 from ..checks import check_float, check_int, check_sample, check_t_range
 from ..compose import combine, needs_uncond
-from ..data.clevr import position_concepts
+from ..data.clevr import ClevrWorld, position_concepts
 from ..schedule import draw_noise
 from .base import InferenceResult
-from .discrete import CachedScorer, greedy_search
+from .discrete import CachedScorer, configure, greedy_search
 
 
 # Seed offsets: each random stream of the engine is seeded by (seed + offset), so that the grid's cache, the
 # refinement and the last check never share noise with each other.
 REFINE_SEED = 1  # the refinement's fresh noise at every step
 CHECK_SEED = 7919  # the fresh samples of the last check (a prime, far from the others)
+
+
+def grid_region(root=None) -> tuple:
+    """The grid's rectangle (x0, x1, y0, y1): where the training scenes' objects stand (``ClevrWorld.region``) for
+    the procedural scenes; the whole image, less a margin, for the real CLEVR (``root`` given)."""
+    return PositionConfig.region if root else tuple(ClevrWorld.region)
 
 
 def position_grid(n: int = 12, lo=0.06, hi=0.94) -> torch.Tensor:
@@ -181,45 +188,73 @@ def random_init(b: int, r: int, k: int, generator: torch.Generator) -> torch.Ten
     return (0.5 + 0.13 * torch.randn((b, r, k, 2), generator=generator)).clamp(0, 1)
 
 
-def multistart(model, x0, k, scheduler, *, inits: int = 8, steps: int = 300, lr: float = 4e-3, t_range=(0, 500),
-               n_samples: int = 8, seed: int = 0) -> list[InferenceResult]:
+@dataclass(frozen=True)
+class DescentConfig:
+    """The settings of ``multistart`` (and ``k_scan``), with their defaults; ``OFFICIAL`` is the official algorithm."""
+
+    inits: int = 8  # random initialisations per image (positions ~ N(0.5, 0.13^2))
+    steps: int = 300  # AdamW steps, one fresh (t, eps) per image each
+    lr: float = 4e-3  # the official learning rate
+    t_range: tuple = (0, 500)  # timesteps are drawn from [lo, hi) (the official inference: t < 500)
+    n_samples: int = 8  # fixed noise samples on which the initialisations are compared
+    seed: int = 0  # seeds each image's initialisations and noise alike
+
+    def __post_init__(self):
+        for name, value in (("inits", check_int(self.inits, "inits")), ("steps", check_int(self.steps, "steps", lo=0)),
+                            ("lr", check_float(self.lr, "lr", 0, lo_open=True)), ("t_range", check_t_range(self.t_range)),
+                            ("n_samples", check_int(self.n_samples, "n_samples")), ("seed", check_int(self.seed, "seed", lo=None))):
+            object.__setattr__(self, name, value)
+
+
+# The official algorithm (FACTS.md): one initialisation, 2,000 AdamW steps at lr 4e-3, t < 500, K from the ground truth.
+OFFICIAL = DescentConfig(inits=1, steps=2000)
+
+
+def multistart(model, x0, k, scheduler, config: DescentConfig | None = None, **overrides) -> list[InferenceResult]:
     """Random-init gradient search for images x0 (B, C, H, W) with ``k`` objects each (an int, or one count
     per image): ``inits`` initialisations per image, all images and inits optimised in one batch; each image
-    keeps the initialisation with the least error on ``n_samples`` fixed noise samples. ``inits=1,
-    steps=2000`` is the official algorithm. Returns one ``InferenceResult`` per image (answer: positions (k, 2))."""
+    keeps the initialisation with the least error on ``n_samples`` fixed noise samples. ``config``: a
+    ``DescentConfig`` (None: its defaults; ``OFFICIAL``: the official algorithm), keyword arguments override its
+    fields. Returns one ``InferenceResult`` per image: answer the positions (k, 2), candidates (inits, 1) the
+    initialisations, errors (inits,) their errors on the fixed samples; with one initialisation there is nothing
+    to compare, so nothing is scored: error and errors are NaN. ``info["inits"]``: every initialisation's end point."""
+    c = configure(DescentConfig, config, overrides)
+    check_t_range(c.t_range, scheduler)
     start = time.perf_counter()
     check_images(x0, model)
     B = x0.shape[0]
     ks = [check_int(k, "k")] * B if not isinstance(k, (list, tuple, torch.Tensor)) else [check_int(v, "k") for v in k]
     if len(ks) != B:
         raise ValueError(f"k must be a count >= 1 or one such count per image ({B}), got {len(ks)} counts")
-    inits, n_samples, seed = check_int(inits, "inits"), check_int(n_samples, "n_samples"), check_int(seed, "seed", lo=None)
     mask = torch.arange(max(ks)).unsqueeze(0) < torch.tensor(ks).unsqueeze(1)  # (B, K_max)
     # every image draws its initialisations and its noise from its own generator, seeded alike: its answer does
     # not depend on the other images of the batch
-    gens = [torch.Generator().manual_seed(seed) for _ in range(B)]
-    init = torch.zeros(B, inits, max(ks), 2)
+    gens = [torch.Generator().manual_seed(c.seed) for _ in range(B)]
+    init = torch.zeros(B, c.inits, max(ks), 2)
     for b, g in enumerate(gens):
-        init[b, :, : ks[b]] = random_init(1, inits, ks[b], g)[0]
-    pos, evals = descend(model, x0, init, mask, scheduler, steps=steps, lr=lr, t_range=t_range, generator=gens)
-    rows = rows_per_image(evals, ks, inits, model)
-    samples = draw_noise(tuple(x0.shape[1:]), n_samples, t_range=t_range, seed=seed)
+        init[b, :, : ks[b]] = random_init(1, c.inits, ks[b], g)[0]
+    pos, evals = descend(model, x0, init, mask, scheduler, steps=c.steps, lr=c.lr, t_range=c.t_range, generator=gens)
+    rows = rows_per_image(evals, ks, c.inits, model)
+    samples = draw_noise(tuple(x0.shape[1:]), c.n_samples, t_range=c.t_range, seed=c.seed)
     out = []
     for b in range(B):
-        errs, scorer = score_positions(model, x0[b], pos[b], mask[b], samples, scheduler) if inits > 1 else (None, None)
-        i = int(errs.argmin()) if errs is not None else 0
-        spent = rows[b] + (scorer.network_evals if scorer else 0)
-        out.append(InferenceResult(pos[b, i, : ks[b]], float(errs[i]) if errs is not None else float("nan"),
-                                   torch.arange(inits).view(-1, 1), errs if errs is not None else torch.zeros(1), round(spent),
+        if c.inits > 1:
+            errs, scorer = score_positions(model, x0[b], pos[b], mask[b], samples, scheduler)
+            spent = rows[b] + scorer.network_evals
+        else:
+            errs, spent = torch.full((1,), float("nan")), rows[b]
+        i = int(errs.argmin()) if c.inits > 1 else 0
+        out.append(InferenceResult(pos[b, i, : ks[b]], float(errs[i]), torch.arange(c.inits).view(-1, 1), errs, round(spent),
                                    (time.perf_counter() - start) / B, info={"inits": pos[b, :, : ks[b]]}))
     return out
 
 
-def k_scan(model, x0, scheduler, k_range=(1, 10), **kwargs) -> list[InferenceResult]:
+def k_scan(model, x0, scheduler, k_range=(1, 10), config: DescentConfig | None = None, **overrides) -> list[InferenceResult]:
     """``multistart`` at every K in ``k_range`` (inclusive); each image keeps the K whose best initialisation has
     the least error on the fixed samples (the paper's Key Design 4 by brute force: one search per K). The
     kept result's ``network_evals`` is the whole scan's; ``info["error_by_k"]`` the least error at each K."""
-    if check_int(kwargs.get("inits", 8), "inits") < 2:
+    c = configure(DescentConfig, config, overrides)
+    if c.inits < 2:
         raise ValueError("a K scan compares K by the error of the best initialisation on fixed noise: use inits >= 2")
     try:
         k_lo, k_hi = (check_int(v, "k_range") for v in k_range)
@@ -227,14 +262,53 @@ def k_scan(model, x0, scheduler, k_range=(1, 10), **kwargs) -> list[InferenceRes
         raise TypeError(f"k_range must be a pair (lo, hi) of counts, got {k_range!r}") from None
     if k_lo > k_hi:
         raise ValueError(f"k_range must satisfy 1 <= lo <= hi, got {tuple(k_range)}")
-    runs = [multistart(model, x0, k, scheduler, **kwargs) for k in range(k_range[0], k_range[1] + 1)]
+    runs = [multistart(model, x0, k, scheduler, c) for k in range(k_lo, k_hi + 1)]
     out = []
     for b in range(x0.shape[0]):
         best = min((run[b] for run in runs), key=lambda o: o.error)
         best.network_evals = sum(run[b].network_evals for run in runs)
-        best.info["error_by_k"] = {k_range[0] + i: run[b].error for i, run in enumerate(runs)}
+        best.info["error_by_k"] = {k_lo + i: run[b].error for i, run in enumerate(runs)}
         out.append(best)
     return out
+
+
+@dataclass(frozen=True)
+class PositionConfig:
+    """The settings of ``PositionEngine``, with their defaults (chosen on 30-32 validation scenes of seed 1)."""
+
+    grid: int = 12  # the grid is grid x grid positions over ``region`` (``position_grid``)
+    n_samples: int = 3  # N shared noise samples of the grid's cache
+    t_range: tuple = (50, 450)  # their timesteps are drawn from [lo, hi) (the paper's inference uses t < 500)
+    refine_steps: int = 10  # gradient steps from the grid answer (0: none), one fresh noise sample each
+    refine_lr: float = 4e-3  # their learning rate (AdamW)
+    prune: bool = True  # after refining, drop objects whose removal lowers the error (when K is inferred)
+    prune_samples: int = 12  # fresh noise samples for that last check
+    k_max: int = 10  # the most objects an answer may hold
+    # With K inferred, grow the grid answer to k_max objects and let refinement and pruning remove the extras. Stopping
+    # when an addition no longer lowers the error under-counts: an object between grid points raises the error more
+    # than leaving it out (on 32 scenes of 6-8 objects the greedy stop fell 1-7 objects short in 17 of them).
+    overshoot: bool = True
+    # Two objects closer than this are one object: the grid search never holds both, and pruning drops one of them
+    # first. A property of the data, below the least distance between two training objects (0.11 in ClevrWorld) and
+    # above the grid spacing (0.08; at 0.075 duplicates on neighbouring grid points survived and over-counted).
+    min_separation: float = 0.095
+    # (x0, x1, y0, y1), the rectangle the grid covers: where objects of the training scenes stand (``grid_region``).
+    # Grid points where no training object ever stood (the sky above the floor) attracted spare objects.
+    region: tuple = (0.06, 0.94, 0.06, 0.94)
+    seed: int = 0  # seeds the cache's samples; the refinement and the last check add REFINE_SEED and CHECK_SEED
+    max_rows: int = 128  # the most backbone rows in one call
+
+    def __post_init__(self):
+        if len(tuple(self.region)) != 4:
+            raise ValueError(f"region must be (x0, x1, y0, y1), got {self.region!r}")
+        for name, value in (("grid", check_int(self.grid, "grid")), ("n_samples", check_int(self.n_samples, "n_samples")),
+                            ("t_range", check_t_range(self.t_range)), ("refine_steps", check_int(self.refine_steps, "refine_steps", lo=0)),
+                            ("refine_lr", check_float(self.refine_lr, "refine_lr", 0, lo_open=True)),
+                            ("prune_samples", check_int(self.prune_samples, "prune_samples")), ("k_max", check_int(self.k_max, "k_max")),
+                            ("min_separation", check_float(self.min_separation, "min_separation", lo=0)),
+                            ("region", tuple(check_float(v, "region", 0, 1) for v in self.region)),
+                            ("seed", check_int(self.seed, "seed", lo=None)), ("max_rows", check_int(self.max_rows, "max_rows"))):
+            object.__setattr__(self, name, value)
 
 
 class PositionEngine:
@@ -243,53 +317,25 @@ class PositionEngine:
     Args:
         model: a composed position denoiser (concepts (x, y, 1)).
         scheduler: the noise schedule.
-        grid: n, the grid is n x n positions over [0.06, 0.94]^2 (``position_grid``).
-        n_samples: N shared noise samples for the cache (and for pruning).
-        t_range: timesteps of the noise samples (the paper's inference uses t < 500).
-        refine_steps: gradient steps from the grid answer (0: none), one fresh noise sample each.
-        refine_lr: their learning rate.
-        prune: after refining, drop objects whose removal lowers the error (when K is inferred).
-        prune_samples: fresh noise samples for that check.
-        k_max: the most objects an answer may hold.
-        overshoot: with K inferred, grow the grid answer to ``k_max`` objects and let refinement and pruning
-            remove the extras (stopping when an addition no longer lowers the error under-counts: an object
-            between grid points, drawn a pixel off, raises the error more than leaving it out; on 32 scenes of
-            6-8 objects (seed 1) the greedy stop fell short of the true count by 1-7 objects in 17 of them, and growing
-            only 2 or 3 objects past it left 10-11 scenes one or more objects short).
-        min_separation: two objects closer than this are one object: the grid search never holds both, and
-            pruning drops one of them first. A property of the data, set below the least distance between
-            two objects of the training scenes (0.11 in ``ClevrWorld``); at 0.075 (less than the grid spacing,
-            0.08) duplicates on neighbouring grid points survived and over-counted.
-        region: (x0, x1, y0, y1), the rectangle the grid covers: where objects of the training scenes stand
-            (``ClevrWorld.region``; ``igm_lite.bench.grid_region``). Grid positions where no training object
-            ever stood (the sky above the floor) attracted spare objects of the grown answer, and the same
-            12 x 12 points over a smaller rectangle are closer together.
+        config: a ``PositionConfig`` (None: its defaults); keyword arguments override its fields, e.g.
+            ``PositionEngine(model, scheduler, grid=16, region=grid_region())``.
     """
 
-    def __init__(self, model, scheduler, *, grid: int = 12, n_samples: int = 3, t_range=(50, 450), refine_steps: int = 10,
-                 refine_lr: float = 4e-3, prune: bool = True, prune_samples: int = 12, k_max: int = 10, overshoot: bool = True,
-                 min_separation: float = 0.095, region=(0.06, 0.94, 0.06, 0.94), seed: int = 0, max_rows: int = 128):
-        if len(tuple(region)) != 4:
-            raise ValueError(f"region must be (x0, x1, y0, y1), got {region!r}")
-        self.region = tuple(check_float(v, "region", 0, 1) for v in region)
+    def __init__(self, model, scheduler, config: PositionConfig | None = None, **overrides):
+        self.config = c = configure(PositionConfig, config, overrides)
+        check_t_range(c.t_range, scheduler)
         self.model, self.scheduler = model, scheduler
-        self.pool = position_grid(check_int(grid, "grid"), self.region[0::2], self.region[1::2])
-        self.n_samples, self.t_range = check_int(n_samples, "n_samples"), check_t_range(t_range, scheduler)
-        self.refine_steps, self.refine_lr = check_int(refine_steps, "refine_steps", lo=0), check_float(refine_lr, "refine_lr", 0, lo_open=True)
-        self.prune, self.prune_samples, self.overshoot = prune, check_int(prune_samples, "prune_samples"), overshoot
-        self.k_max = check_int(k_max, "k_max")
-        self.min_separation = check_float(min_separation, "min_separation", lo=0)
-        self.seed, self.max_rows = check_int(seed, "seed", lo=None), check_int(max_rows, "max_rows")
+        self.pool = position_grid(c.grid, c.region[0::2], c.region[1::2])
 
     def conflicts(self, pos: torch.Tensor) -> torch.Tensor:
         """(P, P) bool: pairs of positions closer than ``min_separation`` (one object, not two)."""
         d = torch.cdist(pos.float(), pos.float())
-        return (d < self.min_separation) & ~torch.eye(len(pos), dtype=torch.bool, device=pos.device)
+        return (d < self.config.min_separation) & ~torch.eye(len(pos), dtype=torch.bool, device=pos.device)
 
     def cache(self, x0: torch.Tensor) -> CachedScorer:
         """The grid's cache for image x0: every grid position once per noise sample."""
-        samples = draw_noise(tuple(x0.shape), self.n_samples, t_range=self.t_range, seed=self.seed)
-        return CachedScorer(self.model, x0, self.pool.to(x0), samples, self.scheduler, self.max_rows)
+        samples = draw_noise(tuple(x0.shape), self.config.n_samples, t_range=self.config.t_range, seed=self.config.seed)
+        return CachedScorer(self.model, x0, self.pool.to(x0), samples, self.scheduler, self.config.max_rows)
 
     def error_by_k(self, x0: torch.Tensor, k_max: int = 10) -> torch.Tensor:
         """The error of the best grid answer with exactly K objects, K = 1..k_max (greedy, then swaps),
@@ -318,19 +364,20 @@ class PositionEngine:
         start, B, found = time.perf_counter(), len(x0), []
         for b in range(B):
             scorer, k = self.cache(x0[b]), None if ks is None else int(ks[b])
-            grow = k if k is not None else (min(self.k_max, scorer.M) if self.overshoot else None)
-            idx, err, cands, errors = greedy_search(scorer, k=grow, k_max=None if grow else min(self.k_max, scorer.M),
+            grow = k if k is not None else (min(self.config.k_max, scorer.M) if self.config.overshoot else None)
+            idx, err, cands, errors = greedy_search(scorer, k=grow, k_max=None if grow else min(self.config.k_max, scorer.M),
                                                     conflicts=self.conflicts(self.pool[:, :2]))
             pos = self.pool[idx, :2].to(x0)
             found.append(dict(pos=pos, k=k, cands=cands, errors=errors, evals=scorer.network_evals,
                               info={"grid_answer": pos.clone(), "grid_error": err}))
-        if self.refine_steps:
+        if self.config.refine_steps:
             sizes = [len(f["pos"]) for f in found]
             init, mask = x0.new_zeros(B, 1, max(sizes), 2), torch.zeros(B, max(sizes), dtype=torch.bool)
             for b, f in enumerate(found):
                 init[b, 0, : sizes[b]], mask[b, : sizes[b]] = f["pos"], True
-            new, spent = descend(self.model, x0, init, mask, self.scheduler, steps=self.refine_steps, lr=self.refine_lr,
-                                 t_range=self.t_range, generator=[torch.Generator().manual_seed(self.seed + REFINE_SEED) for _ in range(B)])
+            new, spent = descend(self.model, x0, init, mask, self.scheduler, steps=self.config.refine_steps, lr=self.config.refine_lr,
+                                 t_range=self.config.t_range, generator=[torch.Generator().manual_seed(self.config.seed + REFINE_SEED)
+                                                                         for _ in range(B)])
             for b, (f, rows) in enumerate(zip(found, rows_per_image(spent, sizes, 1, self.model))):
                 f["pos"], f["evals"] = new[b, 0, : sizes[b]], f["evals"] + rows
         out = []
@@ -338,9 +385,10 @@ class PositionEngine:
             # score the answer (and every answer less one object) from one small cache, on FRESH noise samples:
             # the grid search chose its objects on the first ones, so an extra object fits their noise too
             pos = f["pos"]
-            fresh = draw_noise(tuple(x0.shape[1:]), self.prune_samples, t_range=self.t_range, seed=self.seed + CHECK_SEED)
-            final = CachedScorer(self.model, x0[b], position_concepts(pos), fresh, self.scheduler, self.max_rows)
-            if self.prune and f["k"] is None:
+            c = self.config
+            fresh = draw_noise(tuple(x0.shape[1:]), c.prune_samples, t_range=c.t_range, seed=c.seed + CHECK_SEED)
+            final = CachedScorer(self.model, x0[b], position_concepts(pos), fresh, self.scheduler, self.config.max_rows)
+            if self.config.prune and f["k"] is None:
                 keep, err = prune(final, self.conflicts(pos))
             else:
                 keep, err = list(range(len(pos))), float(final.errors(torch.arange(len(pos))[None])[0])

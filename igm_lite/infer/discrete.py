@@ -18,9 +18,11 @@ Sets are then enumerated when few, or searched (greedy additions, then single sw
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import time
+from dataclasses import dataclass
 
 import torch
 
@@ -203,6 +205,16 @@ def check_schedule(schedule, n_samples: int) -> list[tuple[int, int]]:
     return stages
 
 
+def parse_schedule(text: str | None):
+    """"8:2,32:1" -> [(8, 2), (32, 1)]: (samples used so far, configurations kept) per stage."""
+    if not text:
+        return None
+    try:
+        return [tuple(int(v) for v in stage.split(":")) for stage in text.split(",")]
+    except ValueError:
+        raise ValueError(f"a schedule reads like '8:2,32:1' (samples so far:kept, per stage), got {text!r}") from None
+
+
 def staged_elimination(scorer: CachedScorer, samples: NoiseSamples, sets: torch.Tensor, schedule):
     """Diffusion Classifier's staged elimination on cached predictions.
 
@@ -229,40 +241,68 @@ def staged_elimination(scorer: CachedScorer, samples: NoiseSamples, sets: torch.
     return sets[best][sets[best] >= 0], float(errors[best]), errors, last_stage
 
 
+METHODS = ("cached", "eliminate", "naive")
+
+
+@dataclass(frozen=True)
+class DiscreteConfig:
+    """The settings of ``DiscreteEngine`` (and of the engines built on it), with their defaults."""
+
+    n_samples: int = 32  # N, the shared (t, eps) samples every candidate set is judged on
+    t_range: tuple = (0, 1000)  # timesteps are drawn from [lo, hi) (the paper's CelebA inference: the whole schedule)
+    spacing: str = "random"  # "random" (uniform draws, the paper) or "even" timesteps (Diffusion Classifier)
+    seed: int = 0  # seed of the shared noise: the same samples for every image
+    method: str = "cached"  # "cached" (each candidate once per sample), "eliminate" (cached + staged elimination), "naive"
+    schedule: tuple | None = None  # "eliminate": ((samples so far, sets kept), ...); None: (N/4, 5), (N, 1)
+    max_sets: int = 20000  # without explicit sets: enumerate up to this many, otherwise search (greedy, then swaps)
+    max_rows: int = 128  # the most backbone rows in one call
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.spacing not in ("random", "even"):
+            raise ValueError(f"spacing must be 'random' or 'even', got {self.spacing!r}")
+        n = check_int(self.n_samples, "n_samples")
+        schedule = tuple(check_schedule(self.schedule, n)) if self.schedule else None
+        for name, value in (("n_samples", n), ("t_range", check_t_range(self.t_range)), ("schedule", schedule),
+                            ("seed", check_int(self.seed, "seed", lo=None)), ("max_sets", check_int(self.max_sets, "max_sets")),
+                            ("max_rows", check_int(self.max_rows, "max_rows"))):
+            object.__setattr__(self, name, value)
+
+    @property
+    def stages(self) -> list[tuple[int, int]]:
+        """The elimination schedule in use: ``schedule``, or by default every set on N/4 samples, the best 5 on all N."""
+        return list(self.schedule or [(max(1, self.n_samples // 4), 5), (self.n_samples, 1)])
+
+
+def configure(cls, config, overrides: dict):
+    """``config`` (an instance of the dataclass ``cls``, or None for its defaults) with ``overrides`` applied."""
+    if config is not None and not isinstance(config, cls):
+        raise TypeError(f"config must be a {cls.__name__}, got {type(config).__name__}")
+    unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+        raise TypeError(f"unknown setting(s) {sorted(unknown)}; {cls.__name__} has {[f.name for f in dataclasses.fields(cls)]}")
+    return dataclasses.replace(config or cls(), **overrides)
+
+
 class DiscreteEngine:
     """Discrete inversion with shared noise.
 
     Args:
         model: the composed denoiser.
         scheduler: the noise schedule.
-        n_samples: N, the number of shared (t, eps) samples.
-        t_range: timesteps are drawn from [lo, hi).
-        spacing: ``"random"`` or ``"even"`` timesteps (``igm_lite.schedule.draw_noise``).
-        seed: seed of the shared noise (the same for every image).
-        method: ``"cached"`` (each candidate once per sample), ``"eliminate"`` (cached, with staged
-            elimination of sets along ``schedule``) or ``"naive"`` (every set's every concept at every
-            sample, as the official code; enumeration only).
-        schedule: for ``"eliminate"``: [(samples used so far, sets kept), ...]; the default scores every
-            set on N/4 samples, keeps the best 5 and ends with all N samples.
-        max_sets: without explicit sets, enumerate every set of the allowed sizes when there are at most
-            this many, and search (greedy, then swaps) otherwise.
-        max_rows: the most backbone rows in one call.
+        config: a ``DiscreteConfig`` (None: its defaults); keyword arguments override its fields, e.g.
+            ``DiscreteEngine(model, scheduler, n_samples=16, method="naive")``.
     """
 
-    def __init__(self, model, scheduler, *, n_samples: int = 32, t_range=(0, 1000), spacing: str = "random",
-                 seed: int = 0, method: str = "cached", schedule=None, max_sets: int = 20000, max_rows: int = 128):
-        if method not in ("cached", "naive", "eliminate"):
-            raise ValueError(f"method must be 'cached', 'eliminate' or 'naive', got {method!r}")
-        if spacing not in ("random", "even"):
-            raise ValueError(f"spacing must be 'random' or 'even', got {spacing!r}")
-        n_samples = check_int(n_samples, "n_samples")
-        self.schedule = check_schedule(schedule, n_samples) if schedule else [(max(1, n_samples // 4), 5), (n_samples, 1)]
-        self.model, self.scheduler, self.method = model, scheduler, method
-        self.n_samples, self.t_range, self.spacing = n_samples, check_t_range(t_range, scheduler), spacing
-        self.seed, self.max_sets, self.max_rows = check_int(seed, "seed", lo=None), check_int(max_sets, "max_sets"), check_int(max_rows, "max_rows")
+    def __init__(self, model, scheduler, config: DiscreteConfig | None = None, **overrides):
+        self.config = cfg = configure(DiscreteConfig, config, overrides)
+        check_t_range(cfg.t_range, scheduler)
+        self.model, self.scheduler, self.method = model, scheduler, cfg.method
 
     def noise_for(self, x0: torch.Tensor) -> NoiseSamples:
-        return draw_noise(tuple(x0.shape), self.n_samples, t_range=self.t_range, spacing=self.spacing, seed=self.seed)
+        c = self.config
+        return draw_noise(tuple(x0.shape), c.n_samples, t_range=c.t_range, spacing=c.spacing, seed=c.seed)
 
     def infer(self, x0: torch.Tensor, pool: torch.Tensor, sets=None, *, k: int | None = None, k_max: int | None = None,
               swaps: bool = True) -> InferenceResult:
@@ -279,28 +319,28 @@ class DiscreteEngine:
             sets = check_sets(sets, M)
         else:
             sizes = [check_int(k, "k", 1, M)] if k is not None else list(range(1, (M if k_max is None else check_int(k_max, "k_max", 1, M)) + 1))
-            if sum(math.comb(M, s) for s in sizes) <= self.max_sets:
+            if sum(math.comb(M, s) for s in sizes) <= self.config.max_sets:
                 sets = pad_sets([list(c) for s in sizes for c in itertools.combinations(range(M), s)])
         start, samples = time.perf_counter(), self.noise_for(x0)
         if self.method == "eliminate":
             if sets is None:
-                raise ValueError(f"method='eliminate' only enumerates, and there are more than max_sets = {self.max_sets} sets: pass sets=... or raise max_sets")
-            scorer = CachedScorer(self.model, x0, pool, None, self.scheduler, self.max_rows)
+                raise ValueError(f"method='eliminate' only enumerates, and there are more than max_sets = {self.config.max_sets} sets: pass sets=... or raise max_sets")
+            scorer = CachedScorer(self.model, x0, pool, None, self.scheduler, self.config.max_rows)
             cand = pad_sets(sets)
-            ans, err, errors, stage = staged_elimination(scorer, samples, cand, self.schedule)
+            ans, err, errors, stage = staged_elimination(scorer, samples, cand, self.config.stages)
             return InferenceResult(ans, err, cand, errors, scorer.network_evals, time.perf_counter() - start,
-                                   info={"last_stage": stage, "schedule": list(self.schedule)})
+                                   info={"last_stage": stage, "schedule": self.config.stages})
         if self.method == "naive":
             if sets is None:
-                raise ValueError(f"method='{self.method}' only enumerates, and there are more than max_sets = {self.max_sets} sets: pass sets=... or raise max_sets")
+                raise ValueError(f"method='{self.method}' only enumerates, and there are more than max_sets = {self.config.max_sets} sets: pass sets=... or raise max_sets")
             cand = pad_sets(sets)
             member = cand >= 0
             concepts = pool[cand.clamp(min=0)] * member.unsqueeze(-1)
             evals0 = self.model.network_evals
-            errors = denoising_error(self.model, x0, concepts.to(x0), member, samples, self.scheduler, self.max_rows)
+            errors = denoising_error(self.model, x0, concepts.to(x0), member, samples, self.scheduler, self.config.max_rows)
             evals = self.model.network_evals - evals0
         else:
-            scorer = CachedScorer(self.model, x0, pool, samples, self.scheduler, self.max_rows)
+            scorer = CachedScorer(self.model, x0, pool, samples, self.scheduler, self.config.max_rows)
             evals = scorer.network_evals
             if sets is not None:
                 cand = pad_sets(sets)

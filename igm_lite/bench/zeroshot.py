@@ -1,0 +1,83 @@
+"""Chapter 4's figures: zero-shot perception, IGM against Diffusion Classifier (``python -m igm_lite.bench zeroshot``)."""
+from __future__ import annotations
+
+from ..data.digits import captions, digit_test_set, prompt_pool
+from ..infer.base import distributed_map, process_state
+from ..infer.zeroshot import ZERO_SHOT, ZeroShot
+from ..pretrained import load_model
+from ..schedule import make_scheduler
+from .faces import same_decisions
+
+ZS_METHODS = ("igm", "dc", "dc-joint", "naive", "cached")  # cached: igm, igm-weighted and dc from one cache
+
+
+def zeroshot(k: int | None = 2, n: int = 200, seed: int = ZERO_SHOT.seed, methods=("igm",), m: int = 10, mode: str | None = None,
+             model: str = "digits32", n_noise: int = ZERO_SHOT.n_samples, t_range=ZERO_SHOT.t_range, sd: str | None = None,
+             images=None, prompt: str = "a photo of a {}", size: int = 512):
+    """Yield one result dict per method, all on the same images and noise (``igm_lite.bench``)."""
+    if sd is None:
+        net, scheduler = load_model(model), make_scheduler()
+        x, truth = digit_test_set(k, n, seed, m)
+        pool = prompt_pool()[:m]
+        joint = captions  # multi-hot joint prompts: "a 3 and a 7"
+        ks, get = [k] * len(x), (lambda i: x[i])
+        truth = truth.tolist()
+        names = [f"{d}" for d in range(m)]
+    else:
+        from ..data.labelled import LabelledImages
+        from ..sd import StableDiffusionIGM
+
+        if images is None:
+            raise ValueError("--sd needs --images FOLDER (a labelled image folder with labels.csv)")
+        pipe = StableDiffusionIGM.from_pretrained(sd)
+        net, scheduler, data = pipe.denoiser, pipe.scheduler, LabelledImages(images, size=size)
+        names = data.classes
+        pool = pipe.embed([prompt.format(c) for c in names])
+        joint_cache = {}  # each joint prompt embedded once, not once per image
+
+        def joint(sets):
+            key = tuple(map(tuple, sets.tolist()))
+            if key not in joint_cache:
+                joint_cache[key] = pipe.embed([prompt.format(" and a ".join(names[i] for i in row)) for row in key])
+            return joint_cache[key]
+
+        truth = data.label_sets()
+        keep = [i for i, t in enumerate(truth) if k is None or len(t) == k][: n or None]  # the first n such images
+        truth, ks = [truth[i] for i in keep], [k or len(truth[i]) for i in keep]
+        latents = {}  # each image through the VAE once, whatever the number of methods
+
+        def get(i):
+            if i not in latents:
+                latents[i] = pipe.encode(data[keep[i]][0].unsqueeze(0))[0]
+            return latents[i]
+    zs = ZeroShot(net, scheduler, n_samples=n_noise, t_range=t_range, seed=seed, joint_prompts=joint)
+    first = None
+    for method in methods:
+        if method == "cached":  # IGM in both forms and DC top-K read from one cache (M + 1 rows per sample)
+            def one(i):
+                r = zs.compare(get(i).float(), pool, ks[i])
+                return {"mean": r.igm["mean"].tolist(), "weighted": r.igm["weighted"].tolist(), "dc": r.dc.tolist(),
+                        "evals": r.network_evals, "seconds": r.seconds}
+
+            shared = distributed_map(one, len(truth))
+            runs = [(name, [{"answer": o[key], "evals": o["evals"], "seconds": o["seconds"]} for o in shared], key if key != "dc" else None)
+                    for name, key in (("igm", "mean"), ("igm-weighted", "weighted"), ("dc", "dc"))]
+        else:
+            def one(i):
+                r = zs.perceive(get(i).float(), pool, ks[i], method, mode=mode)
+                return {"answer": r.answer.tolist(), "evals": r.network_evals, "seconds": r.seconds}
+
+            runs = [(method, distributed_map(one, len(truth)), mode or net.mode)]
+        for name, out, form in runs:
+            answers = [o["answer"] for o in out]
+            row = {"bench": "zeroshot", "method": name, "k": k, "m": len(names), "n": len(truth),
+                   "accuracy": round(sum(a == sorted(t) for a, t in zip(answers, truth)) / max(len(truth), 1), 4),
+                   "unet_evals_per_image": sum(o["evals"] for o in out) / max(len(out), 1),
+                   "seconds_per_image": round(sum(o["seconds"] for o in out) / max(len(out), 1), 5)}
+            if first is None:
+                first = (name, answers)
+            else:
+                row[f"same_decisions_as_{first[0]}"] = same_decisions(answers, first[1])
+            row["settings"] = dict(seed=seed, model=sd or str(model), images=str(images) if images else "digits (procedural canvases)",
+                                   mode=form, n_noise=n_noise, t_range=list(t_range), shared_cache=method == "cached")
+            yield row

@@ -1,0 +1,90 @@
+"""Attributes of faces (chapter 3): the discrete engine over the 8 configurations of 3 binary attributes.
+
+Each attribute is a pair of one-hot slots (present, absent) of the pool ``attribute_pool()``; a face's
+configuration is one slot per attribute, and its attributes are the configuration of least denoising error
+(``igm_lite.infer.discrete``). ``infer_faces`` runs any engine (or the ResNet baseline) over a batch of faces;
+``attribute_votes`` splits an engine's decision into the vote of each noise sample.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+
+from ..data.faces import ATTRIBUTES, attribute_pool, attrs_from_slots
+from ..schedule import make_scheduler
+from .discrete import METHODS, CachedScorer, DiscreteConfig, DiscreteEngine, product_sets
+
+FACE_METHODS = (*METHODS, "resnet")
+# The attribute engines' defaults: the discrete engine's (32 samples, t over the whole schedule, the paper's CelebA).
+_D = DiscreteConfig()
+
+
+@dataclass
+class AttributeResult:
+    """What ``infer_faces`` returns for a batch of B faces.
+
+    Attributes:
+        attrs: (B, 3) the inferred attributes in {0, 1} (``ATTRIBUTES`` order).
+        errors: (B, 8) the error of each configuration (``product_sets([2, 2, 2])`` order; NaN where staged
+            elimination stopped scoring one), or None for the ResNet.
+        network_evals: (B,) backbone rows spent per face (0 for the ResNet).
+        seconds: (B,) wall-clock seconds per face.
+    """
+
+    attrs: torch.Tensor
+    errors: torch.Tensor | None
+    network_evals: torch.Tensor
+    seconds: torch.Tensor
+
+
+def infer_faces(x: torch.Tensor, method: str, model=None, *, n_noise: int = _D.n_samples, t_range=_D.t_range, seed: int = _D.seed,
+                schedule=None) -> AttributeResult:
+    """Attributes (B, 3) of faces x (B, 3, H, W) by ``method``: ``"naive"``, ``"cached"`` or ``"eliminate"``
+    enumeration of the 8 configurations with the composed ``model`` on ``n_noise`` shared noise samples (t from
+    ``t_range``; ``schedule``: the elimination schedule), or ``"resnet"`` (``model`` is an ``AttributeClassifier``)."""
+    if method not in FACE_METHODS:
+        raise ValueError(f"method must be one of {FACE_METHODS}, got {method!r}")
+    if method == "resnet":
+        start = time.perf_counter()
+        with torch.no_grad():
+            attrs = model.predict(x)
+        per = (time.perf_counter() - start) / len(x)
+        return AttributeResult(attrs, None, torch.zeros(len(x)), torch.full((len(x),), per))
+    engine = DiscreteEngine(model, make_scheduler(), n_samples=n_noise, t_range=t_range, seed=seed, method=method, schedule=schedule)
+    sets, pool = product_sets([2] * len(ATTRIBUTES)), attribute_pool()
+    results = [engine.infer(img, pool, sets) for img in x]
+    return AttributeResult(torch.stack([attrs_from_slots(r.answer) for r in results]), torch.stack([r.errors for r in results]),
+                           torch.tensor([r.network_evals for r in results], dtype=torch.float), torch.tensor([r.seconds for r in results]))
+
+
+@dataclass
+class Votes:
+    """What ``attribute_votes`` returns: t (N,) the samples' timesteps, vote (B, N, 3)."""
+
+    t: torch.Tensor
+    vote: torch.Tensor
+
+
+@torch.no_grad()
+def attribute_votes(x: torch.Tensor, attrs: torch.Tensor, model, *, n_noise: int = _D.n_samples, t_range=_D.t_range,
+                    seed: int = _D.seed, spacing: str = "random") -> Votes:
+    """How each noise sample votes on each attribute, for faces x (B, 3, H, W) with attributes attrs (B, 3):
+    vote[b, n, a] = error(attribute a absent) - error(attribute a present), the other two attributes at their
+    true values, at noise sample n alone: positive votes "present". The sum over n is the decision that
+    ``infer_faces`` makes for attribute a when the others are right. The samples are the engine's (same seed,
+    same t and noise for every face; ``spacing="even"`` spreads the t evenly over the range, to see every
+    noise level). 6 network rows per face and sample."""
+    scheduler = make_scheduler()
+    samples = DiscreteEngine(model, scheduler, n_samples=n_noise, t_range=t_range, seed=seed, spacing=spacing).noise_for(x[0])
+    pool, slots = attribute_pool(), 2 * torch.arange(len(ATTRIBUTES))
+    vote = torch.zeros(len(x), n_noise, len(ATTRIBUTES))
+    for b, (img, a) in enumerate(zip(x, torch.as_tensor(attrs).long().cpu())):
+        true = slots + (1 - a)
+        sets = true.repeat(2 * len(ATTRIBUTES), 1)  # rows 2a / 2a + 1: attribute a present / absent
+        for k in range(len(ATTRIBUTES)):
+            sets[2 * k, k], sets[2 * k + 1, k] = slots[k], slots[k] + 1
+        err = CachedScorer(model, img, pool.to(img), samples, scheduler, keep_samples=True).errors(sets, per_sample=True)
+        vote[b] = err[:, 1::2] - err[:, 0::2]
+    return Votes(samples.t, vote)

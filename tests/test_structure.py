@@ -1,0 +1,87 @@
+"""The library's structure: the import graph reads top-down, every default is written once (each engine's
+configuration dataclass; the command line and the chapters' parameters agree with it), and the chapters use
+the library, not the benchmarks' insides."""
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+import igm_lite
+from igm_lite.bench import cli
+from igm_lite.infer import ZERO_SHOT, DescentConfig, DiscreteConfig, PositionConfig
+
+PKG = Path(igm_lite.__file__).parent
+ROOT = PKG.parent
+
+
+def relative_imports(path: Path) -> set[str]:
+    rel = path.relative_to(PKG).parts
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = list(rel[:-1])[: len(rel) - node.level]
+            out.add(".".join(base + ([node.module] if node.module else [])))
+    return out
+
+
+def test_the_benchmarks_are_the_top_floor_and_data_stands_alone():
+    for path in PKG.rglob("*.py"):
+        rel = path.relative_to(PKG).as_posix()
+        imports = relative_imports(path)
+        if not rel.startswith("bench/"):
+            assert not any(m.split(".")[0] == "bench" for m in imports), f"{rel} imports the benchmarks"
+        if rel.startswith("data/"):
+            assert all(m.startswith("data") for m in imports), f"{rel} imports the model side: {imports}"
+
+
+def parameters(stem: str) -> dict:
+    nb = json.loads((ROOT / "notebooks" / f"{stem}.ipynb").read_text())
+    src = next("".join(c["source"]) for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    values = {}
+    exec(src, {}, values)
+    return values
+
+
+def test_command_line_defaults_are_the_configurations():
+    sub = {a.dest: a for a in cli.build_parser()._actions if a.dest == "bench"}["bench"].choices
+    defaults = {name: {a.dest: a.default for a in p._actions} for name, p in sub.items()}
+    clevr, faces, zs = defaults["clevr"], defaults["celeba"], defaults["zeroshot"]
+    P, D, Z = PositionConfig(), DiscreteConfig(), ZERO_SHOT
+    assert (clevr["grid"], clevr["n_noise"], tuple(clevr["t_range"]), clevr["refine"]) == (P.grid, P.n_samples, P.t_range, P.refine_steps)
+    assert (clevr["inits"], clevr["steps"]) == (DescentConfig().inits, DescentConfig().steps)
+    assert (faces["n_noise"], tuple(faces["t_range"]), faces["seed"]) == (D.n_samples, D.t_range, D.seed)
+    assert (zs["n_noise"], tuple(zs["t_range"]), zs["seed"]) == (Z.n_samples, Z.t_range, Z.seed)
+
+
+@pytest.mark.parametrize("stem, config, names", [
+    ("02_clevr_objects", PositionConfig(), {"grid": "grid", "n_noise": "n_samples", "refine_steps": "refine_steps", "t": "t_range"}),
+    ("03_celeba_attributes", DiscreteConfig(), {"t": "t_range"}),
+    ("04_zero_shot", ZERO_SHOT, {"t": "t_range"}),
+])
+def test_chapter_parameters_are_the_engines_defaults(stem, config, names):
+    """A chapter's CPU defaults for the engine's settings are the engine's own (its sample counts may be smaller)."""
+    p = parameters(stem)
+    for param, field in names.items():
+        value = (p["t_lo"], p["t_hi"]) if param == "t" else p[param]
+        assert value == getattr(config, field), f"{stem}: {param} = {value}, the engine's {field} is {getattr(config, field)}"
+
+
+def test_chapters_use_only_what_the_benchmarks_export():
+    public = set(igm_lite.bench.__all__)
+    for nb_path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        code = "\n".join("".join(c["source"]) for c in json.loads(nb_path.read_text())["cells"] if c["cell_type"] == "code")
+        tree = ast.parse("\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))))
+        used = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "bench"}
+        assert used <= public, f"{nb_path.name} uses bench.{sorted(used - public)}"
+        assert not any(isinstance(n, ast.ImportFrom) and (n.module or "").startswith("igm_lite.bench.") for n in ast.walk(tree))
+
+
+def test_engines_refuse_unknown_settings():
+    from igm_lite import DiscreteEngine, make_scheduler
+    from igm_lite.pretrained import load_pretrained
+
+    with pytest.raises(TypeError, match="unknown setting"):
+        DiscreteEngine(load_pretrained("toy2d-joint-sum"), make_scheduler(), n_noise=4)
+    with pytest.raises(TypeError, match="config must be a DiscreteConfig"):
+        DiscreteEngine(load_pretrained("toy2d-joint-sum"), make_scheduler(), PositionConfig())
