@@ -76,3 +76,10 @@ def attribute_scores(pred: torch.Tensor, truth: torch.Tensor, names=None) -> dic
 
     right = (pred.cpu() == truth.cpu()).float()
     return {"accuracy": float(right.prod(1).mean()), "per_attribute": {a: float(right[:, i].mean()) for i, a in enumerate(names or ATTRIBUTES)}}
+
+
+def same_decisions(a, b) -> float:
+    """The share of images whose answers agree: a, b (N, ...) tensors (all entries alike) or lists of answers."""
+    if hasattr(a, "shape"):
+        return round(float((a == b).reshape(len(a), -1).all(1).float().mean()), 4)
+    return round(sum(x == y for x, y in zip(a, b)) / max(len(a), 1), 4)

@@ -4,17 +4,10 @@ from __future__ import annotations
 from ..data.faces import GROUP_B_SHIFT, face_test_set
 from ..infer.attributes import infer_faces
 from ..infer.discrete import DiscreteConfig
-from ..metrics import attribute_scores
+from ..metrics import attribute_scores, same_decisions
 from ..pretrained import load_model
 
 _D = DiscreteConfig()
-
-
-def same_decisions(a, b) -> float:
-    """The share of images whose answers agree: a, b (N, ...) tensors (all entries alike) or lists of answers."""
-    if hasattr(a, "shape"):
-        return round(float((a == b).reshape(len(a), -1).all(1).float().mean()), 4)
-    return round(sum(x == y for x, y in zip(a, b)) / max(len(a), 1), 4)
 
 
 def celeba(split: str = "ood", n: int = 200, seed: int = _D.seed, methods=("cached",), root=None, size: int = 32,

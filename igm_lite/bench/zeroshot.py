@@ -4,9 +4,9 @@ from __future__ import annotations
 from ..data.digits import captions, digit_test_set, prompt_pool
 from ..infer.base import distributed_map, process_state
 from ..infer.zeroshot import ZERO_SHOT, ZeroShot
+from ..metrics import same_decisions
 from ..pretrained import load_model
 from ..schedule import make_scheduler
-from .faces import same_decisions
 
 ZS_METHODS = ("igm", "dc", "dc-joint", "naive", "cached")  # cached: igm, igm-weighted and dc from one cache
 
