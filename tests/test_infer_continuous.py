@@ -56,7 +56,7 @@ def test_grid_has_n_squared_positions_in_range():
     g = position_grid(5, 0.1, 0.9)
     assert g.shape == (25, 3) and torch.allclose(g[0], torch.tensor([0.1, 0.1, 1.0])) and torch.allclose(g[-1], torch.tensor([0.9, 0.9, 1.0]))
     with pytest.raises(ValueError):
-        position_grid(0)
+        position_grid(0, 0.1, 0.9)
     r = position_grid(3, (0.1, 0.2), (0.9, 0.8))  # a rectangle: x over [0.1, 0.9], y over [0.2, 0.8]
     assert torch.allclose(r[:3, 0], torch.tensor([0.1, 0.5, 0.9])) and torch.allclose(r[::3, 1], torch.tensor([0.2, 0.5, 0.8]))
     with pytest.raises(ValueError, match="per axis"):

@@ -65,3 +65,15 @@ def test_unknown_profile_and_chapter_are_clear_errors(tmp_path):
         chapters.run("tpu", root=ROOT, out=tmp_path)
     with pytest.raises(ValueError, match="no chapter matches"):
         chapters.run("smoke", "99", root=ROOT, out=tmp_path)
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_papermill_lists_every_parameter_with_its_help(nb_path):
+    """`papermill --help-notebook` reads every line of the parameters cell (a comment holding `=` or `""` hides one)."""
+    import papermill as pm
+
+    nb = nbformat.read(nb_path, as_version=4)
+    src = next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    names = {line.split("=")[0].split(":")[0].strip() for line in src.splitlines() if "=" in line}
+    found = pm.inspect_notebook(str(nb_path))
+    assert set(found) == names and all(p["help"] for p in found.values())

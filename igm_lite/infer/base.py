@@ -20,6 +20,11 @@ from ..concepts import check_concepts
 from ..schedule import NoiseSamples
 
 
+# The most backbone rows in one call, the default of every engine: large enough to keep the CPU's cores busy,
+# small enough for a laptop's memory (a GPU takes more: set each engine's max_rows).
+MAX_ROWS = 128
+
+
 @dataclass
 class InferenceResult:
     """The answer of an inference engine, the errors behind it, and what it cost.
@@ -73,7 +78,7 @@ def denoising_error(
     mask: torch.Tensor | None,
     samples: NoiseSamples,
     scheduler,
-    max_rows: int = 128,
+    max_rows: int = MAX_ROWS,
 ) -> torch.Tensor:
     """Monte-Carlo estimate of (error) for S candidate concept sets of ONE sample x0.
 

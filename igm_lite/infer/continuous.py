@@ -32,7 +32,7 @@ from ..checks import check_float, check_int, check_sample, check_t_range
 from ..compose import combine, needs_uncond
 from ..data.clevr import ClevrWorld, position_concepts
 from ..schedule import draw_noise
-from .base import InferenceResult
+from .base import MAX_ROWS, InferenceResult
 from .discrete import CachedScorer, configure, greedy_search
 
 
@@ -48,7 +48,7 @@ def grid_region(root=None) -> tuple:
     return PositionConfig.region if root else tuple(ClevrWorld.region)
 
 
-def position_grid(n: int = 12, lo=0.06, hi=0.94) -> torch.Tensor:
+def position_grid(n: int, lo, hi) -> torch.Tensor:
     """An n x n grid of position concepts (n * n, 3) = (x, y, 1) over [lo, hi]^2, row by row; ``lo`` and ``hi``
     may be (x, y) pairs for a rectangle (e.g. the floor region where objects of the training scenes stand)."""
     lo, hi = (torch.as_tensor(v, dtype=torch.float32).expand(2) for v in (lo, hi))
@@ -72,8 +72,30 @@ def composed_error(model, x_t, t, eps, pos, mask, eps_u=None):
     return (pred - eps).pow(2).flatten(1).mean(1)
 
 
-def descend(model, x0, init, mask, scheduler, *, steps: int, lr: float = 4e-3, t_range=(0, 500), n_noise: int = 1,
-            grad_clip: float = 1.0, generator=None, trace: list | None = None):
+@dataclass(frozen=True)
+class DescentConfig:
+    """The settings of ``multistart`` (and ``k_scan``), with their defaults; ``OFFICIAL`` is the official algorithm."""
+
+    inits: int = 8  # random initialisations per image (positions ~ N(0.5, 0.13^2))
+    steps: int = 300  # AdamW steps, one fresh (t, eps) per image each
+    lr: float = 4e-3  # the official learning rate
+    t_range: tuple = (0, 500)  # timesteps are drawn from [lo, hi) (the official inference: t < 500)
+    n_samples: int = 8  # fixed noise samples on which the initialisations are compared
+    seed: int = 0  # seeds each image's initialisations and noise alike
+
+    def __post_init__(self):
+        for name, value in (("inits", check_int(self.inits, "inits")), ("steps", check_int(self.steps, "steps", lo=0)),
+                            ("lr", check_float(self.lr, "lr", 0, lo_open=True)), ("t_range", check_t_range(self.t_range)),
+                            ("n_samples", check_int(self.n_samples, "n_samples")), ("seed", check_int(self.seed, "seed", lo=None))):
+            object.__setattr__(self, name, value)
+
+
+# The official algorithm (FACTS.md): one initialisation, 2,000 AdamW steps at lr 4e-3, t < 500, K from the ground truth.
+OFFICIAL = DescentConfig(inits=1, steps=2000)
+
+
+def descend(model, x0, init, mask, scheduler, *, steps: int, lr: float = DescentConfig.lr, t_range=DescentConfig.t_range,
+            n_noise: int = 1, grad_clip: float = 1.0, generator=None, trace: list | None = None):
     """Gradient descent on positions. x0 (B, C, H, W); init (B, R, K, 2) R initialisations per image;
     mask (B, K) the active objects. Each step draws ``n_noise`` (t, eps) per image, shared by its R
     initialisations; AdamW; the gradient norm of each initialisation is clipped to ``grad_clip``;
@@ -149,7 +171,7 @@ def rows_per_image(total: float, ks, inits: int, model) -> list[float]:
 
 
 @torch.no_grad()
-def score_positions(model, x0, pos, mask, samples, scheduler, max_rows: int = 128):
+def score_positions(model, x0, pos, mask, samples, scheduler, max_rows: int = MAX_ROWS):
     """Errors (R,) of R position sets pos (R, K, 2) (mask (K,)) of ONE image on fixed noise ``samples``,
     from one cache holding each position once per sample. Returns (errors, scorer)."""
     R, K, _ = pos.shape
@@ -186,28 +208,6 @@ def prune(scorer: CachedScorer, conflicts: torch.Tensor | None = None) -> tuple[
 def random_init(b: int, r: int, k: int, generator: torch.Generator) -> torch.Tensor:
     """The official initialisation: positions ~ N(0.5, 0.13^2), clamped to [0, 1]: (b, r, k, 2)."""
     return (0.5 + 0.13 * torch.randn((b, r, k, 2), generator=generator)).clamp(0, 1)
-
-
-@dataclass(frozen=True)
-class DescentConfig:
-    """The settings of ``multistart`` (and ``k_scan``), with their defaults; ``OFFICIAL`` is the official algorithm."""
-
-    inits: int = 8  # random initialisations per image (positions ~ N(0.5, 0.13^2))
-    steps: int = 300  # AdamW steps, one fresh (t, eps) per image each
-    lr: float = 4e-3  # the official learning rate
-    t_range: tuple = (0, 500)  # timesteps are drawn from [lo, hi) (the official inference: t < 500)
-    n_samples: int = 8  # fixed noise samples on which the initialisations are compared
-    seed: int = 0  # seeds each image's initialisations and noise alike
-
-    def __post_init__(self):
-        for name, value in (("inits", check_int(self.inits, "inits")), ("steps", check_int(self.steps, "steps", lo=0)),
-                            ("lr", check_float(self.lr, "lr", 0, lo_open=True)), ("t_range", check_t_range(self.t_range)),
-                            ("n_samples", check_int(self.n_samples, "n_samples")), ("seed", check_int(self.seed, "seed", lo=None))):
-            object.__setattr__(self, name, value)
-
-
-# The official algorithm (FACTS.md): one initialisation, 2,000 AdamW steps at lr 4e-3, t < 500, K from the ground truth.
-OFFICIAL = DescentConfig(inits=1, steps=2000)
 
 
 def multistart(model, x0, k, scheduler, config: DescentConfig | None = None, **overrides) -> list[InferenceResult]:
@@ -296,7 +296,7 @@ class PositionConfig:
     # Grid points where no training object ever stood (the sky above the floor) attracted spare objects.
     region: tuple = (0.06, 0.94, 0.06, 0.94)
     seed: int = 0  # seeds the cache's samples; the refinement and the last check add REFINE_SEED and CHECK_SEED
-    max_rows: int = 128  # the most backbone rows in one call
+    max_rows: int = MAX_ROWS  # the most backbone rows in one call
 
     def __post_init__(self):
         if len(tuple(self.region)) != 4:

@@ -29,7 +29,7 @@ import torch
 from ..checks import check_int, check_pool, check_sample, check_sets, check_t_range
 from ..compose import ComposedDenoiser, coefficients, needs_uncond
 from ..schedule import NoiseSamples, draw_noise
-from .base import InferenceResult, check_noise_samples, denoising_error
+from .base import MAX_ROWS, InferenceResult, check_noise_samples, denoising_error
 
 
 def subsets(m: int, k: int) -> torch.Tensor:
@@ -69,7 +69,7 @@ class CachedScorer:
     """
 
     def __init__(self, model: ComposedDenoiser, x0: torch.Tensor, pool: torch.Tensor, samples: NoiseSamples | None,
-                 scheduler, max_rows: int = 128, keep_samples: bool = False):
+                 scheduler, max_rows: int = MAX_ROWS, keep_samples: bool = False):
         check_sample(x0, model, "x0")
         check_pool(pool, model)
         max_rows = check_int(max_rows, "max_rows")
@@ -255,7 +255,7 @@ class DiscreteConfig:
     method: str = "cached"  # "cached" (each candidate once per sample), "eliminate" (cached + staged elimination), "naive"
     schedule: tuple | None = None  # "eliminate": ((samples so far, sets kept), ...); None: (N/4, 5), (N, 1)
     max_sets: int = 20000  # without explicit sets: enumerate up to this many, otherwise search (greedy, then swaps)
-    max_rows: int = 128  # the most backbone rows in one call
+    max_rows: int = MAX_ROWS  # the most backbone rows in one call
 
     def __post_init__(self):
         if self.method not in METHODS:
