@@ -9,6 +9,7 @@ unbounded, as latents and 2-D points are) and ``input_dtype``.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 
@@ -157,3 +158,13 @@ def check_sets(sets, M: int, name: str = "sets") -> torch.Tensor:
     if (member[:, 1:] & ~member[:, :-1]).any():
         raise ValueError(f"{name}: -1 may only pad the end of a set")
     return out
+
+
+def configure(cls, config, overrides: dict):
+    """``config`` (an instance of the dataclass ``cls``, or None for its defaults) with ``overrides`` applied."""
+    if config is not None and not isinstance(config, cls):
+        raise TypeError(f"config must be a {cls.__name__}, got {type(config).__name__}")
+    unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+        raise TypeError(f"unknown setting(s) {sorted(unknown)}; {cls.__name__} has {[f.name for f in dataclasses.fields(cls)]}")
+    return dataclasses.replace(config or cls(), **overrides)

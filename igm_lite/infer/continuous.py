@@ -28,12 +28,12 @@ from dataclasses import dataclass
 
 import torch
 
-from ..checks import check_float, check_int, check_sample, check_t_range
+from ..checks import check_float, check_int, check_sample, check_t_range, configure
 from ..compose import combine, needs_uncond
 from ..data.clevr import ClevrWorld, position_concepts
 from ..schedule import draw_noise
 from .base import MAX_ROWS, InferenceResult
-from .discrete import CachedScorer, configure, greedy_search
+from .discrete import CachedScorer, greedy_search
 
 
 # Seed offsets: each random stream of the engine is seeded by (seed + offset), so that the grid's cache, the

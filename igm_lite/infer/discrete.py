@@ -18,7 +18,6 @@ Sets are then enumerated when few, or searched (greedy additions, then single sw
 """
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 import time
@@ -26,7 +25,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..checks import check_int, check_pool, check_sample, check_sets, check_t_range
+from ..checks import check_int, check_pool, check_sample, check_sets, check_t_range, configure
 from ..compose import ComposedDenoiser, coefficients, needs_uncond
 from ..schedule import NoiseSamples, draw_noise
 from .base import MAX_ROWS, InferenceResult, check_noise_samples, denoising_error
@@ -273,16 +272,6 @@ class DiscreteConfig:
     def stages(self) -> list[tuple[int, int]]:
         """The elimination schedule in use: ``schedule``, or by default every set on N/4 samples, the best 5 on all N."""
         return list(self.schedule or [(max(1, self.n_samples // 4), 5), (self.n_samples, 1)])
-
-
-def configure(cls, config, overrides: dict):
-    """``config`` (an instance of the dataclass ``cls``, or None for its defaults) with ``overrides`` applied."""
-    if config is not None and not isinstance(config, cls):
-        raise TypeError(f"config must be a {cls.__name__}, got {type(config).__name__}")
-    unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
-    if unknown:
-        raise TypeError(f"unknown setting(s) {sorted(unknown)}; {cls.__name__} has {[f.name for f in dataclasses.fields(cls)]}")
-    return dataclasses.replace(config or cls(), **overrides)
 
 
 class DiscreteEngine:

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import torch
 
+from ..checks import configure
 from .base import InferenceResult
-from .discrete import CachedScorer, DiscreteConfig, DiscreteEngine, configure, subsets
+from .discrete import CachedScorer, DiscreteConfig, DiscreteEngine, subsets
 
 METHODS = ("igm", "dc", "dc-joint", "naive")
 # Zero-shot's shared noise: the discrete engine's settings, with timesteps from the middle of the schedule (the
