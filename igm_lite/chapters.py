@@ -58,6 +58,50 @@ def recipe_table(models: dict) -> str:
     return markdown_table(["model", "recipe", "parameters", "steps x batch", "training time", "final loss"], rows)
 
 
+# -- where the chapters come from: one repository address ------------------------------------------------------------
+
+BADGE = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab}/github/{owner_repo}/blob/{branch}/notebooks/{name})"
+INSTALL = "git+{url}"
+
+
+def repository(root: Path | None = None) -> dict:
+    """The book's repository as ``_config.yml`` names it (the one place that holds it): url, branch, owner/repo."""
+    cfg = yaml.safe_load(((root or find_root()) / "_config.yml").read_text())
+    url, branch = cfg["repository"]["url"].rstrip("/"), cfg["repository"].get("branch", "main")
+    if not url.startswith("https://github.com/"):
+        raise ValueError(f"_config.yml's repository.url must be a https://github.com/OWNER/REPO address, got {url!r}")
+    colab = cfg.get("launch_buttons", {}).get("colab_url", "https://colab.research.google.com").rstrip("/")
+    return {"url": url, "branch": branch, "owner_repo": url.removeprefix("https://github.com/"), "colab": colab}
+
+
+def links(name: str, root: Path | None = None) -> dict:
+    """What chapter ``name`` (a file name) must carry: its Colab badge and the address its first cell installs from."""
+    repo = repository(root)
+    return {"badge": BADGE.format(name=name, **repo), "install": INSTALL.format(**repo)}
+
+
+def set_repository(url: str, branch: str = "main", root: Path | None = None) -> list[Path]:
+    """Point the book at another repository (a fork): ``_config.yml`` and every chapter's badge and install cell.
+    Returns the files rewritten."""
+    import re
+
+    import nbformat
+
+    root = root or find_root()
+    old = {nb.name: links(nb.name, root) for nb in chapters(root)}
+    cfg_file = root / "_config.yml"
+    text = re.sub(r"(?m)^(  url: ).*$", rf"\g<1>{url}", cfg_file.read_text(), count=1)
+    cfg_file.write_text(re.sub(r"(?m)^(  branch: ).*$", rf"\g<1>{branch}", text, count=1))
+    repository(root)  # the new address is one
+    for nb_path in chapters(root):
+        nb, new = nbformat.read(nb_path, as_version=4), links(nb_path.name, root)
+        for cell in nb.cells:
+            cell.source = cell.source.replace(old[nb_path.name]["badge"], new["badge"]).replace(
+                f'"{old[nb_path.name]["install"]}"', f'"{new["install"]}"')
+        nbformat.write(nb, nb_path)
+    return [cfg_file, *chapters(root)]
+
+
 # -- running the chapters with a profile ----------------------------------------------------------------------------
 
 
@@ -117,7 +161,14 @@ def main(argv=None):
     p.add_argument("--out", help="folder for the executed notebooks (default: out/PROFILE)")
     p.add_argument("--kernel", help="Jupyter kernel name (default: the notebook's)")
     p.add_argument("--prepare-only", action="store_true", help="inject the parameters without running the chapters")
+    p.add_argument("--set-repository", metavar="URL", help="point _config.yml, the Colab badges and the install cells at "
+                   "another repository (a fork: https://github.com/OWNER/REPO) and exit")
+    p.add_argument("--branch", default="main", help="with --set-repository: the branch the badges open")
     a = p.parse_args(argv)
+    if a.set_repository:
+        for path in set_repository(a.set_repository, a.branch):
+            print(f"rewrote {path}")
+        return
     try:
         run(a.profile, a.chapter, a.out, kernel=a.kernel, prepare_only=a.prepare_only)
     except (FileNotFoundError, ValueError) as e:

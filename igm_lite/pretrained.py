@@ -27,7 +27,7 @@ from .data.digits import DigitWorld
 from .data.faces import FaceWorld
 from .data.toy2d import StripeWorld
 from .io import CONFIG_NAME, atomic_dir, read_config
-from .train import TrainConfig, train
+from .train import TrainConfig, choose_precision, train
 
 CHECKPOINTS = Path(__file__).parent / "checkpoints"
 
@@ -80,7 +80,8 @@ RECIPES["faces32-resnet"] = Recipe(
 )
 # The GPU profile of chapter 3: the paper's scale on the real CelebA (train split, female faces), 128 px.
 # Not shipped: run with --data root=CELEBA_DIR on a GPU.
-_CELEBA_TRAIN = dict(steps=50000, batch_size=64, lr=1e-4, warmup=1000, seed=0, mixed_precision="bf16", checkpoint_every=5000)
+# Mixed precision follows the GPU: bf16 where supported, fp16 with loss scaling on older GPUs (a T4), fp32 on a CPU.
+_CELEBA_TRAIN = dict(steps=50000, batch_size=64, lr=1e-4, warmup=1000, seed=0, mixed_precision="auto", checkpoint_every=5000)
 RECIPES["celeba128-mean"] = Recipe(
     model=dict(backbone={"kind": "unet", "sample_size": 128, "in_channels": 3, "block_out_channels": [64, 128, 256, 256],
                          "down_block_types": ["DownBlock2D", "DownBlock2D", "AttnDownBlock2D", "DownBlock2D"],
@@ -127,7 +128,7 @@ RECIPES["clevr32-resnet"] = Recipe(
 )
 # The GPU profile of chapter 2: the real CLEVR (train split, 3-5 objects) at the paper's 64 px, a larger
 # pixel-space UNet, and both baselines on the same scenes and budget. Not shipped: --data root=CLEVR_DIR.
-_CLEVR64_TRAIN = dict(steps=100000, batch_size=64, lr=1e-4, warmup=1000, seed=0, mixed_precision="bf16", checkpoint_every=5000)
+_CLEVR64_TRAIN = dict(steps=100000, batch_size=64, lr=1e-4, warmup=1000, seed=0, mixed_precision="auto", checkpoint_every=5000)
 RECIPES["clevr64"] = Recipe(
     model=dict(backbone={"kind": "unet", "sample_size": 64, "in_channels": 3, "block_out_channels": [64, 128, 256, 256],
                          "down_block_types": ["DownBlock2D", "DownBlock2D", "AttnDownBlock2D", "DownBlock2D"],
@@ -189,6 +190,7 @@ def make(name: str, out: str | Path | None = None, steps: int | None = None, pro
             "command": f"python -m igm_lite.pretrained make {name}" + (f" --steps {steps}" if steps else "")
                        + "".join(f" --data {k}={v}" for k, v in (data or {}).items()),
             "final_loss_mean_last_200": sum(tail) / len(tail), "seconds": round(time.perf_counter() - start, 1),
+            "precision": choose_precision(cfg.mixed_precision),
             "torch": torch.__version__,
         }, indent=2))
     return out

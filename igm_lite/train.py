@@ -46,6 +46,22 @@ from .io import atomic_dir
 from .schedule import make_scheduler
 
 
+PRECISIONS = ("no", "fp16", "bf16", "auto")
+
+
+def choose_precision(requested: str, cuda: bool | None = None, bf16: bool | None = None) -> str:
+    """The precision a run trains in: ``requested``, or for ``"auto"`` bf16 on a GPU that supports it (A100, H100,
+    L4), fp16 with loss scaling on an older GPU (Colab's T4, V100), fp32 (``"no"``) without a GPU. ``cuda`` and
+    ``bf16`` describe the device (default: this machine's)."""
+    if requested != "auto":
+        return requested
+    cuda = torch.cuda.is_available() if cuda is None else cuda
+    if not cuda:
+        return "no"
+    bf16 = torch.cuda.is_bf16_supported() if bf16 is None else bf16
+    return "bf16" if bf16 else "fp16"
+
+
 @dataclass
 class TrainConfig:
     steps: int = 2000  # optimizer steps in all
@@ -59,7 +75,7 @@ class TrainConfig:
     seed: int = 0  # seeds data, noise and initialisation
     checkpoint_every: int = 500  # steps between checkpoints (0: only at the end)
     keep: int = 2  # newest checkpoints kept
-    mixed_precision: str = "no"  # accelerate: "no", "fp16" or "bf16"
+    mixed_precision: str = "no"  # accelerate's "no", "fp16" or "bf16", or "auto": the best the device supports (choose_precision)
 
     def __post_init__(self):
         self.steps, self.batch_size = check_int(self.steps, "steps"), check_int(self.batch_size, "batch_size")
@@ -69,8 +85,8 @@ class TrainConfig:
         self.p_uncond = check_float(self.p_uncond, "p_uncond", 0, 1)
         self.t_range = check_t_range(self.t_range)  # against the schedule: in ComposedLoss
         self.checkpoint_every, self.keep = check_int(self.checkpoint_every, "checkpoint_every", lo=0), check_int(self.keep, "keep")
-        if self.mixed_precision not in ("no", "fp16", "bf16"):
-            raise ValueError(f"mixed_precision must be 'no', 'fp16' or 'bf16', got {self.mixed_precision!r}")
+        if self.mixed_precision not in PRECISIONS:
+            raise ValueError(f"mixed_precision must be one of {PRECISIONS}, got {self.mixed_precision!r}")
 
 
 class ComposedLoss:
@@ -177,7 +193,7 @@ def train(
     if accelerator is None:
         # cpu=True when there is no GPU, so that processes started by torchrun join over gloo (MULTI_CPU)
         no_gpu = not (torch.cuda.is_available() or torch.backends.mps.is_available())
-        accelerator = Accelerator(mixed_precision=config.mixed_precision, cpu=no_gpu)
+        accelerator = Accelerator(mixed_precision=choose_precision(config.mixed_precision), cpu=no_gpu)
     loss_fn = loss_fn or ComposedLoss(scheduler, config.t_range, config.p_uncond)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay)
     warm = lambda s: min(1.0, (s + 1) / max(1, config.warmup))  # noqa: E731

@@ -2,6 +2,7 @@
 (The README's test command runs each chapter twice: at its CPU defaults in the book build, tests/test_book.py,
 and with the smoke profile's parameters under nbval, `pytest out/smoke-nb --nbval-lax`, from the copies that
 `python -m igm_lite.chapters --profile smoke --prepare-only` writes.)"""
+import json
 from pathlib import Path
 
 import nbformat
@@ -77,3 +78,26 @@ def test_papermill_lists_every_parameter_with_its_help(nb_path):
     names = {line.split("=")[0].split(":")[0].strip() for line in src.splitlines() if "=" in line}
     found = pm.inspect_notebook(str(nb_path))
     assert set(found) == names and all(p["help"] for p in found.values())
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_badge_and_install_cell_name_the_repository_of_config_yml(nb_path):
+    nb = nbformat.read(nb_path, as_version=4)
+    want = chapters.links(nb_path.name, ROOT)
+    assert want["badge"] in nb.cells[0].source, "the title cell's Colab badge opens this chapter in _config.yml's repository"
+    install = next(c.source for c in nb.cells if c.cell_type == "code")
+    assert f'"{want["install"]}"' in install and "google.colab" in install
+
+
+def test_a_fork_rewrites_config_badges_and_install_cells(tmp_path):
+    import shutil
+
+    shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks", ignore=shutil.ignore_patterns(".*"))
+    chapters.set_repository("https://github.com/someone/igm-fork", "dev", root=tmp_path)
+    assert chapters.repository(tmp_path)["owner_repo"] == "someone/igm-fork"
+    for nb_path in sorted((tmp_path / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(nb_path, as_version=4)
+        assert "github/someone/igm-fork/blob/dev/notebooks/" + nb_path.name in nb.cells[0].source
+        assert "git+https://github.com/someone/igm-fork" in next(c.source for c in nb.cells if c.cell_type == "code")
+        assert "igm-lite/igm-book" not in json.dumps(nb)

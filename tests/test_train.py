@@ -111,3 +111,17 @@ def test_mixed_precision_bf16_on_cpu():
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["dtype"] == "torch.float32"  # master weights stay in float32
     assert all(l == l and l < 10 for l in out["losses"]) and out["losses"][-1] < out["losses"][0]
+
+
+def test_mixed_precision_follows_the_device():
+    """'auto': bf16 where the GPU supports it, fp16 (accelerate adds loss scaling) on older GPUs, fp32 without one."""
+    from igm_lite.train import choose_precision
+
+    assert choose_precision("auto", cuda=True, bf16=True) == "bf16"  # A100, H100, L4
+    assert choose_precision("auto", cuda=True, bf16=False) == "fp16"  # T4, V100
+    assert choose_precision("auto", cuda=False) == "no"
+    assert choose_precision("auto") == ("no" if not torch.cuda.is_available() else choose_precision("auto", cuda=True))
+    assert [choose_precision(p, cuda=True, bf16=False) for p in ("no", "fp16", "bf16")] == ["no", "fp16", "bf16"]  # as asked
+    from igm_lite.pretrained import RECIPES
+
+    assert all(r.train.get("mixed_precision", "no") in ("no", "auto") for r in RECIPES.values()), "GPU recipes follow the device"
