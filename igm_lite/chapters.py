@@ -2,8 +2,9 @@
 
     python -m igm_lite.chapters --profile cpu|gpu|smoke [--chapter 01|all] [--out out/PROFILE] [--prepare-only]
 
-A profile is a YAML file ``notebooks/profiles/PROFILE.yml`` mapping a chapter's file stem to the
-parameters that override its ``parameters`` cell (the cell's own defaults are the CPU profile).
+A profile is a YAML file ``igm_lite/profiles/PROFILE.yml`` (shipped with the package) mapping a chapter's file stem
+to the parameters that override its ``parameters`` cell (the cell's own defaults are the CPU profile). In a
+notebook, one value switches it: ``profile = "gpu"`` in the parameters cell (``profile_parameters``).
 Executed notebooks are written to the output folder, one per chapter; the sources are not touched.
 ``--prepare-only`` writes the chapters with the profile's parameters injected, without running them (the test
 command runs nbval over the smoke profile's copies).
@@ -105,24 +106,36 @@ def set_repository(url: str, branch: str = "main", root: Path | None = None) -> 
 # -- running the chapters with a profile ----------------------------------------------------------------------------
 
 
+PROFILES = Path(__file__).parent / "profiles"
+
+
 def find_root(start: Path | None = None) -> Path:
-    """The project root: the folder holding notebooks/ (the current folder or one of its parents)."""
+    """The project root: the folder holding notebooks/ with the chapters (the current folder or one of its parents)."""
     here = (start or Path.cwd()).resolve()
     for p in (here, *here.parents):
-        if (p / "notebooks" / "profiles").is_dir():
+        if any((p / "notebooks").glob("[0-9][0-9]_*.ipynb")):
             return p
-    raise FileNotFoundError("run from the project (a folder with notebooks/profiles/ in it or above it)")
+    raise FileNotFoundError("run from the project (a folder with notebooks/NN_*.ipynb in it or above it)")
 
 
-def load_profile(root: Path, profile: str) -> dict:
-    path = root / "notebooks" / "profiles" / f"{profile}.yml"
+def load_profile(profile: str) -> dict:
+    """A profile shipped with the package: {chapter stem: {parameter: value}}."""
+    path = PROFILES / f"{profile}.yml"
     if not path.is_file():
-        known = sorted(p.stem for p in (root / "notebooks" / "profiles").glob("*.yml"))
+        known = sorted(p.stem for p in PROFILES.glob("*.yml"))
         raise FileNotFoundError(f"no profile {profile!r}: expected {path}; known profiles: {known}")
     data = yaml.safe_load(path.read_text()) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path} must map chapter names to parameter overrides")
     return data
+
+
+def profile_parameters(profile: str, chapter: str) -> dict:
+    """The parameters profile ``profile`` sets for ``chapter`` (a file stem); ``""`` (the chapter's own defaults): none.
+    A chapter applies them right after its parameters cell, so that one value switches it (e.g. to ``"gpu"``)."""
+    if not profile:
+        return {}
+    return dict(load_profile(profile).get(chapter) or {})
 
 
 def chapters(root: Path) -> list[Path]:
@@ -136,7 +149,7 @@ def run(profile: str, chapter: str = "all", out: str | os.PathLike | None = None
     import papermill as pm
 
     root = root or find_root()
-    params = load_profile(root, profile)
+    params = load_profile(profile)
     todo = [nb for nb in chapters(root) if chapter == "all" or nb.stem.startswith(chapter) or nb.stem == chapter]
     if not todo:
         raise ValueError(f"no chapter matches {chapter!r}; chapters: {[nb.stem for nb in chapters(root)]}")
@@ -156,7 +169,7 @@ def run(profile: str, chapter: str = "all", out: str | os.PathLike | None = None
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m igm_lite.chapters", description=__doc__.split("\n\n")[0])
-    p.add_argument("--profile", default="cpu", help="a file stem in notebooks/profiles/ (cpu, gpu, smoke)")
+    p.add_argument("--profile", default="cpu", help="a profile shipped in igm_lite/profiles/ (cpu, gpu, smoke)")
     p.add_argument("--chapter", default="all", help="'all', or a chapter's number or file stem (e.g. 01)")
     p.add_argument("--out", help="folder for the executed notebooks (default: out/PROFILE)")
     p.add_argument("--kernel", help="Jupyter kernel name (default: the notebook's)")

@@ -32,7 +32,7 @@ CHAPTER_PAGES = {"notebooks/01_ebm_composition.html": 6, "notebooks/02_clevr_obj
 
 def test_book_builds_with_every_page(built_book):
     pages = sorted(p.relative_to(built_book).as_posix() for p in built_book.rglob("*.html"))
-    for must in ["index.html", "book/intro.html", "book/running.html", "book/notation.html", *CHAPTER_PAGES]:
+    for must in ["index.html", "book/intro.html", "book/running.html", "book/gpu.html", "book/notation.html", *CHAPTER_PAGES]:
         assert must in pages
     for page, figures in CHAPTER_PAGES.items():
         chapter = (built_book / page).read_text()
@@ -88,5 +88,5 @@ def test_pages_in_headless_chromium(built_book):
         browser.close()
     problems += [f"failed to load: {u}" for u in failed]
     visited = {Path(urlparse(u).path).relative_to(built_book).as_posix() for u in seen}
-    assert {"book/intro.html", "book/running.html", "book/notation.html", *CHAPTER_PAGES} <= visited
+    assert {"book/intro.html", "book/running.html", "book/gpu.html", "book/notation.html", *CHAPTER_PAGES} <= visited
     assert not problems, "\n".join(problems[:30])

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 
 from igm_lite import chapters
 
@@ -36,7 +35,7 @@ def test_committed_without_outputs_and_with_one_parameters_cell(nb_path):
 
 @pytest.mark.parametrize("profile", ["cpu", "gpu", "smoke"])
 def test_profiles_name_real_parameters(profile):
-    data = yaml.safe_load((ROOT / "notebooks" / "profiles" / f"{profile}.yml").read_text())
+    data = chapters.load_profile(profile)
     for stem, overrides in data.items():
         nb = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
         src = next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
@@ -48,7 +47,7 @@ def test_papermill_prepares_every_chapter_with_the_smoke_profile(tmp_path):
     """The copies nbval runs: every chapter, the profile's parameters injected after the parameters cell, nothing run."""
     done = chapters.run("smoke", "all", tmp_path, root=ROOT, prepare_only=True)
     assert [p.name for p in done] == [nb.name for nb in NOTEBOOKS]
-    smoke = yaml.safe_load((ROOT / "notebooks" / "profiles" / "smoke.yml").read_text())
+    smoke = chapters.load_profile("smoke")
     for path in done:
         nb = nbformat.read(path, as_version=4)
         tags = [c.metadata.get("tags", []) for c in nb.cells]
@@ -101,3 +100,51 @@ def test_a_fork_rewrites_config_badges_and_install_cells(tmp_path):
         assert "github/someone/igm-fork/blob/dev/notebooks/" + nb_path.name in nb.cells[0].source
         assert "git+https://github.com/someone/igm-fork" in next(c.source for c in nb.cells if c.cell_type == "code")
         assert "igm-lite/igm-book" not in json.dumps(nb)
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_one_value_switches_a_chapter_to_a_profile(nb_path):
+    """`profile = "gpu"` in the parameters cell: the cell after it applies the shipped profile's settings."""
+    nb = nbformat.read(nb_path, as_version=4)
+    i = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    assert 'profile: str = ""' in nb.cells[i].source
+    assert f'globals().update(profile_parameters(profile, "{nb_path.stem}"))' in nb.cells[i + 1].source
+    assert chapters.profile_parameters("", nb_path.stem) == {}
+    assert chapters.profile_parameters("gpu", nb_path.stem) == chapters.load_profile("gpu")[nb_path.stem]
+
+
+@pytest.mark.slow
+def test_a_chapter_runs_alone_from_the_installed_wheel(tmp_path):
+    """What a Colab reader has: the wheel installed where no clone is importable, one chapter in an empty folder,
+    switched to the smoke profile by its one `profile` value."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    import papermill as pm
+
+    wheels, site, work = tmp_path / "wheels", tmp_path / "site", tmp_path / "work"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels)],
+                   check=True, capture_output=True)
+    wheel = next(wheels.glob("igm_lite-*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)], check=True, capture_output=True)
+    assert (site / "igm_lite" / "profiles" / "smoke.yml").is_file() and (site / "igm_lite" / "checkpoints").is_dir()
+    work.mkdir()
+    chapter = shutil.copy(NOTEBOOKS[0], work / NOTEBOOKS[0].name)
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    where = subprocess.run([sys.executable, "-c", "import igm_lite; print(igm_lite.__file__)"], cwd=work, env=env,
+                           capture_output=True, text=True, check=True).stdout
+    assert where.startswith(str(site)), f"the chapter must import the installed wheel, not the clone: {where}"
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = str(site)  # the kernel papermill starts inherits it
+    try:
+        pm.execute_notebook(chapter, work / "out.ipynb", parameters={"profile": "smoke"}, cwd=str(work), progress_bar=False)
+    finally:
+        os.environ.pop("PYTHONPATH") if old is None else os.environ.__setitem__("PYTHONPATH", old)
+    out = nbformat.read(work / "out.ipynb", as_version=4)
+    outputs = json.dumps([c.get("outputs", []) for c in out.cells])
+    smoke = chapters.load_profile("smoke")[NOTEBOOKS[0].stem]
+    assert "network rows: cached" in outputs
+    assert f"{smoke['n_gen']} points per scene, {smoke['sample_steps']} sampling steps" in outputs, "the profile's settings were used"
+    assert sorted(p.name for p in work.iterdir()) == ["01_ebm_composition.ipynb", "out.ipynb"], "the chapter wrote nothing else"
