@@ -152,8 +152,9 @@ RECIPES["clevr32-slot"] = Recipe(
 
 
 def make(name: str, out: str | Path | None = None, steps: int | None = None, progress: bool = True,
-         data: dict | None = None, checkpoint_every: int | None = None) -> Path:
+         data: dict | None = None, checkpoint_every: int | None = None, precision: str | None = None) -> Path:
     """Run recipe ``name`` and write the model folder (atomically) to ``out`` (default: the package's).
+    ``precision`` overrides the recipe's mixed precision (``TrainConfig.mixed_precision``, e.g. ``"auto"``).
     ``data`` overrides the recipe's data arguments (e.g. ``{"root": celeba_dir}``). GPU recipes keep
     resumable checkpoints in ``OUT-checkpoints``; ``checkpoint_every`` does so for any recipe (the
     weights are the same: every step's randomness is a function of the seed and the step)."""
@@ -174,7 +175,7 @@ def make(name: str, out: str | Path | None = None, steps: int | None = None, pro
     keep = not r.shipped or bool(checkpoint_every)
     ckpt_dir = out.with_name(out.name + "-checkpoints") if keep else None
     every = {"checkpoint_every": checkpoint_every} if checkpoint_every else ({} if keep else {"checkpoint_every": 0})
-    cfg = TrainConfig(**{**r.train, **({"steps": steps} if steps else {}), **every})
+    cfg = TrainConfig(**{**r.train, **({"steps": steps} if steps else {}), **every, **({"mixed_precision": precision} if precision else {})})
     world = WORLDS[r.world]()
     torch.manual_seed(cfg.seed)
     cls, loss = MODELS[r.kind]

@@ -179,3 +179,16 @@ def test_layout_bench_times_both_layouts_of_a_unet(tmp_path, capsys):
     ComposedDenoiser({"kind": "mlp", "data_dim": 2}, concept_dim=2).save_pretrained(tmp_path / "m")
     with pytest.raises(ValueError, match="UNet backbones"):
         main(["layout", "--models", str(tmp_path / "m")])
+
+
+def test_gpu_check_runs_every_chapter_at_smoke_size(tmp_path, capsys):
+    """The device check of every chapter's code path, here on the CPU: one line per chapter with its measurements."""
+    from igm_lite.bench import main
+
+    main(["gpu-check", "--steps", "2", "--n", "2", "--out", str(tmp_path)])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["chapter"] for r in rows] == ["01", "02", "03", "04"]
+    for r in rows:
+        assert r["steps"] == 2 and r["precision"] == ("no" if r["device"] == "cpu" else r["precision"]) and 0 <= r["accuracy"] <= 1
+        assert r["steps_per_second"] > 0 and r["images_per_second"] > 0 and r["final_loss"] > 0
+        assert (tmp_path / r["recipe"] / "recipe.json").is_file()

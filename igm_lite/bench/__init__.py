@@ -40,12 +40,19 @@ times each shipped UNet's forward (ms per row, batch ``--batch``, no gradient: t
 backward (ms per call of ``--grad-batch`` rows, gradient to the concepts: the position refinement) with its
 weights and inputs laid out contiguous (NCHW) and channels-last (NHWC), each with diffusers' ``Upsample2D``, and
 the default: NHWC with ``igm_lite.backbones.NearestUpsample2D`` (``nhwc_up``), alternating all three in one process.
+
+    python -m igm_lite.bench gpu-check [--steps 300] [--n 16] [--chapters 01 02 03 04] [--out out/gpu-check]
+
+checks every chapter's device code path (``igm_lite.bench.gpucheck``): its small recipe trained ``--steps`` steps on
+the device in the precision chosen for it, then its engine on ``--n`` test images; prints training steps per second,
+the final loss, images per second and accuracy (low: a few hundred steps are far from the shipped training).
 """
 from .clevr import clevr
 from .cli import main, parse_schedule
 from .faces import celeba
+from .gpucheck import gpu_check
 from .layout import layout
 from .toy2d import toy2d, toy2d_generation, toy2d_inference
 from .zeroshot import zeroshot
 
-__all__ = ["celeba", "clevr", "layout", "main", "parse_schedule", "toy2d", "toy2d_generation", "toy2d_inference", "zeroshot"]
+__all__ = ["celeba", "clevr", "gpu_check", "layout", "main", "parse_schedule", "toy2d", "toy2d_generation", "toy2d_inference", "zeroshot"]

@@ -14,6 +14,7 @@ from ..infer.base import process_state
 from ..infer.discrete import parse_schedule
 from .clevr import CLEVR_METHODS, clevr
 from .faces import celeba
+from .gpucheck import RECIPES as CHECKED, gpu_check
 from .layout import layout
 from .toy2d import toy2d
 from .zeroshot import ZS_METHODS, zeroshot
@@ -116,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     lay.add_argument("--batch", type=count(1), default=d("batch"), help="rows per forward call (the caches' calls)")
     lay.add_argument("--grad-batch", dest="grad_batch", type=count(1), default=d("grad_batch"), help="rows per forward+backward call (refinement)")
     lay.add_argument("--reps", type=count(1), default=d("reps"), help="timed rounds (medians are printed)")
+    g = sub.add_parser("gpu-check", help="every chapter's device code path: its small recipe trained briefly, its engine on a few images")
+    d = lambda name: default(gpu_check, name)  # noqa: E731
+    g.add_argument("--out", default=d("out"), help="where the briefly trained models go")
+    g.add_argument("--steps", type=count(1), default=d("steps"), help="training steps per chapter's recipe")
+    g.add_argument("--n", type=count(1), default=d("n"), help="test images per chapter")
+    g.add_argument("--chapters", nargs="+", choices=sorted(CHECKED), default=d("chapters"))
+    g.add_argument("--seed", type=int, default=d("seed"))
     return p
 
 
@@ -125,7 +133,7 @@ def main(argv=None):
         a.k = a.k or None
     if a.bench == "celeba":
         a.shift = tuple(a.shift)
-    fn = {"toy2d": toy2d, "celeba": celeba, "zeroshot": zeroshot, "clevr": clevr, "layout": layout}[a.bench]
+    fn = {"toy2d": toy2d, "celeba": celeba, "zeroshot": zeroshot, "clevr": clevr, "layout": layout, "gpu-check": gpu_check}[a.bench]
     with torch.no_grad() if a.bench in ("toy2d", "celeba", "zeroshot") else contextlib.nullcontext():  # benchmarks never train
         for row in call(fn, a):
             if process_state().is_main_process:
