@@ -1,0 +1,42 @@
+"""The book's text without building it: every {cite} key is in references.bib, every entry there is cited, and
+every chapter cites its sources."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
+
+
+def bib_keys() -> set[str]:
+    return set(re.findall(r"@\w+\{([^,\s]+),", (ROOT / "references.bib").read_text()))
+
+
+def markdown(path: Path) -> str:
+    if path.suffix == ".ipynb":
+        return "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "markdown")
+    return path.read_text()
+
+
+def cited(path: Path) -> set[str]:
+    return {key.strip() for group in CITE.findall(markdown(path)) for key in group.split(",")}
+
+
+def test_every_citation_has_an_entry_and_every_entry_is_cited():
+    keys = bib_keys()
+    used = set().union(*(cited(p) for p in [*CHAPTERS, *(ROOT / "book").glob("*.md")]))
+    assert used - keys == set(), f"cited but not in references.bib: {sorted(used - keys)}"
+    assert keys - used == set(), f"in references.bib but never cited: {sorted(keys - used)}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_chapter_cites_the_paper_or_its_sources(path):
+    assert cited(path), f"{path.name} cites nothing ({{cite}}`key` with a key of references.bib)"
+
+
+def test_the_bibliography_is_a_page_of_the_book():
+    assert "```{bibliography}" in (ROOT / "book" / "references.md").read_text()
+    assert "book/references" in (ROOT / "_toc.yml").read_text() and "references.bib" in (ROOT / "_config.yml").read_text()
