@@ -131,12 +131,16 @@ def checkpoints(out_dir) -> list[Path]:
 STATE_NAME = "training_state.pt"
 
 
+class ConfigMismatch(ValueError):
+    """A checkpoint written by a model of another configuration: not damaged, but not this run's."""
+
+
 def load_state(ckpt: Path, model) -> dict:
     """The model weights (into ``model``) and the training state of checkpoint folder ``ckpt``. The state is read
     with ``weights_only=True`` (tensors, numbers, lists, dicts: no code runs). ``ValueError`` names what is damaged."""
     saved = type(model).from_pretrained(ckpt)
     if saved.config != model.config:
-        raise ValueError(f"checkpoint {ckpt} was written by a model with config {saved.config}, not {model.config}")
+        raise ConfigMismatch(f"checkpoint {ckpt} was written by a model with config {saved.config}, not {model.config}")
     try:
         state = torch.load(ckpt / STATE_NAME, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -204,9 +208,9 @@ def train(
     for ckpt in reversed(found):  # the newest intact checkpoint
         try:
             state = load_state(ckpt, model)
+        except ConfigMismatch:
+            raise
         except ValueError as e:
-            if "was written by a model with config" in str(e):
-                raise
             damaged.append(f"{ckpt.name}: {e}")
             continue
         if damaged:
