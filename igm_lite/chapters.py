@@ -1,6 +1,7 @@
 """Run the book's chapters with a profile through papermill, and the helpers every chapter uses.
 
     python -m igm_lite.chapters --profile cpu|gpu|smoke [--chapter 01|all] [--out out/PROFILE] [--prepare-only]
+    python -m igm_lite.chapters --student-editions      (notebooks/student/: the chapters without their solutions)
 
 A profile is a YAML file ``igm_lite/profiles/PROFILE.yml`` (shipped with the package) mapping a chapter's file stem
 to the parameters that override its ``parameters`` cell (the cell's own defaults are the CPU profile). In a
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -22,18 +24,22 @@ import yaml
 # -- what every chapter does ---------------------------------------------------------------------------------------
 
 
-def models_for(names: dict, model_dir: str = "", retrain: bool = False, steps: int = 0, data: dict | None = None) -> dict:
+def models_for(names: dict, model_dir: str = "", retrain: bool = False, steps: int = 0, data: dict | None = None,
+               autoencoder: str | None = None) -> dict:
     """The chapter's models, ``names`` = {key: recipe name}: the shipped checkpoints, or with ``model_dir`` the model
     folders there. ``retrain`` first runs each recipe into ``model_dir`` (``steps``: 0 for the recipe's own; ``data``:
-    the recipe's data overrides, e.g. a dataset root); training resumes from checkpoints kept beside the folders.
+    the recipe's data overrides, e.g. a dataset root; ``autoencoder``: latent recipes' autoencoder, e.g. a Stable
+    Diffusion hub id or folder); training resumes from checkpoints kept beside the folders.
     Returns {key: name or folder}, for ``igm_lite.pretrained.load_model``."""
-    from .pretrained import make
+    from .pretrained import RECIPES, make
 
     if retrain:
         if not model_dir:
             raise ValueError(f"retrain=True needs model_dir: the folder that receives the models {sorted(names.values())}")
         for name in names.values():
-            make(name, Path(model_dir) / name, steps or None, progress=True, data=data or {})
+            latent = "autoencoder" in RECIPES[name].model
+            make(name, Path(model_dir) / name, steps or None, progress=True, data=data or {},
+                 autoencoder=autoencoder if latent else None)
     return {k: (str(Path(model_dir) / n) if model_dir else n) for k, n in names.items()}
 
 
@@ -62,6 +68,9 @@ def recipe_table(models: dict) -> str:
 # -- where the chapters come from: one repository address ------------------------------------------------------------
 
 BADGE = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab}/github/{owner_repo}/blob/{branch}/notebooks/{name})"
+STUDENT = "student"  # notebooks/student/: the student editions (exercises without their solutions)
+STUDENT_BADGE = ("[![Open the student edition in Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+                 "({colab}/github/{owner_repo}/blob/{branch}/notebooks/" + STUDENT + "/{name})")
 INSTALL = "git+{url}"
 
 
@@ -78,14 +87,13 @@ def repository(root: Path | None = None) -> dict:
 def links(name: str, root: Path | None = None) -> dict:
     """What chapter ``name`` (a file name) must carry: its Colab badge and the address its first cell installs from."""
     repo = repository(root)
-    return {"badge": BADGE.format(name=name, **repo), "install": INSTALL.format(**repo)}
+    return {"badge": BADGE.format(name=name, **repo), "student_badge": STUDENT_BADGE.format(name=name, **repo),
+            "install": INSTALL.format(**repo)}
 
 
 def set_repository(url: str, branch: str = "main", root: Path | None = None) -> list[Path]:
     """Point the book at another repository (a fork): ``_config.yml`` and every chapter's badge and install cell.
     Returns the files rewritten."""
-    import re
-
     import nbformat
 
     root = root or find_root()
@@ -97,10 +105,66 @@ def set_repository(url: str, branch: str = "main", root: Path | None = None) -> 
     for nb_path in chapters(root):
         nb, new = nbformat.read(nb_path, as_version=4), links(nb_path.name, root)
         for cell in nb.cells:
-            cell.source = cell.source.replace(old[nb_path.name]["badge"], new["badge"]).replace(
-                f'"{old[nb_path.name]["install"]}"', f'"{new["install"]}"')
+            for key in ("badge", "student_badge"):
+                cell.source = cell.source.replace(old[nb_path.name][key], new[key])
+            cell.source = cell.source.replace(f'"{old[nb_path.name]["install"]}"', f'"{new["install"]}"')
         nbformat.write(nb, nb_path)
-    return [cfg_file, *chapters(root)]
+    return [cfg_file, *chapters(root), *write_student_editions(root)]
+
+
+# -- the student edition: the chapter without its solutions -----------------------------------------------------------
+
+# A solution is a sphinx-exercise directive fenced by four backticks (it holds a fenced code block) or three.
+_SOLUTION = re.compile(r"^(`{3,4})\{solution\}.*?^\1[ \t]*(?:\n|\Z)", re.M | re.S)
+STUDENT_NOTE = ("**Student edition**: the exercises without their solutions; each checked exercise says whether your code is "
+                "right. The book (the instructor's edition) has the solutions. {student_badge}")
+
+
+def student_edition(nb_path: Path, root: Path | None = None):
+    """Chapter ``nb_path`` as its student edition (an ``nbformat`` notebook): every ``{solution}`` block removed (and a
+    cell left empty by that), outputs cleared, and the chapter's badges replaced by the student edition's. The coding
+    stubs stay as they are: they raise ``NotImplementedError`` until done, and their checkers say so."""
+    import nbformat
+
+    root = root or find_root()
+    nb, link = nbformat.read(nb_path, as_version=4), links(Path(nb_path).name, root)
+    badges = f"{link['badge']} {student_line(link)}"
+    if badges not in nb.cells[0].source:
+        raise ValueError(f"{nb_path}: the first cell must carry the chapter's badges: {badges!r}")
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = re.sub(r"\n{3,}", "\n\n", _SOLUTION.sub("", cell.source)).strip("\n")
+            if not cell.source.strip():
+                continue
+            cell.source = cell.source.replace(badges, STUDENT_NOTE.format(**link))
+        elif cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def student_line(link: dict) -> str:
+    """What a chapter's first cell says beside its badge: where its student edition opens."""
+    return f"Student edition (the exercises without their solutions): {link['student_badge']}"
+
+
+def write_student_editions(root: Path | None = None) -> list[Path]:
+    """Write ``notebooks/student/NAME`` for every chapter (``python -m igm_lite.chapters --student-editions``)."""
+    import nbformat
+
+    root = root or find_root()
+    out = root / "notebooks" / STUDENT
+    out.mkdir(exist_ok=True)
+    written = []
+    for nb_path in chapters(root):
+        target = out / nb_path.name
+        tmp = out / f".{nb_path.name}.tmp"
+        nbformat.write(student_edition(nb_path, root), tmp)
+        os.replace(tmp, target)
+        written.append(target)
+    return written
 
 
 # -- running the chapters with a profile ----------------------------------------------------------------------------
@@ -177,7 +241,13 @@ def main(argv=None):
     p.add_argument("--set-repository", metavar="URL", help="point _config.yml, the Colab badges and the install cells at "
                    "another repository (a fork: https://github.com/OWNER/REPO) and exit")
     p.add_argument("--branch", default="main", help="with --set-repository: the branch the badges open")
+    p.add_argument("--student-editions", action="store_true", help="write notebooks/student/ (the chapters without their "
+                   "solutions) and exit")
     a = p.parse_args(argv)
+    if a.student_editions:
+        for path in write_student_editions():
+            print(f"wrote {path}")
+        return
     if a.set_repository:
         for path in set_repository(a.set_repository, a.branch):
             print(f"rewrote {path}")

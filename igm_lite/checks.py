@@ -104,7 +104,10 @@ def check_sample(x, model, name: str = "x0", batched: bool = False, values: bool
         shape = shape[1:]
     if spec is not None and not _shape_matches(shape, tuple(spec)):
         what = "a batch" if batched else "one sample (no batch axis)"
-        raise ValueError(f"{name} must be {what} of shape {_describe(tuple(spec), batched)} for this model, got shape {tuple(x.shape)}")
+        cfg = getattr(model, "config", None)
+        ae = cfg.get("autoencoder") if isinstance(cfg, dict) else None
+        hint = f" (this model denoises latents of the autoencoder {ae!r}: encode images once with igm_lite.latent.encode)" if ae else ""
+        raise ValueError(f"{name} must be {what} of shape {_describe(tuple(spec), batched)} for this model, got shape {tuple(x.shape)}{hint}")
     if values:
         if not torch.isfinite(x).all():
             raise ValueError(f"{name} contains NaN or infinite values")

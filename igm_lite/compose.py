@@ -73,13 +73,15 @@ class ComposedDenoiser(ModelFolder, nn.Module):
         encoder: the concept encoder, ``"mlp"`` or ``"linear"`` (``igm_lite.concepts.ConceptEncoder``).
         data_range: (lo, hi) of the clean data, checked at the inference engines' entrances (``igm_lite.checks``);
             ``None``: images in [-1, 1] for a UNet, unbounded for the MLP. ``"none"``: unbounded (e.g. latents).
+        autoencoder: for a latent model, the autoencoder whose latents it denoises (a shipped name, a folder or a hub
+            id; ``igm_lite.latent``): images go through ``igm_lite.latent.encode(model, images)`` once, before the engines.
 
     ``network_evals`` counts the rows that went through the backbone (one sample-sized input is 1).
     ``save_pretrained`` / ``from_pretrained`` (``igm_lite.io.ModelFolder``) write and read a model folder.
     """
 
     def __init__(self, backbone: dict, concept_dim: int, mode: str = "mean", weight: float = 1.0, learned_null: bool = False,
-                 encoder: str = "mlp", data_range=None):
+                 encoder: str = "mlp", data_range=None, autoencoder: str | None = None):
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"unknown composition mode {mode!r}; expected one of {MODES}")
@@ -97,6 +99,10 @@ class ComposedDenoiser(ModelFolder, nn.Module):
                     raise ValueError(f"data_range must be (lo, hi) with lo < hi, got {data_range}")
                 data_range = [lo, hi]
             self.config["data_range"] = data_range
+        if autoencoder is not None:
+            if not isinstance(autoencoder, str) or not autoencoder:
+                raise TypeError(f"autoencoder must name one (a shipped name, a folder or a hub id), got {autoencoder!r}")
+            self.config["autoencoder"] = autoencoder
         kwargs = dict(backbone)
         self.backbone = build_backbone(kwargs.pop("kind"), **kwargs)
         self.encoder = ConceptEncoder(concept_dim, self.backbone.embed_dim, learned_null=learned_null, kind=encoder)

@@ -132,3 +132,96 @@ def check_perception(fn, trials: int = 20, seed: int = 0) -> bool:
             raise AssertionError(f"scene {i}: {P} predictions, {T} objects: expected another count than {got}; hint: {hint}")
     print("Correct: your count matches igm_lite.metrics.position_metrics' perception criterion.")
     return True
+
+
+def check_choose_k(fn, trials: int = 10, seed: int = 0) -> bool:
+    """Chapter 2: ``fn(errors (K_max, N)) -> (k, se)``. Row K - 1 holds the error of the best K-object answer at each of
+    N noise samples shared by every K. ``k`` is the number of objects with the least mean error (1-based), ``se`` the
+    standard error of the mean difference between the runner-up K and k, from the paired per-sample differences
+    (``Tensor.std``, unbiased, over sqrt(N)): shared noise makes it far smaller than either mean's own."""
+    g = torch.Generator().manual_seed(seed)
+    for i in range(trials):
+        k_max, n = int(torch.randint(2, 9, (1,), generator=g)), int(torch.randint(4, 33, (1,), generator=g))
+        shared = torch.rand(n, generator=g, dtype=torch.float64) * 0.5  # what every K sees: the noise sample's difficulty
+        errors = shared + torch.rand(k_max, 1, generator=g, dtype=torch.float64) * 0.01 + 0.002 * torch.rand(k_max, n, generator=g, dtype=torch.float64)
+        ok, got = _attempt(fn, errors.clone())
+        if not ok:
+            return False
+        mean = errors.mean(1)
+        first, second = mean.argsort()[:2].tolist()
+        want_k, want_se = first + 1, float((errors[second] - errors[first]).std() / n**0.5)
+        assert isinstance(got, tuple) and len(got) == 2, "return a tuple (k, se)"
+        if int(got[0]) != want_k:
+            raise AssertionError(f"trial {i}: wrong k {int(got[0])}; hint: " + ("rows are K = 1, 2, ...: k is 1-based" if int(got[0]) == want_k - 1
+                                                                              else "the least MEAN error over the samples"))
+        if abs(float(got[1]) - want_se) > 1e-6 * max(1.0, want_se) + 1e-12:
+            naive = float((errors[first].var() / n + errors[second].var() / n).sqrt())
+            hint = "pair the samples: the standard deviation of the differences, not of each row" if abs(float(got[1]) - naive) < 1e-9 \
+                else "the runner-up is the K with the second-least mean error; std is unbiased (n - 1)"
+            raise AssertionError(f"trial {i}: wrong standard error {float(got[1]):.3g}; hint: {hint}")
+    print("Correct: your K is the least-error one, and your standard error uses the shared noise.")
+    return True
+
+
+class _TableScorer:
+    """A stand-in for ``CachedScorer`` whose per-sample errors come from a table (N, S): ``add`` takes the next
+    samples, ``errors`` averages each set's column over the samples added so far."""
+
+    def __init__(self, table: torch.Tensor):
+        self.table, self.n = table, 0
+
+    def add(self, samples, candidates=None):
+        self.n += len(samples)
+
+    def errors(self, sets: torch.Tensor) -> torch.Tensor:
+        return self.table[: self.n, sets[:, 0]].mean(0)
+
+
+def check_elimination(fn, trials: int = 10, seed: int = 0) -> bool:
+    """Chapter 3: ``fn(errors (N, S), schedule) -> int``. ``errors[n, s]`` is configuration s's error at noise sample n
+    alone; ``schedule`` a list of (samples used so far, configurations kept). The answer is the configuration staged
+    elimination chooses (``igm_lite.infer.discrete.staged_elimination``): at each stage the surviving configurations
+    are ranked by their mean error over the samples so far and the best ``kept`` survive."""
+    from .infer.discrete import staged_elimination
+    from .schedule import NoiseSamples
+
+    g = torch.Generator().manual_seed(seed)
+    for i in range(trials):
+        n, s = 16, 8
+        table = torch.rand(n, s, generator=g) + torch.linspace(0, 0.3, s)[torch.randperm(s, generator=g)]
+        n1 = int(torch.randint(1, 8, (1,), generator=g))
+        schedule = [(n1, int(torch.randint(2, 5, (1,), generator=g))), (n, 1)]
+        ok, got = _attempt(fn, table.clone(), list(schedule))
+        if not ok:
+            return False
+        samples = NoiseSamples(torch.arange(n), torch.zeros(n, 1))
+        want, _, errors, stage = staged_elimination(_TableScorer(table), samples, torch.arange(s).view(-1, 1), schedule)
+        if got is None or int(got) != int(want[0]):
+            full = int(table.mean(0).argmin())
+            hint = ("that is the best configuration on ALL samples: the first stage only looks at the first samples"
+                    if int(got) == full else "the second stage ranks the survivors by their mean over all samples so far, not the new ones")
+            raise AssertionError(f"trial {i}, schedule {schedule}: expected another configuration than {got}; hint: {hint}")
+    print("Correct: your elimination chooses what igm_lite's staged elimination chooses.")
+    return True
+
+
+def check_dc_from_cache(fn, trials: int = 5, seed: int = 0) -> bool:
+    """Chapter 4: ``fn(gram (M + 2, M + 2), k) -> (k,)`` the Diffusion Classifier top-K answer from the cache laid out as
+    ``igm_lite.CachedScorer`` lays it out (index 0 the target noise, 1 the empty prompt, 2 + m prompt m): the k prompts
+    whose predictions ALONE have the least denoising error, as sorted prompt indices (``ZeroShot.compare``'s ``dc``)."""
+    g = torch.Generator().manual_seed(seed)
+    for i in range(trials):
+        M, d, k = 7, 50, int(torch.randint(1, 4, (1,), generator=g))
+        V = torch.randn(M + 2, d, generator=g, dtype=torch.float64)
+        ok, got = _attempt(fn, V @ V.T / d, k)
+        if not ok:
+            return False
+        alone = (V[:1] - V[2:]).pow(2).mean(1)  # each prompt's error alone, from the predictions themselves
+        want = alone.argsort()[:k].sort().values
+        got_t = None if got is None else torch.as_tensor(got).long().flatten()
+        if got_t is None or not torch.equal(got_t, want):
+            hint = ("indices of prompts start at 0 (the Gram matrix's index 2)" if got_t is not None and torch.equal(got_t - 2, want)
+                    else "a prompt's error alone is G[0,0] - 2 G[0, 2+m] + G[2+m, 2+m]; keep the k LEAST, sorted")
+            raise AssertionError(f"trial {i} (k = {k}): wrong prompts {None if got_t is None else got_t.tolist()}; hint: {hint}")
+    print("Correct: your top-K matches Diffusion Classifier's answer from the same cache.")
+    return True

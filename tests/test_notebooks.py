@@ -148,3 +148,56 @@ def test_a_chapter_runs_alone_from_the_installed_wheel(tmp_path):
     assert "network rows: cached" in outputs
     assert f"{smoke['n_gen']} points per scene, {smoke['sample_steps']} sampling steps" in outputs, "the profile's settings were used"
     assert sorted(p.name for p in work.iterdir()) == ["01_ebm_composition.ipynb", "out.ipynb"], "the chapter wrote nothing else"
+
+
+# -- the student edition ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_student_edition_is_in_sync_and_holds_no_solution(nb_path):
+    """notebooks/student/NAME is what `python -m igm_lite.chapters --student-editions` makes of the chapter now."""
+    committed = ROOT / "notebooks" / chapters.STUDENT / nb_path.name
+    assert committed.is_file(), "run python -m igm_lite.chapters --student-editions"
+    made = nbformat.writes(chapters.student_edition(nb_path, ROOT))
+    assert committed.read_text() == made + "\n" or committed.read_text() == made, \
+        "the student edition is out of date: python -m igm_lite.chapters --student-editions"
+    student, book = nbformat.read(committed, as_version=4), nbformat.read(nb_path, as_version=4)
+    text = "\n".join(c.source for c in student.cells)
+    assert "{solution}" not in text and "{exercise}" in text
+    assert text.count("{exercise}") == "\n".join(c.source for c in book.cells).count("{exercise}"), "every exercise stays"
+    assert chapters.links(nb_path.name, ROOT)["student_badge"] in student.cells[0].source
+    assert chapters.links(nb_path.name, ROOT)["student_badge"] in book.cells[0].source, "the chapter links its student edition"
+    stubs = [c.source for c in student.cells if c.cell_type == "code" and 'raise NotImplementedError("exercise' in c.source]
+    assert stubs and all("exercises.check_" in s for s in stubs), "every coding stub is checked"
+
+
+def _exercises(nb_path):
+    """(stub code, the reference solution's code, the checker call) of each checked exercise of a chapter."""
+    import re
+
+    nb = nbformat.read(nb_path, as_version=4)
+    solutions = re.findall(r"````\{solution\}.*?```python\n(.*?)```", "\n".join(c.source for c in nb.cells if c.cell_type == "markdown"), re.S)
+    found = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and 'raise NotImplementedError("exercise' in cell.source:
+            name = re.search(r"^def (\w+)\(", cell.source, re.M).group(1)
+            solution = next(s for s in solutions if re.search(rf"^def {name}\(", s, re.M))
+            check = next(line for line in cell.source.splitlines() if line.startswith("exercises.check_"))
+            found.append((cell.source.replace(check, ""), solution, check))
+    return found
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_checker_rejects_the_stub_and_accepts_the_reference_solution(nb_path, capsys):
+    import torch
+
+    from igm_lite import exercises
+
+    found = _exercises(nb_path)
+    assert found, "at least one checked exercise per chapter"
+    for stub, solution, check in found:
+        for code, want in ((stub, False), (solution, True)):
+            env = {"torch": torch, "exercises": exercises}
+            exec(code, env)
+            assert eval(check, env) is want, f"{check} on the {'stub' if want is False else 'solution'}"
+    assert "Not attempted yet" in capsys.readouterr().out

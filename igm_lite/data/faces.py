@@ -81,7 +81,7 @@ class FaceWorld:
         """Faces (B, 3, size, size) in [-1, 1] for attrs (B, 3) in {0, 1} and group "A" or "B"; with
         ``with_meta``, also the nuisances that are not attributes: {"beard": (B,) bool}."""
         if group not in ("A", "B"):
-            raise ValueError(f"group must be 'A' or 'B', got {group!r}")
+            raise ValueError(f"group must be 'A' or 'B' ('AB' in batch), got {group!r}")
         attrs = torch.as_tensor(attrs).bool()
         if attrs.dim() != 2 or attrs.shape[1] != 3:
             raise ValueError(f"attrs must have shape (B, 3), got {tuple(attrs.shape)}")
@@ -155,7 +155,12 @@ class FaceWorld:
         return (img, {"beard": beard_on}) if with_meta else img
 
     def batch(self, n: int, group: str = "A", generator: torch.Generator | None = None) -> Batch:
-        """n faces of a group with independent, uniform attributes, in the common batch format."""
+        """n faces of a group with independent, uniform attributes, in the common batch format. ``group="AB"``: the
+        first n // 2 faces of group A, the rest of group B (what an autoencoder trained on both groups sees)."""
+        if group == "AB":
+            a, b = self.batch(n // 2, "A", generator), self.batch(n - n // 2, "B", generator)
+            meta = {"attrs": torch.cat([a.meta["attrs"], b.meta["attrs"]]), "group": "AB", "beard": torch.cat([a.meta["beard"], b.meta["beard"]])}
+            return Batch(torch.cat([a.x, b.x]), torch.cat([a.concepts, b.concepts]), torch.cat([a.mask, b.mask]), meta)
         attrs = torch.rand(n, 3, generator=generator) < 0.5
         x, nuisance = self.render(attrs, group, generator, with_meta=True)
         return Batch(x, attribute_concepts(attrs), torch.ones(n, 3, dtype=torch.bool), {"attrs": attrs.long(), "group": group, **nuisance})

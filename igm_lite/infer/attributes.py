@@ -3,7 +3,8 @@
 Each attribute is a pair of one-hot slots (present, absent) of the pool ``attribute_pool()``; a face's
 configuration is one slot per attribute, and its attributes are the configuration of least denoising error
 (``igm_lite.infer.discrete``). ``infer_faces`` runs any engine (or the ResNet baseline) over a batch of faces;
-``attribute_votes`` splits an engine's decision into the vote of each noise sample.
+``attribute_votes`` splits an engine's decision into the vote of each noise sample. A latent model (its config names
+an autoencoder, ``igm_lite.latent``) gets each face's latent, encoded once.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from ..data.faces import ATTRIBUTES, attribute_pool, attrs_from_slots
+from ..latent import encode
 from ..schedule import make_scheduler
 from .discrete import METHODS, CachedScorer, DiscreteConfig, DiscreteEngine, product_sets
 
@@ -54,9 +56,12 @@ def infer_faces(x: torch.Tensor, method: str, model=None, *, n_noise: int = _D.n
         return AttributeResult(attrs, None, torch.zeros(len(x)), torch.full((len(x),), per))
     engine = DiscreteEngine(model, make_scheduler(), n_samples=n_noise, t_range=t_range, seed=seed, method=method, schedule=schedule)
     sets, pool = product_sets([2] * len(ATTRIBUTES)), attribute_pool()
-    results = [engine.infer(img, pool, sets) for img in x]
+    start = time.perf_counter()
+    z = encode(model, x)  # a latent model's latents, once per face (pixels: the faces themselves)
+    per = (time.perf_counter() - start) / len(x)
+    results = [engine.infer(img, pool, sets) for img in z]
     return AttributeResult(torch.stack([attrs_from_slots(r.answer) for r in results]), torch.stack([r.errors for r in results]),
-                           torch.tensor([r.network_evals for r in results], dtype=torch.float), torch.tensor([r.seconds for r in results]))
+                           torch.tensor([r.network_evals for r in results], dtype=torch.float), torch.tensor([r.seconds + per for r in results]))
 
 
 @dataclass
@@ -77,6 +82,7 @@ def attribute_votes(x: torch.Tensor, attrs: torch.Tensor, model, *, n_noise: int
     same t and noise for every face; ``spacing="even"`` spreads the t evenly over the range, to see every
     noise level). 6 network rows per face and sample."""
     scheduler = make_scheduler()
+    x = encode(model, x)
     samples = DiscreteEngine(model, scheduler, n_samples=n_noise, t_range=t_range, seed=seed, spacing=spacing).noise_for(x[0])
     pool, slots = attribute_pool(), 2 * torch.arange(len(ATTRIBUTES))
     vote = torch.zeros(len(x), n_noise, len(ATTRIBUTES))
