@@ -1,4 +1,4 @@
-"""Joint training of the composed denoiser (the paper's Key Design 2), on accelerate.
+"""Joint training of the composed denoiser (the paper's training of the composed score functions), on accelerate.
 
 Rather than training each concept's denoiser alone and composing at test time, IGM trains the
 composition itself on the denoising objective:

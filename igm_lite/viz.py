@@ -10,6 +10,19 @@ from .data.toy2d import StripeWorld
 LIM = 3.5  # half-width of the plotted square of the plane
 
 
+# The book's pages are about 9 inches wide: a wider figure is shrunk to fit, and its text with it. Figures are drawn at
+# most this wide (a grid of many panels shrinks its panels, keeping the aspect), and no text is smaller than 9 pt.
+MAX_WIDTH = 9.0
+plt.rcParams.update({"font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "xtick.labelsize": 9,
+                     "ytick.labelsize": 9, "legend.fontsize": 9, "figure.titlesize": 11})
+
+
+def _fit(width: float, height: float) -> tuple[float, float]:
+    """A figure size of at most ``MAX_WIDTH`` inches wide, with the aspect of (width, height)."""
+    scale = min(1.0, MAX_WIDTH / width)
+    return width * scale, height * scale
+
+
 def _grid(n: int = 121, lim: float = LIM):
     g = torch.linspace(-lim, lim, n)
     X, Y = torch.meshgrid(g, g, indexing="xy")
@@ -26,7 +39,7 @@ def _density(world: StripeWorld, scene, weights=None, temperature: float = 1.0, 
 
 def experts_figure(world: StripeWorld, scenes, titles=None, points=None):
     """Density of each scene (a product of its experts); ``points`` (list of (n, 2)) are overlaid."""
-    fig, axes = plt.subplots(1, len(scenes), figsize=(3.2 * len(scenes), 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(scenes), figsize=_fit(3.2 * len(scenes), 3.2), squeeze=False)
     names = world.names()
     for i, (ax, scene) in enumerate(zip(axes[0], scenes)):
         X, Y, p = _density(world, scene)
@@ -44,7 +57,7 @@ def experts_figure(world: StripeWorld, scenes, titles=None, points=None):
 def energy_figure(world: StripeWorld, scene):
     """Energies of each expert and their sum (the product of experts' energy)."""
     X, Y, P = _grid()
-    fig, axes = plt.subplots(1, len(scene) + 1, figsize=(3.2 * (len(scene) + 1), 3.2))
+    fig, axes = plt.subplots(1, len(scene) + 1, figsize=_fit(3.2 * (len(scene) + 1), 3.2))
     names = world.names()
     for ax, k in zip(axes, scene):
         ax.contourf(X, Y, world.energy(P, (k,)).clamp(max=30), levels=20, cmap="viridis")
@@ -71,7 +84,7 @@ def score_figure(world: StripeWorld, scene, abar: float = 1.0, other=None, other
         o = other(pts)
         m = -o / o.norm(dim=-1, keepdim=True).clamp(min=1e-8)
         ax.quiver(pts[:, 0], pts[:, 1], m[:, 0], m[:, 1], color="crimson", alpha=0.6, label=f"{other_label}: -eps")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower right", fontsize=9)
     ax.set_aspect("equal")
     ax.set_title(f"score directions, abar = {abar:.3g}", fontsize=9)
     fig.tight_layout()
@@ -116,7 +129,7 @@ def density_explorer(world: StripeWorld, scene=(0, 2)):
 def samples_figure(world: StripeWorld, samples: dict, scenes, n_show: int = 400):
     """Rows: models (dict name -> list of (n, 2) samples per scene); columns: scenes, over exact densities."""
     rows = len(samples)
-    fig, axes = plt.subplots(rows, len(scenes), figsize=(2.6 * len(scenes), 2.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, len(scenes), figsize=_fit(2.6 * len(scenes), 2.6 * rows), squeeze=False)
     for r, (name, per_scene) in enumerate(samples.items()):
         for c, scene in enumerate(scenes):
             ax = axes[r, c]
@@ -129,9 +142,9 @@ def samples_figure(world: StripeWorld, samples: dict, scenes, n_show: int = 400)
             ax.set_xticks([])
             ax.set_yticks([])
             if c == 0:
-                ax.set_ylabel(name, fontsize=8)
+                ax.set_ylabel(name, fontsize=9)
             if r == 0:
-                ax.set_title(" × ".join(world.names()[k] for k in scene), fontsize=8)
+                ax.set_title(" × ".join(world.names()[k] for k in scene), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -140,13 +153,13 @@ def errors_figure(labels, errors, truth_label=None, title="denoising error of ev
     """Bar chart of the denoising error of each candidate set, the least one and the truth marked."""
     errors = np.asarray(errors, dtype=float)
     order = np.argsort(errors)
-    fig, ax = plt.subplots(figsize=(max(6, 0.28 * len(labels)), 3.2))
+    fig, ax = plt.subplots(figsize=_fit(max(6, 0.28 * len(labels)), 3.2))
     colors = ["crimson" if labels[i] == truth_label else "steelblue" for i in order]
     ax.bar(range(len(order)), errors[order], color=colors)
     span = errors.max() - errors.min()
     ax.set_ylim(max(0.0, errors.min() - 0.15 * span), errors.max() + 0.05 * span)
     ax.set_xticks(range(len(order)))
-    ax.set_xticklabels([labels[i] for i in order], rotation=90, fontsize=7)
+    ax.set_xticklabels([labels[i] for i in order], rotation=90, fontsize=9)
     ax.set_ylabel("error")
     ax.set_title(title + ("  (red: the true set)" if truth_label else ""), fontsize=9)
     fig.tight_layout()
@@ -182,12 +195,12 @@ def faces_figure(x: torch.Tensor, titles=None, ncols: int = 8, title: str | None
     """A grid of images x (B, 3 or 1, H, W) in [-1, 1] (faces, digit canvases), each with an optional (short) title."""
     n = x.shape[0]
     rows = (n + ncols - 1) // ncols
-    fig, axes = plt.subplots(rows, ncols, figsize=(1.35 * ncols, 1.55 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, ncols, figsize=_fit(1.35 * ncols, 1.55 * rows), squeeze=False)
     for i, ax in enumerate(axes.flat):
         if i < n:
             _show(ax, x[i])
             if titles is not None:
-                ax.set_title(titles[i], fontsize=7)
+                ax.set_title(titles[i], fontsize=9)
         else:
             ax.axis("off")
     if title:
@@ -218,10 +231,10 @@ def configuration_errors_figure(x: torch.Tensor, errors: torch.Tensor, labels, t
         if truth is not None:
             bars[int(truth[b])].set_edgecolor("crimson")
             bars[int(truth[b])].set_linewidth(2)
-        ax.set_ylabel("error", fontsize=7)
-        ax.tick_params(labelsize=7)
+        ax.set_ylabel("error", fontsize=9)
+        ax.tick_params(labelsize=9)
         ax.set_xticks(range(S))
-        ax.set_xticklabels(labels if b == B - 1 else [""] * S, rotation=30, ha="right", fontsize=7)
+        ax.set_xticklabels(labels if b == B - 1 else [""] * S, rotation=30, ha="right", fontsize=9)
     axes[0, 1].set_title("denoising error of each configuration (dark: least, red edge: truth)", fontsize=9)
     fig.tight_layout()
     return fig
@@ -241,7 +254,7 @@ def accuracy_figure(results: dict, attributes, title: str = "accuracy"):
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("accuracy")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=9, loc="lower left")
     fig.tight_layout()
     return fig
 
@@ -256,7 +269,7 @@ def noise_level_votes_figure(t: torch.Tensor, votes: dict, attributes, bins=(0, 
     edges = list(bins)
     names = [f"[{lo}, {hi})" for lo, hi in zip(edges[:-1], edges[1:])]
     in_bin = [(t >= lo) & (t < hi) for lo, hi in zip(edges[:-1], edges[1:])]
-    fig, axes = plt.subplots(2, len(attributes), figsize=(3.2 * len(attributes), 5.2), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(2, len(attributes), figsize=_fit(3.2 * len(attributes), 5.2), sharex=True, squeeze=False)
     x = np.arange(len(names))
     for (label, (vote, attrs)), colour in zip(votes.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"]):
         vote, attrs = vote.cpu(), torch.as_tensor(attrs).cpu().bool()
@@ -273,12 +286,12 @@ def noise_level_votes_figure(t: torch.Tensor, votes: dict, attributes, bins=(0, 
         axes[0, a].set_title(name, fontsize=10)
         axes[1, a].set_yscale("log")
         axes[1, a].set_xticks(x)
-        axes[1, a].set_xticklabels(names, rotation=30, ha="right", fontsize=7)
-        axes[1, a].set_xlabel("t", fontsize=8)
-    axes[0, 0].set_ylabel('share of samples voting "present"', fontsize=8)
-    axes[1, 0].set_ylabel("mean |vote| (error difference)", fontsize=8)
+        axes[1, a].set_xticklabels(names, rotation=30, ha="right", fontsize=9)
+        axes[1, a].set_xlabel("t", fontsize=9)
+    axes[0, 0].set_ylabel('share of samples voting "present"', fontsize=9)
+    axes[1, 0].set_ylabel("mean |vote| (error difference)", fontsize=9)
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=7, frameon=False, handlelength=3)
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=9, frameon=False, handlelength=3)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
 
@@ -291,7 +304,7 @@ def pair_errors_figure(x: torch.Tensor, set_errors: torch.Tensor, sets: torch.Te
     (S, 2); prompt_errors (B, M); truth: B lists of prompt indices."""
     B, M = prompt_errors.shape
     names = names or [str(m) for m in range(M)]
-    fig, axes = plt.subplots(B, 3, figsize=(9, 2.3 * B), squeeze=False, gridspec_kw={"width_ratios": [1, 1.5, 2.4]})
+    fig, axes = plt.subplots(B, 3, figsize=_fit(9, 2.3 * B), squeeze=False, gridspec_kw={"width_ratios": [1, 1.5, 2.4]})
     for b in range(B):
         _show(axes[b, 0], x[b])
         grid = np.full((M, M), np.nan)
@@ -306,8 +319,8 @@ def pair_errors_figure(x: torch.Tensor, set_errors: torch.Tensor, sets: torch.Te
         ax.scatter([tj], [ti], s=110, marker="s", facecolors="none", edgecolors="crimson", linewidths=1.5)
         ax.set_xticks(range(M))
         ax.set_yticks(range(M))
-        ax.set_xticklabels(names, fontsize=6)
-        ax.set_yticklabels(names, fontsize=6)
+        ax.set_xticklabels(names, fontsize=9)
+        ax.set_yticklabels(names, fontsize=9)
         pe = prompt_errors[b].numpy()
         keep = set(np.argsort(pe)[: len(truth[b])].tolist())
         ax = axes[b, 2]
@@ -318,8 +331,8 @@ def pair_errors_figure(x: torch.Tensor, set_errors: torch.Tensor, sets: torch.Te
         lo, hi = pe.min(), pe.max()
         ax.set_ylim(lo - 0.15 * (hi - lo + 1e-12), hi + 0.05 * (hi - lo + 1e-12))
         ax.set_xticks(range(M))
-        ax.set_xticklabels(names, fontsize=7)
-        ax.tick_params(labelsize=7)
+        ax.set_xticklabels(names, fontsize=9)
+        ax.tick_params(labelsize=9)
     axes[0, 1].set_title("error of each pair (IGM; bright: low)", fontsize=9)
     axes[0, 2].set_title("error of each prompt alone (DC)", fontsize=9)
     fig.tight_layout()
@@ -332,16 +345,16 @@ def method_bars(results: dict, paper: dict | None = None, title: str = "accuracy
     labels = list(results)
     ax.bar(range(len(labels)), [results[k] for k in labels], color="tab:blue", label="this run")
     for i, k in enumerate(labels):
-        ax.text(i, results[k] + 0.02, f"{results[k]:.0%}", ha="center", fontsize=8)
+        ax.text(i, results[k] + 0.02, f"{results[k]:.0%}", ha="center", fontsize=9)
         if paper and k in paper:
             ax.plot([i - 0.4, i + 0.4], [paper[k]] * 2, color="crimson", lw=2, label="paper" if i == 0 else None)
     ax.set_xticks(range(len(labels)))
-    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_xticklabels(labels, fontsize=9)
     ax.set_ylim(0, 1.08)
     ax.set_ylabel("accuracy")
     ax.set_title(title, fontsize=10)
     if paper:
-        ax.legend(fontsize=8, loc="upper right")
+        ax.legend(fontsize=9, loc="upper right")
     fig.tight_layout()
     return fig
 
@@ -351,7 +364,7 @@ def scenes_figure(x: torch.Tensor, truths, preds=None, titles=None, ncols: int =
     (list of (P, 2), red crosses), positions in [0, 1] (x right, y down)."""
     n = x.shape[0]
     rows = (n + ncols - 1) // ncols
-    fig, axes = plt.subplots(rows, ncols, figsize=(2.0 * ncols, 2.15 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, ncols, figsize=_fit(2.0 * ncols, 2.15 * rows), squeeze=False)
     S = x.shape[-1]
     for i, ax in enumerate(axes.flat):
         if i >= n:
@@ -364,7 +377,7 @@ def scenes_figure(x: torch.Tensor, truths, preds=None, titles=None, ncols: int =
             p = torch.as_tensor(preds[i]).reshape(-1, 2) * S - 0.5
             ax.scatter(p[:, 0], p[:, 1], s=30, marker="x", c="red", linewidths=1.5)
         if titles is not None:
-            ax.set_title(titles[i], fontsize=8)
+            ax.set_title(titles[i], fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -402,6 +415,49 @@ def error_vs_k_figure(curves: dict, truth_k: dict | None = None, title: str = "d
     ax.set_xlabel("K (objects in the answer)")
     ax.set_ylabel("denoising error")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def method_figure(world: StripeWorld | None = None, scene=(0, 2), n_points: int = 300, n_noise: int = 64, seed: int = 0):
+    """The whole method on the 2-D stripe world, with its exact denoisers: compose (two experts and their product),
+    observe (a cloud drawn from the product), invert (the denoising error of every candidate set of one or two
+    concepts on shared noise samples; the least error names the concepts that made the cloud)."""
+    from .schedule import make_scheduler
+
+    world = world or StripeWorld()
+    g = torch.Generator().manual_seed(seed)
+    names = world.names()
+    fig, axes = plt.subplots(1, 3, figsize=_fit(13.0, 4.0), gridspec_kw={"width_ratios": [1, 1, 1.6]})
+    X, Y, P = _grid()
+    for k, cmap in zip(scene, ("Greens", "Oranges")):
+        axes[0].contour(X, Y, torch.exp(-world.energy(P, (k,))), levels=4, cmap=cmap, linewidths=1.2)
+    axes[0].contourf(X, Y, _density(world, scene)[2], levels=12, cmap="Blues", alpha=0.85)
+    axes[0].set_title("1. compose: p(x|c¹) p(x|c²)")
+    cloud = world.cloud(scene, n_points, g)
+    axes[1].scatter(cloud[:, 0], cloud[:, 1], s=4, c="crimson", alpha=0.6)
+    axes[1].set_title("2. observe a cloud")
+    for ax in axes[:2]:
+        ax.set_aspect("equal")
+        ax.set_xlim(-LIM, LIM)
+        ax.set_ylim(-LIM, LIM)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    abar_all = make_scheduler().alphas_cumprod
+    t = torch.randint(0, len(abar_all), (n_noise,), generator=g)
+    eps = torch.randn(n_noise, n_points, 2, generator=g)
+    abar = abar_all[t].view(-1, 1)
+    x_t = abar.sqrt().unsqueeze(-1) * cloud + (1 - abar).sqrt().unsqueeze(-1) * eps
+    sets = world.scenes(1) + world.scenes(2)
+    errors = [float((eps - world.ideal_eps(x_t, abar.expand(-1, n_points), s)).pow(2).sum(-1).mean()) for s in sets]
+    best = int(np.argmin(errors))
+    colours = ["crimson" if i == best else "grey" for i in range(len(sets))]
+    axes[2].bar(range(len(sets)), errors, color=colours)
+    axes[2].set_xticks(range(len(sets)))
+    axes[2].set_xticklabels([" + ".join(names[k] for k in s) for s in sets], rotation=70, ha="right", fontsize=9)
+    axes[2].set_yscale("log")
+    axes[2].set_ylabel("denoising error")
+    axes[2].set_title(f"3. invert: the least error is {' + '.join(names[k] for k in sets[best])}")
     fig.tight_layout()
     return fig

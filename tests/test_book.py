@@ -32,7 +32,7 @@ CHAPTER_PAGES = {"notebooks/01_ebm_composition.html": 6, "notebooks/02_clevr_obj
 
 def test_book_builds_with_every_page(built_book):
     pages = sorted(p.relative_to(built_book).as_posix() for p in built_book.rglob("*.html"))
-    for must in ["index.html", "book/intro.html", "book/running.html", "book/gpu.html", "book/notation.html", "book/references.html", *CHAPTER_PAGES]:
+    for must in ["index.html", "book/intro.html", "book/running.html", "book/gpu.html", "book/notation.html", "book/instructors.html", "book/engineering.html", "book/references.html", *CHAPTER_PAGES]:
         assert must in pages
     for page, figures in CHAPTER_PAGES.items():
         chapter = (built_book / page).read_text()

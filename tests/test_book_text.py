@@ -40,3 +40,28 @@ def test_every_chapter_cites_the_paper_or_its_sources(path):
 def test_the_bibliography_is_a_page_of_the_book():
     assert "```{bibliography}" in (ROOT / "book" / "references.md").read_text()
     assert "book/references" in (ROOT / "_toc.yml").read_text() and "references.bib" in (ROOT / "_config.yml").read_text()
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_chapter_opens_with_its_result_and_ends_with_a_summary(path):
+    """A result box in the title cell (the chapter's finding against the paper's), a reading and a run time in its
+    header, and a Summary of 3-5 takeaways right before the exercises."""
+    cells = [("".join(c["source"]), c["cell_type"]) for c in json.loads(path.read_text())["cells"]]
+    title = cells[0][0]
+    box = re.search(r"```\{admonition\} Result\n:class: tip\n(.+?)\n```", title, re.S)
+    assert box and "paper" in box.group(1), "the title cell holds a result box that sets the finding beside the paper's"
+    assert "**Reading time**" in title and "**Run time**" in title
+    heads = [i for i, (s, kind) in enumerate(cells) if kind == "markdown" and s.startswith("## ")]
+    names = [cells[i][0].splitlines()[0] for i in heads]
+    assert "## Summary" in names and "## Exercises" in names
+    assert names.index("## Summary") == names.index("## Exercises") - 1, "the Summary comes right before the exercises"
+    summary = cells[heads[names.index("## Summary")]][0]
+    assert 3 <= sum(line.startswith("- ") for line in summary.splitlines()) <= 5, "a Summary of 3-5 takeaways"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_the_text_speaks_to_the_reader(path):
+    """No sentence about how the book was made."""
+    text = markdown(path).lower()
+    for phrase in ("the issue", "trial run", "earlier default", "feasibility run", "reference notes", "we had seen"):
+        assert phrase not in text, f"{path.name} says {phrase!r}"

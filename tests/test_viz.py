@@ -67,3 +67,27 @@ def test_noise_level_votes_figure_plots_the_share_of_votes_per_bin():
     assert list(solid) == [1.0, 1.0, 1.0, 1.0] and list(dashed) == [1.0, 0.0, 0.0, 0.0]
     assert np.allclose(size, [5.0, 0.1, 0.01, 0.001])
     assert rendered(fig).std() > 0
+
+
+def test_figures_fit_the_page_and_their_text_is_legible():
+    """At most viz.MAX_WIDTH inches wide (a wider figure is shrunk to the page, and its text with it), no text under 9 pt."""
+    import torch
+    from matplotlib.text import Text
+
+    from igm_lite import subsets
+
+    w = StripeWorld()
+    x = torch.rand(16, 3, 32, 32) * 2 - 1
+    sets = subsets(5, 2)
+    votes = {"A": (torch.randn(4, 5, 3), torch.randint(0, 2, (4, 3)))}
+    figs = [viz.faces_figure(x, [f"face {i}" for i in range(16)], ncols=16, title="sixteen faces in a row"),
+            viz.experts_figure(w, [(0,), (0, 2), (1,), (1, 2)]), viz.errors_figure([f"s{i}" for i in range(40)], list(range(40)), "s3"),
+            viz.noise_level_votes_figure(torch.tensor([10, 50, 300, 600, 900]), votes, ["hair", "glasses", "smile"]),
+            viz.pair_errors_figure(x[:2, :1], torch.rand(2, len(sets)), sets, torch.rand(2, 5), [[0, 3], [1, 2]]),
+            viz.configuration_errors_figure(x[:2], torch.rand(2, 8), [f"c{i}" for i in range(8)], [0, 1])]
+    for fig in figs:
+        width = fig.get_size_inches()[0]
+        assert width <= viz.MAX_WIDTH + 1e-6, f"a figure {width:.1f} in wide"
+        small = {t.get_text() for t in fig.findobj(Text) if t.get_text().strip() and t.get_visible() and t.get_fontsize() < 9}
+        assert not small, f"text under 9 pt: {sorted(small)[:5]}"
+        plt.close(fig)

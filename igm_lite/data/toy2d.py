@@ -126,7 +126,7 @@ class StripeWorld:
         """n points, each from a scene drawn uniformly among the scenes of a size drawn from ``ks``.
 
         ``ks=(1,)`` trains each expert alone (independent training); ``ks=(1, 2)`` trains the
-        composition on scenes of one and two concepts (joint training, the paper's Key Design 2).
+        composition on scenes of one and two concepts (joint training, as the paper trains its compositions).
         """
         pools = [self.scenes(k) for k in ks]
         sizes = torch.randint(len(ks), (n,), generator=generator).tolist()

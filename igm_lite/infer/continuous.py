@@ -15,7 +15,7 @@ Two searches are provided, both batched (every image and every initialisation in
 - ``PositionEngine``: positions on a grid are the pool of the cached discrete engine
   (``igm_lite.infer.discrete``): each grid position is evaluated once per noise sample and every set
   of positions is scored from the cache. Objects are added greedily while one more lowers the error,
-  so the number of objects K is inferred (Key Design 4) without scanning a range of K; a few gradient
+  so the number of objects K is inferred (the paper's least-error choice of K) without scanning a range of K; a few gradient
   steps then move the positions off the grid, and a last check drops any object whose removal lowers
   the error (a second component that only patched a grid-quantisation residual).
 
@@ -251,7 +251,7 @@ def multistart(model, x0, k, scheduler, config: DescentConfig | None = None, **o
 
 def k_scan(model, x0, scheduler, k_range=(1, 10), config: DescentConfig | None = None, **overrides) -> list[InferenceResult]:
     """``multistart`` at every K in ``k_range`` (inclusive); each image keeps the K whose best initialisation has
-    the least error on the fixed samples (the paper's Key Design 4 by brute force: one search per K). The
+    the least error on the fixed samples (the paper's choice of K by brute force: one search per K). The
     kept result's ``network_evals`` is the whole scan's; ``info["error_by_k"]`` the least error at each K."""
     c = configure(DescentConfig, config, overrides)
     if c.inits < 2:

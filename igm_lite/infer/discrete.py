@@ -150,7 +150,7 @@ def greedy_search(scorer: CachedScorer, k: int | None = None, k_max: int | None 
     """Grow a set one candidate at a time, each time adding the one that lowers the error most.
 
     With ``k`` given, grow to exactly k; otherwise stop when no addition lowers the error (or at
-    ``k_max``): the number of concepts is then inferred (the paper's Key Design 4 without a scan).
+    ``k_max``): the number of concepts is then inferred (the paper's least-error choice of K, without a scan).
     Then apply the best single swap (one member for one non-member) while it lowers the error.
     ``conflicts`` (M, M) bool marks candidates that exclude each other (two positions closer than an
     object is wide): a set never holds two of them.
