@@ -192,3 +192,44 @@ def test_gpu_check_runs_every_chapter_at_smoke_size(tmp_path, capsys):
         assert r["steps"] == 2 and r["precision"] == ("no" if r["device"] == "cpu" else r["precision"]) and 0 <= r["accuracy"] <= 1
         assert r["steps_per_second"] > 0 and r["images_per_second"] > 0 and r["final_loss"] > 0
         assert (tmp_path / r["recipe"] / "recipe.json").is_file()
+
+
+def test_results_files_record_each_row_with_the_command_that_printed_it(tmp_path, monkeypatch, capsys):
+    """`python -m igm_lite.bench results NAME` reruns the recorded commands and writes their rows, atomically; find()
+    picks one row by its fields and settings, and refuses an ambiguous match."""
+    from igm_lite.bench import results
+
+    monkeypatch.setitem(results.RUNS, "tiny", ["celeba --split id --n 2 --noise 2 --method cached resnet",
+                                               "celeba --split ood --n 2 --noise 2 --method cached"])
+    out = results.regenerate("tiny", tmp_path / "tiny.jsonl")
+    rows = results.load_results("tiny", tmp_path)
+    assert [r["method"] for r in rows] == ["cached", "resnet", "cached"] and not list(tmp_path.glob(".*"))
+    assert rows[0]["command"] == "python -m igm_lite.bench celeba --split id --n 2 --noise 2 --method cached resnet"
+    assert results.find(rows, method="cached", split="ood")["n"] == 2
+    assert results.find(rows, method="resnet", classifier="faces32-resnet")["split"] == "id"  # a settings entry
+    with pytest.raises(KeyError, match="2 rows match"):
+        results.find(rows, method="cached")
+    with pytest.raises(FileNotFoundError, match="bench results"):
+        results.load_results("nothing", tmp_path)
+    assert out.read_text().count("\n") == 3
+
+
+def test_every_figure_a_chapter_quotes_is_in_its_results_file():
+    """The percentages of a chapter's "What we measured" text are the benchmark's (its results file) or the paper's."""
+    import re
+    from pathlib import Path
+
+    from igm_lite.bench import results
+
+    quoting = {"03_celeba_attributes": ("celeba", {"80.8%", "79.6%", "65.6%", "62.2%"})}
+    for stem, (bench, paper) in quoting.items():
+        nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / f"{stem}.ipynb").read_text())
+        text = next("".join(c["source"]) for c in nb["cells"] if "".join(c["source"]).startswith("## What we measured"))
+        figures = set()
+        for row in results.load_results(bench):
+            for v in [row.get("accuracy"), *row.get("per_attribute", {}).values(), row.get("same_decisions_as_naive")]:
+                if isinstance(v, float):
+                    figures.add(f"{100 * v:.1f}%")
+        quoted = set(re.findall(r"\d+\.\d%", text))
+        assert quoted, f"{stem} quotes no figure"
+        assert quoted - figures - paper == set(), f"{stem} quotes figures no run in {bench}.jsonl printed"

@@ -16,6 +16,7 @@ from .clevr import CLEVR_METHODS, clevr
 from .faces import celeba
 from .gpucheck import RECIPES as CHECKED, gpu_check
 from .layout import layout
+from .results import RUNS
 from .toy2d import toy2d
 from .zeroshot import ZS_METHODS, zeroshot
 
@@ -117,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     lay.add_argument("--batch", type=count(1), default=d("batch"), help="rows per forward call (the caches' calls)")
     lay.add_argument("--grad-batch", dest="grad_batch", type=count(1), default=d("grad_batch"), help="rows per forward+backward call (refinement)")
     lay.add_argument("--reps", type=count(1), default=d("reps"), help="timed rounds (medians are printed)")
+    r = sub.add_parser("results", help="rerun the runs whose figures a chapter quotes and rewrite its results file (igm_lite/results/)")
+    r.add_argument("name", choices=sorted(RUNS), help="the benchmark (celeba: chapter 3)")
     g = sub.add_parser("gpu-check", help="every chapter's device code path: its small recipe trained briefly, its engine on a few images")
     d = lambda name: default(gpu_check, name)  # noqa: E731
     g.add_argument("--out", default=d("out"), help="where the briefly trained models go")
@@ -127,14 +130,29 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None):
-    a = build_parser().parse_args(argv)
+FUNCTIONS = {"toy2d": toy2d, "celeba": celeba, "zeroshot": zeroshot, "clevr": clevr, "layout": layout, "gpu-check": gpu_check}
+NO_GRAD = ("toy2d", "celeba", "zeroshot")  # benchmarks that never train (clevr's refinement and gpu-check need gradients)
+
+
+def prepare(a: argparse.Namespace) -> argparse.Namespace:
+    """Parsed options as the benchmark functions take them; ``a.fn`` is the benchmark."""
     if a.bench == "zeroshot":
         a.k = a.k or None
     if a.bench == "celeba":
         a.shift = tuple(a.shift)
-    fn = {"toy2d": toy2d, "celeba": celeba, "zeroshot": zeroshot, "clevr": clevr, "layout": layout, "gpu-check": gpu_check}[a.bench]
-    with torch.no_grad() if a.bench in ("toy2d", "celeba", "zeroshot") else contextlib.nullcontext():  # benchmarks never train
-        for row in call(fn, a):
+    a.fn = FUNCTIONS[a.bench]
+    return a
+
+
+def main(argv=None):
+    a = build_parser().parse_args(argv)
+    if a.bench == "results":
+        from .results import regenerate
+
+        print(f"wrote {regenerate(a.name)}")
+        return
+    a = prepare(a)
+    with torch.no_grad() if a.bench in NO_GRAD else contextlib.nullcontext():
+        for row in call(a.fn, a):
             if process_state().is_main_process:
                 print(json.dumps(row), flush=True)

@@ -1,0 +1,72 @@
+"""The benchmark runs behind each chapter's quoted figures, kept in results files that ship with the package.
+
+    python -m igm_lite.bench results celeba      # reruns chapter 3's runs (RUNS["celeba"]), rewrites its file
+
+Each line of ``igm_lite/results/BENCH.jsonl`` is one row a benchmark printed (its figures and ``settings``), with
+``command``: the ``python -m igm_lite.bench`` command line that printed it. A chapter's results table reads its
+figures from there (``load_results``, ``find``), and a test checks that every figure its text quotes is in the file.
+"""
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+# The runs whose figures a chapter quotes (each a command line of ``python -m igm_lite.bench``), in the order they run.
+_FACES = "celeba --n 200 --seed 0"
+RUNS = {
+    "celeba": [
+        f"{_FACES} --split {split} --noise 16 --schedule 4:2,7:1 --method naive cached eliminate resnet" for split in ("id", "ood")
+    ] + [
+        f"{_FACES} --split {split} --model {model} --noise 32 --schedule 8:2,12:1 --method {methods}"
+        for split in ("id", "ood") for model, methods in (("faces32-latent", "naive cached eliminate"), ("faces32-latent-a", "cached"))
+    ],
+}
+
+
+def regenerate(bench: str, out: Path | None = None) -> Path:
+    """Run every command of ``RUNS[bench]`` and write their rows, with their commands, to ``out`` (default: the
+    package's ``results/BENCH.jsonl``), atomically."""
+    import contextlib
+
+    import torch
+
+    from .cli import NO_GRAD, build_parser, call, prepare
+
+    if bench not in RUNS:
+        raise KeyError(f"no recorded runs for {bench!r}; known: {sorted(RUNS)}")
+    out = Path(out) if out is not None else RESULTS / f"{bench}.jsonl"
+    rows = []
+    for command in RUNS[bench]:
+        args = prepare(build_parser().parse_args(shlex.split(command)))
+        with torch.no_grad() if args.bench in NO_GRAD else contextlib.nullcontext():
+            for row in call(args.fn, args):
+                rows.append({**row, "command": f"python -m igm_lite.bench {command}"})
+                print(json.dumps(rows[-1]), flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    tmp.replace(out)
+    return out
+
+
+def load_results(bench: str, folder: Path | None = None) -> list[dict]:
+    """The rows of a results file (``RESULTS/BENCH.jsonl``)."""
+    path = (folder or RESULTS) / f"{bench}.jsonl"
+    if not path.is_file():
+        raise FileNotFoundError(f"no results file {path}; make it with `python -m igm_lite.bench results {bench}`")
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def find(rows: list[dict], **match) -> dict:
+    """The one row whose fields (or ``settings`` entries) equal ``match``, e.g. ``find(rows, method="cached",
+    split="ood", model="faces32-latent")``; ``KeyError`` when none or several do."""
+    def value(row, key):
+        return row[key] if key in row else row.get("settings", {}).get(key)
+
+    hits = [r for r in rows if all(value(r, k) == v for k, v in match.items())]
+    if len(hits) != 1:
+        raise KeyError(f"{len(hits)} rows match {match}")
+    return hits[0]
