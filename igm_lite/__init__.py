@@ -12,6 +12,7 @@ Map (arrows point one way: infer/train -> compose -> concepts/backbones; data fe
                and search), continuous (object positions and their number: grid + cache + refinement, gradient
                descent), zeroshot (choose K of M prompts: IGM, Diffusion Classifier top-K and joint, naive),
                attributes (the 8 attribute configurations of faces, and the vote of each noise sample)
+    latent     composed denoisers on an autoencoder's latents (diffusers' AutoencoderKL): encode each image once
     sd         Stable Diffusion (diffusers) as a composed denoiser over prompts
     sample     ancestral sampling from a composition
     metrics    set accuracy, Gaussian Frechet distance, Hungarian-matched position metrics
@@ -21,8 +22,8 @@ Map (arrows point one way: infer/train -> compose -> concepts/backbones; data fe
                digits (captioned canvases of real digits), labelled (photos + label CSV), clevr (procedural
                CLEVR-like scenes and the real CLEVR_v1.0)
     pretrained shipped checkpoints and the recipes that make them
-    bench/     `python -m igm_lite.bench ...`: the figures the chapters quote, one file per chapter (the top floor:
-               nothing else imports it)
+    bench/     `python -m igm_lite.bench ...`: the figures the chapters quote, one file per chapter, and the results
+               files that keep them (igm_lite/results/; the top floor: nothing else imports it)
     viz        the figures the chapters draw
 """
 from .compose import MODES, ComposedDenoiser, coefficients, combine

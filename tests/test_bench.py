@@ -224,7 +224,10 @@ def test_every_figure_a_chapter_quotes_is_in_its_results_file():
     quoting = {"03_celeba_attributes": ("celeba", {"80.8%", "79.6%", "65.6%", "62.2%"})}
     for stem, (bench, paper) in quoting.items():
         nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / f"{stem}.ipynb").read_text())
-        text = next("".join(c["source"]) for c in nb["cells"] if "".join(c["source"]).startswith("## What we measured"))
+        cells = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
+        start = next(i for i, c in enumerate(cells) if c.startswith("## What we measured"))
+        end = next(i for i, c in enumerate(cells) if c.startswith("## Summary"))
+        text = "\n".join(cells[start:end])
         figures = set()
         for row in results.load_results(bench):
             for v in [row.get("accuracy"), *row.get("per_attribute", {}).values(), row.get("same_decisions_as_naive")]:

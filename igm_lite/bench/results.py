@@ -20,7 +20,7 @@ RUNS = {
     "celeba": [
         f"{_FACES} --split {split} --noise 16 --schedule 4:2,7:1 --method naive cached eliminate resnet" for split in ("id", "ood")
     ] + [
-        f"{_FACES} --split {split} --model {model} --noise 32 --schedule 8:2,12:1 --method {methods}"
+        f"{_FACES} --split {split} --model {model} --noise 32 --schedule 4:2,10:1 --method {methods}"
         for split in ("id", "ood") for model, methods in (("faces32-latent", "naive cached eliminate"), ("faces32-latent-a", "cached"))
     ],
 }
