@@ -46,13 +46,20 @@ the default: NHWC with ``igm_lite.backbones.NearestUpsample2D`` (``nhwc_up``), a
 checks every chapter's device code path (``igm_lite.bench.gpucheck``): its small recipe trained ``--steps`` steps on
 the device in the precision chosen for it, then its engine on ``--n`` test images; prints training steps per second,
 the final loss, images per second and accuracy (low: a few hundred steps are far from the shipped training).
+
+    python -m igm_lite.bench results celeba
+
+reruns the runs whose figures a chapter quotes (``igm_lite.bench.results.RUNS``) and rewrites their results file,
+``igm_lite/results/NAME.jsonl`` (one row per run and method, with the command that printed it), which the chapter
+reads (``load_results``, ``find``).
 """
 from .clevr import clevr
 from .cli import main, parse_schedule
 from .faces import celeba
 from .gpucheck import gpu_check
 from .layout import layout
+from .results import find, load_results
 from .toy2d import toy2d, toy2d_generation, toy2d_inference
 from .zeroshot import zeroshot
 
-__all__ = ["celeba", "clevr", "gpu_check", "layout", "main", "parse_schedule", "toy2d", "toy2d_generation", "toy2d_inference", "zeroshot"]
+__all__ = ["celeba", "clevr", "find", "gpu_check", "layout", "load_results", "main", "parse_schedule", "toy2d", "toy2d_generation", "toy2d_inference", "zeroshot"]
