@@ -215,24 +215,27 @@ def test_results_files_record_each_row_with_the_command_that_printed_it(tmp_path
 
 
 def test_every_figure_a_chapter_quotes_is_in_its_results_file():
-    """The percentages of a chapter's "What we measured" text are the benchmark's (its results file) or the paper's."""
+    """The percentages of a chapter's result box and "What we measured" text are its benchmark's (its results file) or
+    the paper's."""
     import re
     from pathlib import Path
 
     from igm_lite.bench import results
 
-    quoting = {"03_celeba_attributes": ("celeba", {"80.8%", "79.6%", "65.6%", "62.2%"})}
+    def shares(value):  # every fraction a row holds, as the text writes it (X.X%)
+        if isinstance(value, dict):
+            return set().union(*(shares(v) for v in value.values())) if value else set()
+        return {f"{100 * value:.1f}%"} if isinstance(value, float) and 0 <= value <= 1 else set()
+
+    quoting = {"01_ebm_composition": ("toy2d", set()), "03_celeba_attributes": ("celeba", {"80.8%", "79.6%", "65.6%", "62.2%"})}
     for stem, (bench, paper) in quoting.items():
         nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / f"{stem}.ipynb").read_text())
         cells = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
         start = next(i for i, c in enumerate(cells) if c.startswith("## What we measured"))
         end = next(i for i, c in enumerate(cells) if c.startswith("## Summary"))
-        text = "\n".join(cells[start:end])
-        figures = set()
-        for row in results.load_results(bench):
-            for v in [row.get("accuracy"), *row.get("per_attribute", {}).values(), row.get("same_decisions_as_naive")]:
-                if isinstance(v, float):
-                    figures.add(f"{100 * v:.1f}%")
+        box = re.search(r"```\{admonition\} Result\n(.*?)```", cells[0], re.S).group(1)
+        text = "\n".join([box, *cells[start:end]])
+        figures = set().union(*(shares(row) for row in results.load_results(bench)))
         quoted = set(re.findall(r"\d+\.\d%", text))
         assert quoted, f"{stem} quotes no figure"
         assert quoted - figures - paper == set(), f"{stem} quotes figures no run in {bench}.jsonl printed"

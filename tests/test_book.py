@@ -40,6 +40,9 @@ def test_book_builds_with_every_page(built_book):
         assert "exercise" in chapter and "solution" in chapter
         assert "_static/mathjax/tex-chtml.js" in chapter, "MathJax is served from the book itself"
     assert "network rows: cached" in (built_book / "notebooks/01_ebm_composition.html").read_text(), "chapter 1 ran its cost cell"
+    intro = (built_book / "book/intro.html").read_text()
+    assert "<img" in intro, "the introduction shows the method figure (a code cell of the page)"
+    assert "wrap.css" in intro, "long code lines wrap"
 
 
 def test_pages_in_headless_chromium(built_book):

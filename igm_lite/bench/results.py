@@ -17,6 +17,8 @@ RESULTS = Path(__file__).resolve().parents[1] / "results"
 # The runs whose figures a chapter quotes (each a command line of ``python -m igm_lite.bench``), in the order they run.
 _FACES = "celeba --n 200 --seed 0"
 RUNS = {
+    "toy2d": ["toy2d"],
+    "clevr": [f"clevr --split {split} --n 100 --seed 0 --method igm resnet slot" for split in ("id", "ood", "shapes")],
     "celeba": [
         f"{_FACES} --split {split} --noise 16 --schedule 4:2,7:1 --method naive cached eliminate resnet" for split in ("id", "ood")
     ] + [
