@@ -36,6 +36,12 @@ _VAE_KEYS = ("in_channels", "out_channels", "down_block_types", "up_block_types"
              "use_quant_conv", "use_post_quant_conv", "mid_block_add_attention")
 
 
+def vae_latents(vae, images: torch.Tensor) -> torch.Tensor:
+    """(latent) for a diffusers ``AutoencoderKL``: s (mu_E(x) - b), from its config's scaling and shift factors."""
+    mu = vae.encode(images).latent_dist.mean
+    return (mu - (vae.config.shift_factor or 0.0)) * vae.config.scaling_factor
+
+
 def small_vae(sample_size: int = 32, block_out_channels=(32, 64, 64), latent_channels: int = 4, norm_num_groups: int = 8,
               layers_per_block: int = 1) -> dict:
     """The constructor arguments of a small ``AutoencoderKL``: 2 ** (blocks - 1) times smaller latents
@@ -95,9 +101,7 @@ class Autoencoder(ModelFolder, nn.Module):
         check_sample(images, self, "images", batched=True)
         if images.shape[-1] % self.factor or images.shape[-2] % self.factor:
             raise ValueError(f"images must have sides divisible by {self.factor} for this autoencoder, got {tuple(images.shape)}")
-        mu = self.vae.encode(images).latent_dist.mean
-        shift = self.vae.config.shift_factor or 0.0
-        return (mu - shift) * self.scaling_factor
+        return vae_latents(self.vae, images)
 
     @torch.no_grad()
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
@@ -165,9 +169,10 @@ def autoencoder_of(model) -> Autoencoder | None:
 @torch.no_grad()
 def encode(model, images: torch.Tensor) -> torch.Tensor:
     """What ``model`` denoises for images (B, C, H, W): their latents (latent) if the model's config names an
-    autoencoder, the images themselves otherwise. Call it once per image, before the engines."""
+    autoencoder, the images themselves otherwise. Call it once per image, before the engines; a batch that already
+    has the model's sample shape (latents encoded before) is returned as it is."""
     ae = autoencoder_of(model)
-    if ae is None:
+    if ae is None or tuple(images.shape[1:]) == tuple(model.sample_shape):
         return images
     ae.to(images.device)
     return ae.encode(images.to(ae.input_dtype)).to(images.dtype)

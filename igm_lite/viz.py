@@ -424,7 +424,7 @@ def method_figure(world: StripeWorld | None = None, scene=(0, 2), n_points: int 
     """The whole method on the 2-D stripe world, with its exact denoisers: compose (two experts and their product),
     observe (a cloud drawn from the product), invert (the denoising error of every candidate set of one or two
     concepts on shared noise samples; the least error names the concepts that made the cloud)."""
-    from .schedule import make_scheduler
+    from .schedule import draw_noise, make_scheduler
 
     world = world or StripeWorld()
     g = torch.Generator().manual_seed(seed)
@@ -444,13 +444,12 @@ def method_figure(world: StripeWorld | None = None, scene=(0, 2), n_points: int 
         ax.set_ylim(-LIM, LIM)
         ax.set_xticks([])
         ax.set_yticks([])
-    abar_all = make_scheduler().alphas_cumprod
-    t = torch.randint(0, len(abar_all), (n_noise,), generator=g)
-    eps = torch.randn(n_noise, n_points, 2, generator=g)
-    abar = abar_all[t].view(-1, 1)
-    x_t = abar.sqrt().unsqueeze(-1) * cloud + (1 - abar).sqrt().unsqueeze(-1) * eps
+    scheduler = make_scheduler()
+    noise = draw_noise(tuple(cloud.shape), n_noise, generator=g)  # shared by every candidate set, as the engines share it
+    x_t = scheduler.add_noise(cloud.expand(n_noise, -1, -1), noise.noise, noise.t)
+    abar = scheduler.alphas_cumprod[noise.t].view(-1, 1).expand(-1, n_points)
     sets = world.scenes(1) + world.scenes(2)
-    errors = [float((eps - world.ideal_eps(x_t, abar.expand(-1, n_points), s)).pow(2).sum(-1).mean()) for s in sets]
+    errors = [float((noise.noise - world.ideal_eps(x_t, abar, s)).pow(2).mean()) for s in sets]
     best = int(np.argmin(errors))
     colours = ["crimson" if i == best else "grey" for i in range(len(sets))]
     axes[2].bar(range(len(sets)), errors, color=colours)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..data.faces import GROUP_B_SHIFT, face_test_set
 from ..infer.attributes import infer_faces
 from ..infer.discrete import DiscreteConfig
+from ..latent import encode
 from ..metrics import attribute_scores, same_decisions
 from ..pretrained import load_model
 
@@ -16,10 +17,13 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.seed, methods=("cach
     """Yield one result dict per method, all on the same faces (and, for the engines, the same noise)."""
     batch = face_test_set(split, n, seed, root, size, shift)
     truth = batch.meta["attrs"]
+    kinds = {"resnet" if m == "resnet" else "igm" for m in methods}
+    nets = {k: load_model(classifier if k == "resnet" else model) for k in kinds}  # each model loaded once
+    inputs = {k: batch.x if k == "resnet" else encode(nets[k], batch.x) for k in kinds}  # a latent model's latents: once for every engine
     first = None
     for method in methods:
-        net = load_model(classifier if method == "resnet" else model)
-        out = infer_faces(batch.x, method, net, n_noise=n_noise, t_range=t_range, seed=seed, schedule=schedule)
+        key = "resnet" if method == "resnet" else "igm"
+        out = infer_faces(inputs[key], method, nets[key], n_noise=n_noise, t_range=t_range, seed=seed, schedule=schedule)
         sc = attribute_scores(out.attrs, truth)
         row = {"bench": "celeba", "method": method, "split": split, "n": len(truth), "accuracy": round(sc["accuracy"], 4),
                "per_attribute": {a: round(v, 4) for a, v in sc["per_attribute"].items()},
