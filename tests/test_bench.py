@@ -214,9 +214,21 @@ def test_results_files_record_each_row_with_the_command_that_printed_it(tmp_path
     assert out.read_text().count("\n") == 3
 
 
+def test_each_shipped_results_file_holds_the_rows_of_its_recorded_runs():
+    """Every results file the package ships was written by its recorded runs (``RUNS``): the same commands, in order,
+    and every command's rows; no file without its runs."""
+    from igm_lite.bench import results
+
+    shipped = {p.stem for p in results.RESULTS.glob("*.jsonl")}
+    assert shipped == set(results.RUNS), "one results file per entry of RUNS"
+    for name, commands in results.RUNS.items():
+        printed = list(dict.fromkeys(row["command"] for row in results.load_results(name)))
+        assert printed == [f"python -m igm_lite.bench {c}" for c in commands], f"{name}.jsonl is not the output of RUNS[{name!r}]"
+
+
 def test_every_figure_a_chapter_quotes_is_in_its_results_file():
-    """The percentages of a chapter's result box and "What we measured" text are its benchmark's (its results file) or
-    the paper's."""
+    """Every percentage (X.X%) of a chapter's text before its Summary (result box, body, "What we measured") is a
+    benchmark's, read from the chapter's results files, or the paper's; so is the introduction's table of results."""
     import re
     from pathlib import Path
 
@@ -227,15 +239,25 @@ def test_every_figure_a_chapter_quotes_is_in_its_results_file():
             return set().union(*(shares(v) for v in value.values())) if value else set()
         return {f"{100 * value:.1f}%"} if isinstance(value, float) and 0 <= value <= 1 else set()
 
-    quoting = {"01_ebm_composition": ("toy2d", set()), "03_celeba_attributes": ("celeba", {"80.8%", "79.6%", "65.6%", "62.2%"})}
-    for stem, (bench, paper) in quoting.items():
-        nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / f"{stem}.ipynb").read_text())
+    def measured(*names):
+        return set().union(*(shares(row) for name in names for row in results.load_results(name)))
+
+    root = Path(__file__).resolve().parents[1]
+    quoting = {  # chapter: (its results files, the paper's figures it quotes)
+        "01_ebm_composition": (["toy2d"], set()),
+        "03_celeba_attributes": (["celeba", "celeba-shifts"], {"80.8%", "79.6%", "65.6%", "62.2%"}),
+        "04_zero_shot": (["zeroshot"], {"87.3%", "70.4%", "73.2%"}),
+    }
+    for stem, (names, paper) in quoting.items():
+        nb = json.loads((root / "notebooks" / f"{stem}.ipynb").read_text())
         cells = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
-        start = next(i for i, c in enumerate(cells) if c.startswith("## What we measured"))
         end = next(i for i, c in enumerate(cells) if c.startswith("## Summary"))
-        box = re.search(r"```\{admonition\} Result\n(.*?)```", cells[0], re.S).group(1)
-        text = "\n".join([box, *cells[start:end]])
-        figures = set().union(*(shares(row) for row in results.load_results(bench)))
-        quoted = set(re.findall(r"\d+\.\d%", text))
+        assert re.search(r"```\{admonition\} Result\n(.*?)```", cells[0], re.S), f"{stem} opens with its result box"
+        quoted = set(re.findall(r"\d+\.\d%", "\n".join(cells[:end])))
         assert quoted, f"{stem} quotes no figure"
-        assert quoted - figures - paper == set(), f"{stem} quotes figures no run in {bench}.jsonl printed"
+        assert quoted - measured(*names) - paper == set(), f"{stem} quotes figures that no run in {names} printed"
+    # the introduction's table: this book's column from the results files, the paper's column from the paper
+    table = [line.split(" | ") for line in (root / "book" / "intro.md").read_text().splitlines() if line.startswith("| {doc}")]
+    assert len(table) == 4, "the introduction's table has one row per chapter"
+    ours = set(re.findall(r"\d+\.\d%", " ".join(row[2] for row in table)))
+    assert ours and ours - measured(*results.RUNS) == set()

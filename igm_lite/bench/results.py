@@ -2,8 +2,8 @@
 
     python -m igm_lite.bench results celeba      # reruns chapter 3's runs (RUNS["celeba"]), rewrites its file
 
-Each line of ``igm_lite/results/BENCH.jsonl`` is one row a benchmark printed (its figures and ``settings``), with
-``command``: the ``python -m igm_lite.bench`` command line that printed it. A chapter's results table reads its
+Each line of ``igm_lite/results/NAME.jsonl`` is one row that a run of ``RUNS[NAME]`` printed (its figures and
+``settings``), with ``command``: the ``python -m igm_lite.bench`` command line that printed it. A chapter's results table reads its
 figures from there (``load_results``, ``find``), and a test checks that every figure its text quotes is in the file.
 """
 from __future__ import annotations
@@ -25,23 +25,36 @@ RUNS = {
         f"{_FACES} --split {split} --model {model} --noise 32 --schedule 4:2,10:1 --method {methods}"
         for split in ("id", "ood") for model, methods in (("faces32-latent", "naive cached eliminate"), ("faces32-latent-a", "cached"))
     ],
+    "celeba-shifts": [  # the pixel model on group-B faces with some of group B's differences, over two ranges of t
+        f"{_FACES} --split ood --noise 16 --shift {' '.join(shift)} --method {methods}".replace("  ", " ")
+        for shift in ((), ("hair",), ("jaw",), ("beard",), ("tones",), ("hair", "beard"), ("hair", "jaw", "beard"))
+        for methods in ("cached resnet", "cached --t-range 250 1000")
+    ] + [f"{_FACES} --split {split} --noise 16 --t-range 250 1000 --method cached" for split in ("id", "ood")],
+    "zeroshot": [  # 32 noise samples, t in [100, 700): the bench's defaults
+        "zeroshot --k 1 --n 200 --seed 0 --method cached",
+        "zeroshot --k 2 --n 200 --seed 0 --method cached dc-joint",
+        "zeroshot --k 3 --n 200 --seed 0 --method cached",
+        "zeroshot --k 3 --n 50 --seed 0 --method cached dc-joint",
+        "zeroshot --k 2 --n 200 --seed 1 --method cached",  # validation canvases: which composition form to quote
+        "zeroshot --k 1 --n 200 --seed 0 --noise 16 --method cached",  # the noise estimate's share of the error
+    ],
 }
 
 
-def regenerate(bench: str, out: Path | None = None) -> Path:
-    """Run every command of ``RUNS[bench]`` and write their rows, with their commands, to ``out`` (default: the
-    package's ``results/BENCH.jsonl``), atomically."""
+def regenerate(name: str, out: Path | None = None) -> Path:
+    """Run every command of ``RUNS[name]`` and write their rows, with their commands, to ``out`` (default: the
+    package's ``results/NAME.jsonl``), atomically."""
     import contextlib
 
     import torch
 
     from .cli import NO_GRAD, build_parser, call, prepare
 
-    if bench not in RUNS:
-        raise KeyError(f"no recorded runs for {bench!r}; known: {sorted(RUNS)}")
-    out = Path(out) if out is not None else RESULTS / f"{bench}.jsonl"
+    if name not in RUNS:
+        raise KeyError(f"no recorded runs for {name!r}; known: {sorted(RUNS)}")
+    out = Path(out) if out is not None else RESULTS / f"{name}.jsonl"
     rows = []
-    for command in RUNS[bench]:
+    for command in RUNS[name]:
         args = prepare(build_parser().parse_args(shlex.split(command)))
         with torch.no_grad() if args.bench in NO_GRAD else contextlib.nullcontext():
             for row in call(args.fn, args):
@@ -54,11 +67,11 @@ def regenerate(bench: str, out: Path | None = None) -> Path:
     return out
 
 
-def load_results(bench: str, folder: Path | None = None) -> list[dict]:
-    """The rows of a results file (``RESULTS/BENCH.jsonl``)."""
-    path = (folder or RESULTS) / f"{bench}.jsonl"
+def load_results(name: str, folder: Path | None = None) -> list[dict]:
+    """The rows of a results file (``RESULTS/NAME.jsonl``)."""
+    path = (folder or RESULTS) / f"{name}.jsonl"
     if not path.is_file():
-        raise FileNotFoundError(f"no results file {path}; make it with `python -m igm_lite.bench results {bench}`")
+        raise FileNotFoundError(f"no results file {path}; make it with `python -m igm_lite.bench results {name}`")
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
