@@ -1,6 +1,8 @@
 """The figures the chapters draw. Each function returns a matplotlib Figure and never calls plt.show()."""
 from __future__ import annotations
 
+import functools
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -13,8 +15,17 @@ LIM = 3.5  # half-width of the plotted square of the plane
 # The book's pages are about 9 inches wide: a wider figure is shrunk to fit, and its text with it. Figures are drawn at
 # most this wide (a grid of many panels shrinks its panels, keeping the aspect), and no text is smaller than 9 pt.
 MAX_WIDTH = 9.0
-plt.rcParams.update({"font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "xtick.labelsize": 9,
-                     "ytick.labelsize": 9, "legend.fontsize": 9, "figure.titlesize": 11})
+STYLE = {"font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "xtick.labelsize": 9, "ytick.labelsize": 9,
+         "legend.fontsize": 9, "figure.titlesize": 11}
+
+
+def _styled(draw):
+    """Draw a figure with the book's font sizes (``STYLE``), leaving the caller's matplotlib settings alone."""
+    @functools.wraps(draw)
+    def styled(*args, **kwargs):
+        with plt.rc_context(STYLE):
+            return draw(*args, **kwargs)
+    return styled
 
 
 def _fit(width: float, height: float) -> tuple[float, float]:
@@ -37,6 +48,7 @@ def _density(world: StripeWorld, scene, weights=None, temperature: float = 1.0, 
     return X, Y, p / p.sum()
 
 
+@_styled
 def experts_figure(world: StripeWorld, scenes, titles=None, points=None):
     """Density of each scene (a product of its experts); ``points`` (list of (n, 2)) are overlaid."""
     fig, axes = plt.subplots(1, len(scenes), figsize=_fit(3.2 * len(scenes), 3.2), squeeze=False)
@@ -54,6 +66,7 @@ def experts_figure(world: StripeWorld, scenes, titles=None, points=None):
     return fig
 
 
+@_styled
 def energy_figure(world: StripeWorld, scene):
     """Energies of each expert and their sum (the product of experts' energy)."""
     X, Y, P = _grid()
@@ -70,6 +83,7 @@ def energy_figure(world: StripeWorld, scene):
     return fig
 
 
+@_styled
 def score_figure(world: StripeWorld, scene, abar: float = 1.0, other=None, other_label: str = "model", n: int = 17):
     """Directions of the exact score of a scene at noise level abar (at abar = 1 the clean score
     -sum_k Lambda_k (x - mu_k)), and, if ``other`` (a function of points (P, 2) -> eps (P, 2)) is given,
@@ -91,6 +105,7 @@ def score_figure(world: StripeWorld, scene, abar: float = 1.0, other=None, other
     return fig
 
 
+@_styled
 def composed_density(world: StripeWorld, scene=(0, 2), weights=(1.0, 1.0), temperature: float = 1.0):
     """p(x) ∝ exp(-sum_k w_k E_k(x) / T) for two experts: weights and temperature reshape the product."""
     weights = [max(0.0, float(w)) for w in weights]
@@ -126,6 +141,7 @@ def density_explorer(world: StripeWorld, scene=(0, 2)):
     return widgets.VBox([widgets.HBox([w1, w2, T]), out])
 
 
+@_styled
 def samples_figure(world: StripeWorld, samples: dict, scenes, n_show: int = 400):
     """Rows: models (dict name -> list of (n, 2) samples per scene); columns: scenes, over exact densities."""
     rows = len(samples)
@@ -149,6 +165,7 @@ def samples_figure(world: StripeWorld, samples: dict, scenes, n_show: int = 400)
     return fig
 
 
+@_styled
 def errors_figure(labels, errors, truth_label=None, title="denoising error of every candidate set"):
     """Bar chart of the denoising error of each candidate set, the least one and the truth marked."""
     errors = np.asarray(errors, dtype=float)
@@ -166,6 +183,7 @@ def errors_figure(labels, errors, truth_label=None, title="denoising error of ev
     return fig
 
 
+@_styled
 def loss_figure(losses, window: int = 20):
     """Training loss per step with a moving average."""
     l = np.asarray(losses, dtype=float)
@@ -191,6 +209,7 @@ def _show(ax, img: torch.Tensor):
     ax.set_yticks([])
 
 
+@_styled
 def faces_figure(x: torch.Tensor, titles=None, ncols: int = 8, title: str | None = None):
     """A grid of images x (B, 3 or 1, H, W) in [-1, 1] (faces, digit canvases), each with an optional (short) title."""
     n = x.shape[0]
@@ -215,6 +234,7 @@ def attribute_label(attrs, short=("hair", "glasses", "smile")) -> str:
     return "·".join(on) if on else "none"
 
 
+@_styled
 def configuration_errors_figure(x: torch.Tensor, errors: torch.Tensor, labels, truth=None):
     """Faces x (B, 3, H, W) beside bars of their denoising error for every configuration (B, S); the
     least error is IGM's answer (dark bar), ``truth`` (B,) indexes the true configuration (outlined)."""
@@ -240,6 +260,7 @@ def configuration_errors_figure(x: torch.Tensor, errors: torch.Tensor, labels, t
     return fig
 
 
+@_styled
 def accuracy_figure(results: dict, attributes, title: str = "accuracy"):
     """Grouped bars: results {label: {"per_attribute": {name: acc}, "accuracy": acc}}, per attribute and all three."""
     groups = list(attributes) + ["all three"]
@@ -259,6 +280,7 @@ def accuracy_figure(results: dict, attributes, title: str = "accuracy"):
     return fig
 
 
+@_styled
 def noise_level_votes_figure(t: torch.Tensor, votes: dict, attributes, bins=(0, 100, 250, 500, 750, 1000)):
     """How each noise level votes on each attribute (``igm_lite.infer.attributes.attribute_votes``). votes:
     {split label: (vote (B, N, 3), attrs (B, 3))}, t (N,) the samples' timesteps. Top row, per attribute:
@@ -296,6 +318,7 @@ def noise_level_votes_figure(t: torch.Tensor, votes: dict, attributes, bins=(0, 
     return fig
 
 
+@_styled
 def pair_errors_figure(x: torch.Tensor, set_errors: torch.Tensor, sets: torch.Tensor, prompt_errors: torch.Tensor,
                        truth, names=None):
     """For each image (B, C, H, W): the image, the denoising error of every pair of prompts as an M x M
@@ -339,6 +362,7 @@ def pair_errors_figure(x: torch.Tensor, set_errors: torch.Tensor, sets: torch.Te
     return fig
 
 
+@_styled
 def method_bars(results: dict, paper: dict | None = None, title: str = "accuracy"):
     """Bars of accuracy per method: results {label: accuracy}; paper {label: accuracy} drawn as ticks."""
     fig, ax = plt.subplots(figsize=(7, 2.8))
@@ -359,6 +383,7 @@ def method_bars(results: dict, paper: dict | None = None, title: str = "accuracy
     return fig
 
 
+@_styled
 def scenes_figure(x: torch.Tensor, truths, preds=None, titles=None, ncols: int = 6, title: str | None = None):
     """Scenes x (B, 3, H, W) with their true positions (list of (K, 2), white circles) and predicted ones
     (list of (P, 2), red crosses), positions in [0, 1] (x right, y down)."""
@@ -384,6 +409,7 @@ def scenes_figure(x: torch.Tensor, truths, preds=None, titles=None, ncols: int =
     return fig
 
 
+@_styled
 def trajectories_figure(x: torch.Tensor, paths: torch.Tensor, truth, errors=None, title: str | None = None):
     """The optimisation paths of several initialisations on one scene: x (3, H, W), paths (steps, R, K, 2),
     truth (K, 2); the best initialisation (least ``errors`` (R,)) is drawn thick."""
@@ -404,6 +430,7 @@ def trajectories_figure(x: torch.Tensor, paths: torch.Tensor, truth, errors=None
     return fig
 
 
+@_styled
 def error_vs_k_figure(curves: dict, truth_k: dict | None = None, title: str = "denoising error of the best K-object answer"):
     """Lines of error against K: curves {label: (ks, errors)}; ``truth_k`` {label: K} marks the true count."""
     fig, ax = plt.subplots(figsize=(5.5, 3.0))
@@ -420,6 +447,7 @@ def error_vs_k_figure(curves: dict, truth_k: dict | None = None, title: str = "d
     return fig
 
 
+@_styled
 def method_figure(world: StripeWorld | None = None, scene=(0, 2), n_points: int = 300, n_noise: int = 64, seed: int = 0):
     """The whole method on the 2-D stripe world, with its exact denoisers: compose (two experts and their product),
     observe (a cloud drawn from the product), invert (the denoising error of every candidate set of one or two

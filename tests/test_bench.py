@@ -174,8 +174,9 @@ def test_layout_bench_times_both_layouts_of_a_unet(tmp_path, capsys):
     row = json.loads(capsys.readouterr().out)
     for key in ("nchw_fwd_ms_per_row", "nhwc_fwd_ms_per_row", "nhwc_up_fwd_ms_per_row", "nchw_fwd_bwd_ms", "nhwc_fwd_bwd_ms"):
         assert row[key] > 0
-    assert row["fwd_speedup"] == pytest.approx(row["nchw_fwd_ms_per_row"] / row["nhwc_up_fwd_ms_per_row"], rel=0.02)
-    assert row["upsample_fwd_bwd_speedup"] == pytest.approx(row["nhwc_fwd_bwd_ms"] / row["nhwc_up_fwd_bwd_ms"], rel=0.02)
+    # the ratios of the unrounded medians; the row's times are rounded to 0.001 ms, a few per cent of this tiny UNet's
+    assert row["fwd_speedup"] == pytest.approx(row["nchw_fwd_ms_per_row"] / row["nhwc_up_fwd_ms_per_row"], rel=0.05)
+    assert row["upsample_fwd_bwd_speedup"] == pytest.approx(row["nhwc_fwd_bwd_ms"] / row["nhwc_up_fwd_bwd_ms"], rel=0.05)
     ComposedDenoiser({"kind": "mlp", "data_dim": 2}, concept_dim=2).save_pretrained(tmp_path / "m")
     with pytest.raises(ValueError, match="UNet backbones"):
         main(["layout", "--models", str(tmp_path / "m")])
@@ -245,6 +246,8 @@ def test_every_figure_a_chapter_quotes_is_in_its_results_file():
     root = Path(__file__).resolve().parents[1]
     quoting = {  # chapter: (its results files, the paper's figures it quotes)
         "01_ebm_composition": (["toy2d"], set()),
+        "02_clevr_objects": (["clevr", "clevr-given"], {"94.7%", "85.3%", "72.8%", "68.0%", "80.4%", "53.3%", "5.3%", "2.9%",
+                                                         "82.5%", "59.0%", "82.2%", "58.7%", "72.4%", "52.9%"}),
         "03_celeba_attributes": (["celeba", "celeba-shifts"], {"80.8%", "79.6%", "65.6%", "62.2%"}),
         "04_zero_shot": (["zeroshot"], {"87.3%", "70.4%", "73.2%"}),
     }

@@ -91,3 +91,18 @@ def test_figures_fit_the_page_and_their_text_is_legible():
         small = {t.get_text() for t in fig.findobj(Text) if t.get_text().strip() and t.get_visible() and t.get_fontsize() < 9}
         assert not small, f"text under 9 pt: {sorted(small)[:5]}"
         plt.close(fig)
+
+
+def test_figures_draw_in_the_book_style_and_leave_the_callers_settings_alone():
+    """viz's font sizes apply inside its figures only: importing or drawing changes no matplotlib setting."""
+    import importlib
+
+    import matplotlib
+
+    with matplotlib.rc_context({"axes.titlesize": 17}):
+        importlib.reload(viz)
+        assert plt.rcParams["axes.titlesize"] == 17
+        fig = viz.method_bars({"a": 0.5, "b": 0.7}, title="two methods")
+        assert plt.rcParams["axes.titlesize"] == 17
+        assert fig.axes[0].title.get_fontsize() == viz.STYLE["axes.titlesize"]
+        plt.close(fig)

@@ -19,6 +19,10 @@ _FACES = "celeba --n 200 --seed 0"
 RUNS = {
     "toy2d": ["toy2d"],
     "clevr": [f"clevr --split {split} --n 100 --seed 0 --method igm resnet slot" for split in ("id", "ood", "shapes")],
+    "clevr-given": [  # K given: the official algorithm (one start, 2,000 steps), several starts, and the grid engine
+        f"clevr --split {split} --n 10 --seed 0 --k given --method reference igm" for split in ("id", "ood")
+    ] + [f"clevr --split id --n 10 --seed 0 --k given --method multistart --inits {inits} --steps {steps}"
+         for inits, steps in ((1, 300), (8, 300), (8, 2000))],
     "celeba": [
         f"{_FACES} --split {split} --noise 16 --schedule 4:2,7:1 --method naive cached eliminate resnet" for split in ("id", "ood")
     ] + [
