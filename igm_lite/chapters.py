@@ -222,10 +222,17 @@ def run(profile: str, chapter: str = "all", out: str | os.PathLike | None = None
     done = []
     for nb in todo:
         target = out / nb.name
-        tmp = out / f".{nb.stem}.running.ipynb"
-        pm.execute_notebook(str(nb), str(tmp), parameters=params.get(nb.stem, {}) or {}, cwd=str(nb.parent),
-                            kernel_name=kernel, progress_bar=False, prepare_only=prepare_only)
-        os.replace(tmp, target)  # a failed run leaves no executed notebook behind under the final name
+        tmp, failed = out / f".{nb.stem}.running.ipynb", out / f"{nb.stem}.failed.ipynb"
+        try:
+            pm.execute_notebook(str(nb), str(tmp), parameters=params.get(nb.stem, {}) or {}, cwd=str(nb.parent),
+                                kernel_name=kernel, progress_bar=False, prepare_only=prepare_only)
+        except BaseException:  # no executed notebook under the final name; the run up to its error, named as such
+            if tmp.exists():
+                os.replace(tmp, failed)
+                print(f"{nb.stem}: failed; the notebook as executed up to the error: {failed}", file=sys.stderr)
+            raise
+        os.replace(tmp, target)
+        failed.unlink(missing_ok=True)
         done.append(target)
         print(f"{nb.stem}: {'prepared' if prepare_only else 'ok'} -> {target}")
     return done

@@ -60,6 +60,27 @@ def test_papermill_prepares_every_chapter_with_the_smoke_profile(tmp_path):
     assert not list(tmp_path.glob(".*.running.ipynb"))
 
 
+def test_a_failed_chapter_leaves_only_its_failed_notebook_behind(tmp_path):
+    """A chapter that raises: no notebook under its final name, no hidden temporary file, and the run up to the error
+    kept as NAME.failed.ipynb (removed by the next successful run)."""
+    import papermill
+
+    root, out = tmp_path / "project", tmp_path / "out"
+    (root / "notebooks").mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("fail = True", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("if fail:\n    raise RuntimeError('this chapter fails')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "notebooks" / "99_fails.ipynb")
+    with pytest.raises(papermill.PapermillExecutionError, match="this chapter fails"):
+        chapters.run("smoke", "99", out, root=root)
+    assert sorted(p.name for p in out.iterdir()) == ["99_fails.failed.ipynb"]
+    nb.cells[0].source = "fail = False"
+    nbformat.write(nb, root / "notebooks" / "99_fails.ipynb")
+    assert chapters.run("smoke", "99", out, root=root) == [out / "99_fails.ipynb"]
+    assert sorted(p.name for p in out.iterdir()) == ["99_fails.ipynb"]
+
+
 def test_unknown_profile_and_chapter_are_clear_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="known profiles"):
         chapters.run("tpu", root=ROOT, out=tmp_path)
