@@ -195,11 +195,14 @@ def check_elimination(fn, trials: int = 10, seed: int = 0) -> bool:
         if not ok:
             return False
         samples = NoiseSamples(torch.arange(n), torch.zeros(n, 1))
-        want, _, errors, stage = staged_elimination(_TableScorer(table), samples, torch.arange(s).view(-1, 1), schedule)
+        want = staged_elimination(_TableScorer(table), samples, torch.arange(s).view(-1, 1), schedule)[0]
         if got is None or int(got) != int(want[0]):
-            full = int(table.mean(0).argmin())
-            hint = ("that is the best configuration on ALL samples: the first stage only looks at the first samples"
-                    if int(got) == full else "the second stage ranks the survivors by their mean over all samples so far, not the new ones")
+            if got is None:
+                hint = "return the chosen configuration's index (an int)"
+            elif int(got) == int(table.mean(0).argmin()):
+                hint = "that is the best configuration on ALL samples: the first stage only looks at the first samples"
+            else:
+                hint = "the second stage ranks the survivors by their mean over all samples so far, not the new ones"
             raise AssertionError(f"trial {i}, schedule {schedule}: expected another configuration than {got}; hint: {hint}")
     print("Correct: your elimination chooses what igm_lite's staged elimination chooses.")
     return True

@@ -222,11 +222,12 @@ def make(name: str, out: str | Path | None = None, steps: int | None = None, pro
     cls, loss = MODELS[r.kind]
     model = cls(**r.model)
     start = time.perf_counter()
-    batch_fn = lambda n, g: world.batch(n, generator=g, **r.data)  # noqa: E731
-    if r.model.get("autoencoder"):  # a latent model trains on each batch's latents, encoded on the GPU if there is one
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-        images = batch_fn
-        batch_fn = lambda n, g: (lambda b: dataclasses.replace(b, x=encode(model, b.x.to(device)).cpu()))(images(n, g))  # noqa: E731
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+
+    def batch_fn(n, g):  # a latent model trains on each batch's latents, encoded on the GPU if there is one
+        b = world.batch(n, generator=g, **r.data)
+        return dataclasses.replace(b, x=encode(model, b.x.to(device)).cpu()) if r.model.get("autoencoder") else b
+
     result = train(model, batch_fn, cfg, ckpt_dir, progress=progress, loss_fn=loss() if loss else None)
     extra = {}
     if r.kind == "autoencoder":  # latents of unit variance, measured on 2,048 faces of the training distribution

@@ -95,3 +95,11 @@ def test_perception_checker_accepts_hungarian_and_refuses_nearest_neighbours(cap
     with pytest.raises(AssertionError, match="Hungarian"):
         exercises.check_perception(nearest)
     assert exercises.check_perception(todo) is False
+
+
+def test_elimination_checker_names_the_mistake():
+    """A function that returns nothing, or the best configuration over all samples, fails with a hint saying so."""
+    with pytest.raises(AssertionError, match="return the chosen configuration's index"):
+        exercises.check_elimination(lambda errors, schedule: None)
+    with pytest.raises(AssertionError, match="the first stage only looks at the first samples|the second stage ranks"):
+        exercises.check_elimination(lambda errors, schedule: int(errors.mean(0).argmin()))

@@ -11,8 +11,8 @@ from .base import Batch
 from .celeba import CelebA, CelebAWorld
 from .clevr import Clevr, ClevrWorld, position_concepts
 from .digits import DigitWorld, prompt_pool
-from .faces import ATTRIBUTES, GROUP_B_SHIFT, FaceWorld, attribute_concepts, attribute_pool, attrs_from_slots
+from .faces import ATTRIBUTES, GROUP_B_SHIFT, SHIFT_NAMES, FaceWorld, attribute_concepts, attribute_pool, attrs_from_slots
 from .labelled import LabelledImages
 from .toy2d import StripeWorld
 
-__all__ = ["ATTRIBUTES", "GROUP_B_SHIFT", "Batch", "CelebA", "CelebAWorld", "Clevr", "ClevrWorld", "position_concepts", "DigitWorld", "FaceWorld", "LabelledImages", "StripeWorld", "prompt_pool", "attribute_concepts", "attribute_pool", "attrs_from_slots"]
+__all__ = ["ATTRIBUTES", "GROUP_B_SHIFT", "SHIFT_NAMES", "Batch", "CelebA", "CelebAWorld", "Clevr", "ClevrWorld", "position_concepts", "DigitWorld", "FaceWorld", "LabelledImages", "StripeWorld", "prompt_pool", "attribute_concepts", "attribute_pool", "attrs_from_slots"]

@@ -25,7 +25,8 @@ import torch
 from .base import Batch
 
 ATTRIBUTES = ("black_hair", "eyeglasses", "smiling")
-GROUP_B_SHIFT = ("hair", "jaw", "beard", "tones")  # how group B differs from group A: short hair, square jaw, beard, skin and hair tones
+GROUP_B_SHIFT = ("hair", "jaw", "beard", "tones")  # how group B differs from group A
+SHIFT_NAMES = {"hair": "short hair", "jaw": "square jaw", "beard": "beard", "tones": "skin and hair tones"}
 
 
 def attribute_concepts(attrs: torch.Tensor) -> torch.Tensor:
