@@ -83,3 +83,64 @@ def same_decisions(a, b) -> float:
     if hasattr(a, "shape"):
         return round(float((a == b).reshape(len(a), -1).all(1).float().mean()), 4)
     return round(sum(x == y for x, y in zip(a, b)) / max(len(a), 1), 4)
+
+
+# Uncertainty: every accuracy the book prints carries a 95% interval over its test items, and a comparison of two
+# readers is their paired difference on the same items.
+Z95 = 1.959963984540054  # the standard normal's 97.5% quantile
+
+
+def wilson(right: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval (95% by default) of an accuracy of ``right`` out of ``n`` items:
+
+        (p + z^2 / 2n  -/+  z sqrt(p (1 - p) / n + z^2 / 4n^2)) / (1 + z^2 / n),   p = right / n
+
+    It stays inside [0, 1] and is sound at 0% and 100%, where the normal interval collapses to a point."""
+    right, n = int(right), int(n)
+    if n < 1 or not 0 <= right <= n:
+        raise ValueError(f"need 0 <= right <= n and n >= 1, got right={right}, n={n}")
+    p = right / n
+    centre = p + z * z / (2 * n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    lo, hi = float((centre - half) / (1 + z * z / n)), float((centre + half) / (1 + z * z / n))
+    return (0.0 if right == 0 else max(0.0, lo), 1.0 if right == n else min(1.0, hi))
+
+
+def accuracy_ci(correct) -> dict:
+    """``{"accuracy", "ci95": [lo, hi]}`` of per-item outcomes ``correct`` (N,) in {0, 1} (Wilson, rounded to 4 places)."""
+    c = np.asarray(correct, dtype=bool).reshape(-1)
+    lo, hi = wilson(int(c.sum()), len(c))
+    return {"accuracy": round(float(c.mean()), 4), "ci95": [round(lo, 4), round(hi, 4)]}
+
+
+def paired_difference(a, b, n_boot: int = 10_000, seed: int = 0) -> dict:
+    """How much more often reader A is right than reader B on the SAME items: a, b (N,) in {0, 1}.
+
+    Returns ``diff`` = mean(a) - mean(b), its 95% interval ``ci95`` (percentile bootstrap over items, resampling
+    the pairs so that their correlation is kept; ``n_boot`` resamples, seeded), the discordant counts ``a_only``
+    (A right, B wrong) and ``b_only``, and ``p_mcnemar``, the exact McNemar test's two-sided p-value (a binomial test
+    of a_only out of a_only + b_only at 1/2). Where ``ci95`` contains 0 the two readers are not told apart."""
+    from scipy.stats import binomtest
+
+    a, b = np.asarray(a, dtype=bool).reshape(-1), np.asarray(b, dtype=bool).reshape(-1)
+    if len(a) != len(b) or len(a) == 0:
+        raise ValueError(f"need the two readers' outcomes on the same (>= 1) items, got {len(a)} and {len(b)}")
+    d = a.astype(float) - b.astype(float)
+    idx = np.random.default_rng(seed).integers(0, len(d), size=(n_boot, len(d)))
+    boot = d[idx].mean(1)
+    a_only, b_only = int((a & ~b).sum()), int((~a & b).sum())
+    p = binomtest(a_only, a_only + b_only, 0.5).pvalue if a_only + b_only else 1.0
+    return {"diff": round(float(d.mean()), 4), "ci95": [round(float(np.quantile(boot, 0.025)), 4), round(float(np.quantile(boot, 0.975)), 4)],
+            "a_only": a_only, "b_only": b_only, "p_mcnemar": round(float(p), 4)}
+
+
+def bits(correct) -> str:
+    """Per-item outcomes (N,) in {0, 1} as a string of '0' and '1' (how results files keep them, for pairing later)."""
+    return "".join("1" if c else "0" for c in np.asarray(correct, dtype=bool).reshape(-1))
+
+
+def unbits(text: str) -> np.ndarray:
+    """The inverse of ``bits``."""
+    if set(text) - {"0", "1"}:
+        raise ValueError("expected a string of '0' and '1'")
+    return np.frombuffer(text.encode(), dtype=np.uint8) == ord("1")

@@ -24,7 +24,7 @@ from .compose import ComposedDenoiser
 from .data.celeba import CelebAWorld
 from .data.clevr import ClevrWorld
 from .data.digits import DigitWorld
-from .data.faces import FaceWorld
+from .data.faces import FACE_WORLDS, EveryFaceWorld, FaceWorld
 from .data.toy2d import StripeWorld
 from .io import CONFIG_NAME, atomic_dir, read_config
 from .latent import Autoencoder, AutoencoderLoss, encode, load_autoencoder, small_vae
@@ -44,9 +44,11 @@ class Recipe:
     about: str = ""  # one line for the book
     kind: str = "composed"  # a key of MODELS: what is trained, and on which loss
     shipped: bool = True  # a checkpoint ships with the package (False: GPU-scale recipes, run by users)
+    world_args: dict = field(default_factory=dict)  # keyword arguments of the world's class (e.g. a face world's switches)
 
 
-WORLDS = {"stripes": StripeWorld, "faces": FaceWorld, "celeba": CelebAWorld, "digits": DigitWorld, "clevr": ClevrWorld}
+WORLDS = {"stripes": StripeWorld, "faces": FaceWorld, "faces-every": EveryFaceWorld, "celeba": CelebAWorld, "digits": DigitWorld,
+          "clevr": ClevrWorld}
 MODELS = {"composed": (ComposedDenoiser, None), "classifier": (AttributeClassifier, ClassifierLoss), "set": (SetPredictor, SetLoss),
           "autoencoder": (Autoencoder, AutoencoderLoss)}  # kind -> (class, loss)
 _TOY_BACKBONE = {"kind": "mlp", "data_dim": 2, "hidden": 128, "depth": 3, "embed_dim": 64}
@@ -99,6 +101,30 @@ for _suffix, _group, _seen in (("", "AB", "faces of both groups"), ("-a", "A", "
         world="faces", data=dict(group="A"), train=_LATENT_TRAIN,
         about=f"8x8x4 latents of faces32-vae{_suffix}: 3 attribute denoisers, mean composition, trained jointly on group A",
     )
+# Chapter 3's grid of worlds (``igm_lite.data.faces.FACE_WORLDS``: which kind of shift favours which reader): ONE
+# autoencoder trained without labels on faces of every world and both groups (as Stable Diffusion's VAE saw faces of
+# every kind); per world, the latent attribute denoisers on it and the ResNet on pixels, both trained on the world's
+# group A with the same data, steps and batch size. The grid trains each for several seeds (``make(..., seed=S)``);
+# the celeba-like world's seed-0 models ship, so that the chapter's CPU profile shows the grid's main row live.
+RECIPES["faces32-vae-worlds"] = Recipe(
+    model=dict(vae=small_vae(32)), world="faces-every", data=dict(group="AB"), train=_VAE_TRAIN, kind="autoencoder",
+    about="32 px faces -> 8x8x4 latents: an AutoencoderKL trained without labels on faces of every world and both groups",
+)
+for _world, _args in FACE_WORLDS.items():
+    _shipped = _world == "celeba-like"
+    RECIPES[f"faces32-latent-{_world}"] = dataclasses.replace(
+        RECIPES["faces32-latent"], model={**RECIPES["faces32-latent"].model, "autoencoder": "faces32-vae-worlds"},
+        world_args=dict(_args), shipped=_shipped,
+        about=f"8x8x4 latents of faces32-vae-worlds: 3 attribute denoisers, mean composition, trained jointly on group A of the {_world} world")
+    RECIPES[f"faces32-resnet-{_world}"] = Recipe(
+        model=RECIPES["faces32-resnet"].model, world="faces", data=dict(group="A"), train=_LATENT_TRAIN, kind="classifier",
+        world_args=dict(_args), shipped=_shipped,
+        about=f"32 px faces: the ResNet attribute classifier on group A of the {_world} world, the latent model's data, steps and batch size")
+# the pixel model of the celeba-like world (the grid's reference row beside faces32-mean, which is the disjoint world's)
+RECIPES["faces32-mean-celeba-like"] = dataclasses.replace(
+    RECIPES["faces32-mean"], world_args=dict(FACE_WORLDS["celeba-like"]), shipped=False,
+    about="32 px faces: 3 attribute denoisers, mean composition, trained jointly on group A of the celeba-like world")
+
 # The GPU profile of chapter 3: the paper's scale on the real CelebA (train split, female faces), 128 px.
 # Not shipped: run with --data root=CELEBA_DIR on a GPU.
 # Mixed precision follows the GPU: bf16 where supported, fp16 with loss scaling on older GPUs (a T4), fp32 on a CPU.
@@ -184,11 +210,12 @@ RECIPES["clevr32-slot"] = Recipe(
 
 def make(name: str, out: str | Path | None = None, steps: int | None = None, progress: bool = True,
          data: dict | None = None, checkpoint_every: int | None = None, precision: str | None = None,
-         autoencoder: str | None = None) -> Path:
+         autoencoder: str | None = None, seed: int | None = None) -> Path:
     """Run recipe ``name`` and write the model folder (atomically) to ``out`` (default: the package's).
     ``precision`` overrides the recipe's mixed precision (``TrainConfig.mixed_precision``, e.g. ``"auto"``).
     ``data`` overrides the recipe's data arguments (e.g. ``{"root": celeba_dir}``); ``autoencoder`` a latent recipe's
-    autoencoder (a shipped name, a folder or a hub id), whose latents of each batch the model trains on. GPU recipes keep
+    autoencoder (a shipped name, a folder or a hub id), whose latents of each batch the model trains on; ``seed`` the
+    training seed (initial weights and every batch: another training run of the same recipe). GPU recipes keep
     resumable checkpoints in ``OUT-checkpoints``; ``checkpoint_every`` does so for any recipe (the
     weights are the same: every step's randomness is a function of the seed and the step)."""
     if name not in RECIPES:
@@ -216,8 +243,9 @@ def make(name: str, out: str | Path | None = None, steps: int | None = None, pro
     keep = not r.shipped or bool(checkpoint_every)
     ckpt_dir = out.with_name(out.name + "-checkpoints") if keep else None
     every = {"checkpoint_every": checkpoint_every} if checkpoint_every else ({} if keep else {"checkpoint_every": 0})
-    cfg = TrainConfig(**{**r.train, **({"steps": steps} if steps else {}), **every, **({"mixed_precision": precision} if precision else {})})
-    world = WORLDS[r.world]()
+    cfg = TrainConfig(**{**r.train, **({"steps": steps} if steps else {}), **every, **({"mixed_precision": precision} if precision else {}),
+                         **({"seed": seed} if seed is not None else {})})
+    world = WORLDS[r.world](**r.world_args)
     torch.manual_seed(cfg.seed)
     cls, loss = MODELS[r.kind]
     model = cls(**r.model)
@@ -241,7 +269,7 @@ def make(name: str, out: str | Path | None = None, steps: int | None = None, pro
         (tmp / "recipe.json").write_text(json.dumps({
             "name": name, "recipe": dataclasses.asdict(r), "train_config": dataclasses.asdict(cfg),
             "command": f"python -m igm_lite.pretrained make {name}" + (f" --steps {steps}" if steps else "")
-                       + "".join(f" --data {k}={v}" for k, v in (data or {}).items()) + (f" --autoencoder {autoencoder}" if autoencoder else ""),
+                       + "".join(f" --data {k}={v}" for k, v in (data or {}).items()) + (f" --autoencoder {autoencoder}" if autoencoder else "") + (f" --seed {seed}" if seed is not None else ""),
             **extra,
             "final_loss_mean_last_200": sum(tail) / len(tail), "seconds": round(time.perf_counter() - start, 1),
             "precision": choose_precision(cfg.mixed_precision),
@@ -302,6 +330,7 @@ def main(argv=None):
     m.add_argument("--steps", type=int, help="override the number of training steps")
     m.add_argument("--checkpoint-every", type=int, help="keep resumable checkpoints in OUT-checkpoints every N steps")
     m.add_argument("--data", action="append", default=[], metavar="KEY=VALUE", help="override a data argument, e.g. root=CELEBA_DIR")
+    m.add_argument("--seed", type=int, help="the training seed (default: the recipe's): another training run of the same recipe")
     m.add_argument("--autoencoder", help="a latent recipe's autoencoder: a shipped name, a folder or a hub id (e.g. a Stable Diffusion model)")
     sub.add_parser("list", help="list the recipes")
     a = p.parse_args(argv)
@@ -318,7 +347,7 @@ def main(argv=None):
         data[key] = int(value) if value.isdigit() else value
     for n in names:
         out = make(n, Path(a.out) / n if (a.out and len(names) > 1) else a.out, a.steps, progress=sys.stderr.isatty(), data=data,
-                   checkpoint_every=a.checkpoint_every, autoencoder=a.autoencoder)
+                   checkpoint_every=a.checkpoint_every, autoencoder=a.autoencoder, seed=a.seed)
         print(json.dumps({"made": n, "path": str(out), **{k: v for k, v in json.loads((out / "recipe.json").read_text()).items() if k in ("seconds", "final_loss_mean_last_200")}}))
 
 

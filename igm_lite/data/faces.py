@@ -7,10 +7,24 @@ averaged down). The group factor changes the face the way the paper's female / m
     group A: long hair falling beside the face, a round face, no facial hair;
     group B: short hair, a squarer jaw, a beard in about half the faces, other skin and hair tones.
 
-A model trained on group A and tested on group B faces the same kind of shift as the paper's
-train-on-female, test-on-male split. ``FaceWorld(shift=...)`` names which of group B's four differences
-("hair", "jaw", "beard", "tones") apply, so that each can be measured alone; every random draw is the same
-whatever the shift, so the same seed gives the same face with and without each difference.
+A model trained on group A and tested on group B faces a shift of the kind of the paper's train-on-female,
+test-on-male split, but harsher: in this ``disjoint`` world every one of group B's differences is absent from
+group A and nothing else varies with the group. ``FaceWorld(shift=...)`` names which of group B's four
+differences ("hair", "jaw", "beard", "tones") apply, so that each can be measured alone; every random draw is the
+same whatever the shift, so the same seed gives the same face with and without each difference.
+
+Three switches (each a number, default off) move the world towards what female-to-male CelebA has:
+
+    overlap      a share of group-A faces carries group B's short hair, square jaw and tones (each independently);
+                 the beard stays group B's alone, the one content group A never shows;
+    cue          red lips, a non-attribute cue: in group A on this share of the smiling faces and on (1 - cue) of
+                 the others; never in group B;
+    glasses      the prior of eyeglasses in groups (A, B) (the other two attributes stay at 0.5);
+    label_noise  the share of training labels flipped, each attribute independently (test sets are exact).
+
+``FACE_WORLDS`` names the worlds built from them: ``disjoint`` (all off), one world per switch, and ``celeba-like``
+(all on). Switches draw their random numbers after every draw of the disjoint world, only when on, so the disjoint
+world is unchanged and the same seed gives the same face across worlds wherever a switch does not apply.
 
 Concepts follow the paper: attribute k with value v is the one-hot vector e_{2k + (1 - v)} of size 6
 (slots: black hair, not black hair, glasses, no glasses, smiling, not smiling), so a face is K = 3
@@ -63,59 +77,85 @@ def _pick(n, colours, g):
     return c[torch.randint(len(c), (n,), generator=g)]
 
 
+# Palettes: group A's tones, group B's (same number of entries, so that one draw picks the same entry of either)
+SKIN = {"A": [[0.98, 0.85, 0.75], [0.93, 0.78, 0.65], [0.85, 0.68, 0.55]], "B": [[0.9, 0.72, 0.6], [0.75, 0.55, 0.4], [0.6, 0.42, 0.3]]}
+OTHER_HAIR = {"A": [[0.95, 0.8, 0.35], [0.75, 0.45, 0.2], [0.85, 0.35, 0.15]],  # blond, brown, red
+              "B": [[0.6, 0.4, 0.22], [0.7, 0.6, 0.45], [0.55, 0.55, 0.55]]}  # brown, sandy, grey
+RED_LIPS = [0.9, 0.12, 0.3]
+
+
 @dataclass
 class FaceWorld:
     """Render faces: ``size`` pixels square, drawn at ``supersample`` times that and averaged down.
-    ``shift``: which of group B's differences from group A apply to group B (default: all four)."""
+    ``shift``: which of group B's differences from group A apply to group B (default: all four). The switches
+    (module docstring) are off by default: ``overlap``, ``cue``, ``glasses`` = (prior in A, prior in B), ``label_noise``."""
 
     size: int = 32
     supersample: int = 4
     shift: tuple = GROUP_B_SHIFT
+    overlap: float = 0.0  # share of group-A faces with each of group B's hair, jaw and tones (independently)
+    cue: float = 0.0  # P(red lips | smiling) in group A, and 1 - cue = P(red lips | not smiling); 0: no red lips anywhere
+    glasses: tuple = (0.5, 0.5)  # P(eyeglasses) in group A, in group B
+    label_noise: float = 0.0  # share of training labels flipped (per attribute)
 
     def __post_init__(self):
         self.shift = tuple(self.shift)
         unknown = [s for s in self.shift if s not in GROUP_B_SHIFT]
         if unknown:
             raise ValueError(f"shift must name some of {GROUP_B_SHIFT}, got {unknown}")
+        self.glasses = tuple(float(p) for p in self.glasses)
+        for name, value in (("overlap", self.overlap), ("cue", self.cue), ("label_noise", self.label_noise), *zip(("glasses[0]", "glasses[1]"), self.glasses)):
+            if not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f"{name} must be a share in [0, 1], got {value!r}")
+        if len(self.glasses) != 2:
+            raise ValueError(f"glasses must be (prior in group A, prior in group B), got {self.glasses!r}")
 
     def render(self, attrs: torch.Tensor, group: str, generator: torch.Generator | None = None, with_meta: bool = False):
         """Faces (B, 3, size, size) in [-1, 1] for attrs (B, 3) in {0, 1} and group "A" or "B"; with
-        ``with_meta``, also the nuisances that are not attributes: {"beard": (B,) bool}."""
+        ``with_meta``, also the nuisances that are not attributes: {"beard", "lips", "b_hair", "b_jaw", "b_tones":
+        (B,) bool} (the last three: which of group B's differences the face carries)."""
         if group not in ("A", "B"):
             raise ValueError(f"group must be 'A' or 'B' ('AB' in batch), got {group!r}")
         attrs = torch.as_tensor(attrs).bool()
         if attrs.dim() != 2 or attrs.shape[1] != 3:
             raise ValueError(f"attrs must have shape (B, 3), got {tuple(attrs.shape)}")
         g, n, S = generator, attrs.shape[0], self.size * self.supersample
-        b = {part: group == "B" and part in self.shift for part in GROUP_B_SHIFT}  # which differences apply
         black, glasses, smile = attrs.T
         ys, xs = torch.meshgrid(torch.linspace(-1, 1, S), torch.linspace(-1, 1, S), indexing="ij")
         X, Y = xs.expand(n, S, S), ys.expand(n, S, S)
         v = lambda t: t.view(n, 1, 1)  # noqa: E731
 
-        # nuisance: position, size, colours
+        # nuisance: position, size, colours (one palette draw serves either group's tones)
         cx, cy, r = v(_u(n, -0.08, 0.08, g)), v(_u(n, -0.05, 0.08, g)), v(_u(n, 0.50, 0.58, g))
         bg = _pick(n, [[0.75, 0.82, 0.9], [0.85, 0.85, 0.75], [0.8, 0.9, 0.8], [0.9, 0.8, 0.85]], g)
-        if not b["tones"]:
-            skin = _pick(n, [[0.98, 0.85, 0.75], [0.93, 0.78, 0.65], [0.85, 0.68, 0.55]], g)
-            other_hair = _pick(n, [[0.95, 0.8, 0.35], [0.75, 0.45, 0.2], [0.85, 0.35, 0.15]], g)  # blond, brown, red
-        else:
-            skin = _pick(n, [[0.9, 0.72, 0.6], [0.75, 0.55, 0.4], [0.6, 0.42, 0.3]], g)
-            other_hair = _pick(n, [[0.6, 0.4, 0.22], [0.7, 0.6, 0.45], [0.55, 0.55, 0.55]], g)  # brown, sandy, grey
+        skin_i, hair_i = torch.randint(3, (n,), generator=g), torch.randint(3, (n,), generator=g)
         black_hair = _pick(n, [[0.05, 0.05, 0.06], [0.12, 0.1, 0.1]], g)
+        beard_u = torch.rand(n, generator=g)  # the last draw of the disjoint world; the switches' draws follow
+        # which of group B's differences each face carries: group B's faces all of ``shift``; with ``overlap``, some of group A's
+        b = {part: torch.full((n,), group == "B" and part in self.shift) for part in GROUP_B_SHIFT}
+        if group == "A" and self.overlap > 0:
+            u = torch.rand(n, 3, generator=g)
+            for i, part in enumerate(("hair", "jaw", "tones")):
+                b[part] = u[:, i] < self.overlap
+        lips = torch.zeros(n, dtype=torch.bool)
+        if group == "A" and self.cue > 0:
+            lips = torch.rand(n, generator=g) < torch.where(smile, self.cue, 1 - self.cue)
+        tones = b["tones"].unsqueeze(1)
+        skin = torch.where(tones, torch.tensor(SKIN["B"])[skin_i], torch.tensor(SKIN["A"])[skin_i])
+        other_hair = torch.where(tones, torch.tensor(OTHER_HAIR["B"])[hair_i], torch.tensor(OTHER_HAIR["A"])[hair_i])
         hair = torch.where(black.unsqueeze(1), black_hair, other_hair)
 
         dx, dy = (X - cx) / r, (Y - cy) / r
-        if not b["jaw"]:  # group A: a round face
-            face = dx**2 / 0.72 + dy**2 / 1.0 < 1
-        else:  # group B: a squarer jaw (a superellipse)
-            face = dx.abs() ** 4 / 0.55 + dy.abs() ** 3 / 1.0 < 1
-        if not b["hair"]:  # group A: long hair on both sides down to the shoulders
-            hair_m = ((dx**2 / 1.1 + (dy + 0.15) ** 2 / 1.25 < 1) & ~face) | ((dy < -0.35) & (dx**2 / 0.9 + (dy + 0.2) ** 2 / 1.0 < 1))
-            hair_m = hair_m | ((dx.abs() > 0.7) & (dx.abs() < 1.05) & (dy > -0.6) & (dy < 1.6))
-        else:  # group B: short hair on top
-            hair_m = (dy < -0.4) & (dx**2 / 0.9 + (dy + 0.3) ** 2 / 0.65 < 1) & ~(face & (dy > -0.5))
-            face = face & ~(hair_m & (dy < -0.62))  # the short hair covers the top of the forehead
+        round_face = dx**2 / 0.72 + dy**2 / 1.0 < 1  # group A: a round face
+        square_face = dx.abs() ** 4 / 0.55 + dy.abs() ** 3 / 1.0 < 1  # group B: a squarer jaw (a superellipse)
+        face = torch.where(v(b["jaw"]), square_face, round_face)
+        # group A: long hair on both sides down to the shoulders
+        long_hair = ((dx**2 / 1.1 + (dy + 0.15) ** 2 / 1.25 < 1) & ~face) | ((dy < -0.35) & (dx**2 / 0.9 + (dy + 0.2) ** 2 / 1.0 < 1))
+        long_hair = long_hair | ((dx.abs() > 0.7) & (dx.abs() < 1.05) & (dy > -0.6) & (dy < 1.6))
+        # group B: short hair on top, covering the top of the forehead
+        short_hair = (dy < -0.4) & (dx**2 / 0.9 + (dy + 0.3) ** 2 / 0.65 < 1) & ~(face & (dy > -0.5))
+        hair_m = torch.where(v(b["hair"]), short_hair, long_hair)
+        face = face & ~(v(b["hair"]) & short_hair & (dy < -0.62))
         # eyes
         eye_y = -0.12
         eyes = ((dx.abs() - 0.32) ** 2 + (dy - eye_y) ** 2) < 0.09**2
@@ -129,13 +169,16 @@ class FaceWorld:
         neutral = (dx.abs() < 0.25) & ((dy - mouth_y).abs() < 0.05)
         mouth = torch.where(v(smile), smile_m, neutral)
         teeth = teeth & v(smile)
+        # red lips (the cue): a band around either mouth
+        lip_band = torch.where(v(smile), (dx.abs() < 0.56) & (dy > top - 0.08) & (dy < bottom + 0.08),
+                               (dx.abs() < 0.32) & ((dy - mouth_y).abs() < 0.12)) & ~mouth & v(lips)
         # glasses: two thick rings and a bridge
         ring = ((dx.abs() - 0.32) ** 2 + (dy - eye_y) ** 2).sqrt()
         lenses = (ring > 0.17) & (ring < 0.25)
         bridge = (dx.abs() < 0.1) & ((dy - eye_y).abs() < 0.035)
         frames = (lenses | bridge) & v(glasses)
         # beard: group B, half the faces, whatever the attributes
-        beard_on = (torch.rand(n, generator=g) < 0.5) & b["beard"]
+        beard_on = (beard_u < 0.5) & (group == "B" and "beard" in self.shift)
         beard = face & (dy > 0.3) & ~mouth & v(beard_on) & ((dx.abs() > 0.3) | (dy > mouth_y + 0.1))
 
         img = bg.view(n, 3, 1, 1).expand(n, 3, S, S).clone()
@@ -147,33 +190,81 @@ class FaceWorld:
         paint(hair_m, hair)
         paint(face, skin)
         paint(beard, hair * 0.8)
+        paint(lip_band, torch.tensor([RED_LIPS]).expand(n, 3))
         paint(eyes, torch.tensor([[0.1, 0.1, 0.15]]).expand(n, 3))
         paint(mouth, torch.where(v(smile)[:, 0], torch.tensor([[0.6, 0.1, 0.12]]), torch.tensor([[0.3, 0.12, 0.1]])))
         paint(teeth, torch.tensor([[0.97, 0.97, 0.97]]).expand(n, 3))
         paint(frames, torch.tensor([[0.15, 0.15, 0.35]]).expand(n, 3))
         img = torch.nn.functional.avg_pool2d(img, self.supersample)
         img = img * 2 - 1
-        return (img, {"beard": beard_on}) if with_meta else img
+        meta = {"beard": beard_on, "lips": lips, **{f"b_{part}": b[part] for part in ("hair", "jaw", "tones")}}
+        return (img, meta) if with_meta else img
 
-    def batch(self, n: int, group: str = "A", generator: torch.Generator | None = None) -> Batch:
-        """n faces of a group with independent, uniform attributes, in the common batch format. ``group="AB"``: the
-        first n // 2 faces of group A, the rest of group B (what an autoencoder trained on both groups sees)."""
+    def batch(self, n: int, group: str = "A", generator: torch.Generator | None = None, labels: str = "train") -> Batch:
+        """n faces of a group in the common batch format: attributes independent of each other, black hair and smiling
+        with prior 0.5, eyeglasses with the group's prior (``glasses``). ``group="AB"``: the first n // 2 faces of group
+        A, the rest of group B (what an autoencoder trained on both groups sees). ``labels="train"`` flips a share
+        ``label_noise`` of the labels (concepts and ``meta["attrs"]``; ``meta["true_attrs"]`` keeps the truth);
+        ``labels="exact"`` (test sets) never does."""
+        if labels not in ("train", "exact"):
+            raise ValueError(f"labels must be 'train' or 'exact', got {labels!r}")
         if group == "AB":
-            a, b = self.batch(n // 2, "A", generator), self.batch(n - n // 2, "B", generator)
-            meta = {"attrs": torch.cat([a.meta["attrs"], b.meta["attrs"]]), "group": "AB", "beard": torch.cat([a.meta["beard"], b.meta["beard"]])}
-            return Batch(torch.cat([a.x, b.x]), torch.cat([a.concepts, b.concepts]), torch.cat([a.mask, b.mask]), meta)
-        attrs = torch.rand(n, 3, generator=generator) < 0.5
+            a, b = self.batch(n // 2, "A", generator, labels), self.batch(n - n // 2, "B", generator, labels)
+            meta = {k: torch.cat([a.meta[k], b.meta[k]]) for k in a.meta if k != "group"}
+            return Batch(torch.cat([a.x, b.x]), torch.cat([a.concepts, b.concepts]), torch.cat([a.mask, b.mask]), {**meta, "group": "AB"})
+        if group not in ("A", "B"):
+            raise ValueError(f"group must be 'A', 'B' or 'AB', got {group!r}")
+        u = torch.rand(n, 3, generator=generator)
+        attrs = u < torch.tensor([0.5, self.glasses[group == "B"], 0.5])
         x, nuisance = self.render(attrs, group, generator, with_meta=True)
-        return Batch(x, attribute_concepts(attrs), torch.ones(n, 3, dtype=torch.bool), {"attrs": attrs.long(), "group": group, **nuisance})
+        labelled = attrs
+        if labels == "train" and self.label_noise > 0:
+            labelled = attrs ^ (torch.rand(n, 3, generator=generator) < self.label_noise)
+        return Batch(x, attribute_concepts(labelled), torch.ones(n, 3, dtype=torch.bool),
+                     {"attrs": labelled.long(), "true_attrs": attrs.long(), "group": group, **nuisance})
+
+
+# The worlds of chapter 3's grid (module docstring): which kind of shift favours which reader.
+FACE_WORLDS = {
+    "disjoint": {},
+    "overlap": {"overlap": 0.3},
+    "cue": {"cue": 0.9},
+    "prior": {"glasses": (0.05, 0.25)},
+    "celeba-like": {"overlap": 0.3, "cue": 0.9, "glasses": (0.05, 0.25), "label_noise": 0.05},
+}
+
+
+def face_world(name: str = "disjoint", size: int = 32, shift=GROUP_B_SHIFT) -> FaceWorld:
+    """The named world of ``FACE_WORLDS`` at ``size`` pixels."""
+    if name not in FACE_WORLDS:
+        raise ValueError(f"world must be one of {sorted(FACE_WORLDS)}, got {name!r}")
+    return FaceWorld(size, shift=shift, **FACE_WORLDS[name])
 
 
 FACE_GROUPS = {"id": "A", "ood": "B"}  # split -> the group of procedural faces it holds
 TEST_SEED = 1_000_003  # test faces of seed s come from generator (TEST_SEED * (s + 1) + [split is ood]): apart from training's
 
 
-def face_test_set(split: str, n: int, seed: int = 0, root=None, size: int = 32, shift=GROUP_B_SHIFT) -> Batch:
-    """N test faces of a split: procedural (group A for ``id``, B for ``ood``; ``shift`` names which of group B's
-    differences apply, see ``FaceWorld``) or, with ``root``, the first N of the real CelebA split (``CelebA``)."""
+class EveryFaceWorld:
+    """Faces of every world of ``FACE_WORLDS``, in equal shares (what an autoencoder that saw faces of every kind
+    trains on, as Stable Diffusion's VAE did): ``batch(n, group="AB")`` concatenates each world's share, in the
+    order of ``FACE_WORLDS``."""
+
+    def __init__(self, size: int = 32):
+        self.worlds = [face_world(name, size) for name in FACE_WORLDS]
+
+    def batch(self, n: int, group: str = "AB", generator: torch.Generator | None = None) -> Batch:
+        k = len(self.worlds)
+        parts = [w.batch(n * (i + 1) // k - n * i // k, group, generator) for i, w in enumerate(self.worlds)]
+        meta = {key: torch.cat([b.meta[key] for b in parts]) for key in parts[0].meta if key != "group"}
+        return Batch(torch.cat([b.x for b in parts]), torch.cat([b.concepts for b in parts]), torch.cat([b.mask for b in parts]),
+                     {**meta, "group": group})
+
+
+def face_test_set(split: str, n: int, seed: int = 0, root=None, size: int = 32, shift=GROUP_B_SHIFT, world: str = "disjoint") -> Batch:
+    """N test faces of a split, with exact labels: procedural (group A for ``id``, B for ``ood``, of the named ``world``;
+    ``shift`` names which of group B's differences apply, see ``FaceWorld``) or, with ``root``, the first N of the real
+    CelebA split (``CelebA``)."""
     if split not in FACE_GROUPS:
         raise ValueError(f"split must be 'id' or 'ood', got {split!r}")
     if root is not None:
@@ -182,4 +273,4 @@ def face_test_set(split: str, n: int, seed: int = 0, root=None, size: int = 32, 
         data = CelebA(root, split, size=size, limit=n)
         return CelebA.collate([data[i] for i in range(len(data))])
     gen = torch.Generator().manual_seed(TEST_SEED * (seed + 1) + (split == "ood"))
-    return FaceWorld(size, shift=shift).batch(n, FACE_GROUPS[split], generator=gen)
+    return face_world(world, size, shift).batch(n, FACE_GROUPS[split], generator=gen, labels="exact")
