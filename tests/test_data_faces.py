@@ -164,3 +164,66 @@ def test_gpu_recipe_runs_on_a_celeba_folder_and_checkpoints(tmp_path):
     assert (tmp_path / "resnet-checkpoints" / "checkpoint-000002").is_dir()
     row = next(celeba("ood", n=5, methods=["resnet"], root=tmp_path / "celeba", size=32, classifier=str(out)))
     assert row["n"] == 2 and row["settings"]["data"] == str(tmp_path / "celeba")  # the fixture's two test-split men
+
+
+def test_the_worlds_switches_have_their_shares():
+    """Each switch of FACE_WORLDS, measured on a few thousand faces: overlap puts each of group B's hair, jaw and
+    tones on its share of group A's faces (never the beard); the cue puts red lips on P(lips | smiling) = 0.9 and
+    P(lips | not smiling) = 0.1 of group A, never on group B; the prior sets the glasses' share per group; label noise
+    flips its share of the training labels and none of a test set's."""
+    from igm_lite.data.faces import FACE_WORLDS, face_test_set, face_world
+
+    n = 3000
+    g = lambda s: torch.Generator().manual_seed(s)  # noqa: E731
+    a = face_world("overlap", size=8).batch(n, "A", g(0))
+    for part in ("hair", "jaw", "tones"):
+        assert abs(a.meta[f"b_{part}"].float().mean() - 0.3) < 0.03
+    assert not a.meta["beard"].any()
+    b = face_world("overlap", size=8).batch(n, "B", g(0))
+    assert b.meta["b_hair"].all() and b.meta["b_jaw"].all() and b.meta["b_tones"].all()
+    a = face_world("cue", size=8).batch(n, "A", g(1))
+    smiling = a.meta["attrs"][:, 2].bool()
+    assert abs(a.meta["lips"][smiling].float().mean() - 0.9) < 0.03 and abs(a.meta["lips"][~smiling].float().mean() - 0.1) < 0.03
+    assert not face_world("cue", size=8).batch(n, "B", g(1)).meta["lips"].any()
+    for group, share in zip("AB", FACE_WORLDS["prior"]["glasses"]):
+        assert abs(face_world("prior", size=8).batch(n, group, g(2)).meta["attrs"][:, 1].float().mean() - share) < 0.025
+    noisy = face_world("celeba-like", size=8).batch(n, "A", g(3))
+    flipped = (noisy.meta["attrs"] != noisy.meta["true_attrs"]).float().mean()
+    assert abs(flipped - 0.05) < 0.01
+    assert torch.equal(attribute_concepts(noisy.meta["attrs"]), noisy.concepts)  # the model trains on the noisy labels
+    test = face_test_set("id", 500, world="celeba-like", size=8)
+    assert torch.equal(test.meta["attrs"], test.meta["true_attrs"])
+    with pytest.raises(ValueError, match="world must be one of"):
+        face_world("cartoon")
+    with pytest.raises(ValueError, match="share in"):
+        FaceWorld(overlap=1.5)
+
+
+def test_the_same_seed_gives_the_same_face_across_worlds_where_no_switch_applies():
+    """The disjoint world is FaceWorld() itself; group B is the same in every world without label noise; the prior's
+    faces equal the disjoint world's wherever the glasses agree, the cue's wherever there are no lips, the
+    overlap's wherever a face carries none of group B's differences."""
+    from igm_lite.data.faces import face_world
+
+    g = lambda: torch.Generator().manual_seed(7)  # noqa: E731
+    base = {grp: FaceWorld(32).batch(200, grp, g()) for grp in "AB"}
+    assert torch.equal(face_world("disjoint").batch(200, "A", g()).x, base["A"].x)
+    for name in ("overlap", "cue"):
+        assert torch.equal(face_world(name).batch(200, "B", g()).x, base["B"].x)
+    for grp in "AB":
+        prior = face_world("prior").batch(200, grp, g())
+        same = (prior.meta["attrs"] == base[grp].meta["attrs"]).all(1)
+        assert 0.3 < same.float().mean() < 0.9 and torch.equal(prior.x[same], base[grp].x[same])
+    cue = face_world("cue").batch(200, "A", g())
+    assert torch.equal(cue.x[~cue.meta["lips"]], base["A"].x[~cue.meta["lips"]]) and not torch.equal(cue.x, base["A"].x)
+    over = face_world("overlap").batch(200, "A", g())
+    plain = ~(over.meta["b_hair"] | over.meta["b_jaw"] | over.meta["b_tones"])
+    assert torch.equal(over.x[plain], base["A"].x[plain]) and not torch.equal(over.x, base["A"].x)
+
+
+def test_every_world_batch_holds_each_world_in_equal_shares():
+    from igm_lite.data.faces import FACE_WORLDS, EveryFaceWorld
+
+    b = EveryFaceWorld(size=8).batch(20, "AB", torch.Generator().manual_seed(0))
+    assert b.x.shape == (20, 3, 8, 8) and b.meta["lips"].any() and b.meta["beard"].any()
+    assert len(FACE_WORLDS) == 5 and 20 % len(FACE_WORLDS) == 0

@@ -8,7 +8,7 @@ import json
 
 import torch
 
-from ..data.faces import FACE_GROUPS, GROUP_B_SHIFT
+from ..data.faces import FACE_GROUPS, FACE_WORLDS, GROUP_B_SHIFT
 from ..infer.attributes import FACE_METHODS
 from ..infer.base import process_state
 from ..infer.discrete import parse_schedule
@@ -18,6 +18,7 @@ from .gpucheck import RECIPES as CHECKED, gpu_check
 from .layout import layout
 from .results import RUNS
 from .toy2d import toy2d
+from .worlds import READERS, worlds
 from .zeroshot import ZS_METHODS, zeroshot
 
 def count(lo: int):
@@ -77,6 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--schedule", type=parse_schedule, help="eliminate: 'samples:kept,...', e.g. '8:2,32:1' (default: the engine's)")
     c.add_argument("--shift", nargs="*", choices=GROUP_B_SHIFT, default=d("shift"),
                    help="procedural ood faces: which of group B's differences apply (default: all; none: group A's faces)")
+    c.add_argument("--world", choices=list(FACE_WORLDS), default=d("world"), help="procedural faces: the world they come from")
+    w = sub.add_parser("worlds", help="chapter 3's grid: latent IGM and the ResNet trained on one world's group A with one seed, on new faces")
+    d = lambda name: default(worlds, name)  # noqa: E731
+    w.add_argument("--world", choices=list(FACE_WORLDS), default=d("world"))
+    w.add_argument("--train-seed", dest="train_seed", type=int, default=d("train_seed"), help="the readers' training seed (models made when missing)")
+    w.add_argument("--n", type=count(1), default=d("n"), help="test faces per split")
+    w.add_argument("--seed", type=int, default=d("seed"), help="seeds the test faces and the shared noise")
+    w.add_argument("--readers", nargs="+", choices=list(READERS), default=d("readers"))
+    w.add_argument("--splits", nargs="+", choices=sorted(FACE_GROUPS), default=d("splits"))
+    w.add_argument("--models", default=d("models"), help="where the readers trained for the grid are kept")
     z = sub.add_parser("zeroshot", help="chapter 4: choose K of M prompts zero-shot: IGM, Diffusion Classifier (top-K, joint), naive")
     d = lambda name: default(zeroshot, name)  # noqa: E731
     z.add_argument("--k", type=count(0), default=d("k"), help="objects per image (0 with --sd: each image's own label count)")
@@ -119,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     lay.add_argument("--grad-batch", dest="grad_batch", type=count(1), default=d("grad_batch"), help="rows per forward+backward call (refinement)")
     lay.add_argument("--reps", type=count(1), default=d("reps"), help="timed rounds (medians are printed)")
     r = sub.add_parser("results", help="rerun the runs whose figures a chapter quotes and rewrite its results file (igm_lite/results/)")
-    r.add_argument("name", choices=sorted(RUNS), help="the runs of one results file (toy2d: chapter 1; clevr, clevr-given: chapter 2; celeba: chapter 3; zeroshot: chapter 4)")
+    r.add_argument("name", choices=sorted(RUNS), help="the runs of one results file (toy2d: chapter 1; clevr, clevr-given: chapter 2; celeba, celeba-shifts, celeba-worlds: chapter 3; zeroshot: chapter 4)")
+    r.add_argument("--resume", action="store_true", help="keep the rows of the commands already in the file and run only the others (the file is rewritten after each command)")
     g = sub.add_parser("gpu-check", help="every chapter's device code path: its small recipe trained briefly, its engine on a few images")
     d = lambda name: default(gpu_check, name)  # noqa: E731
     g.add_argument("--out", default=d("out"), help="where the briefly trained models go")
@@ -130,8 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-FUNCTIONS = {"toy2d": toy2d, "celeba": celeba, "zeroshot": zeroshot, "clevr": clevr, "layout": layout, "gpu-check": gpu_check}
-NO_GRAD = ("toy2d", "celeba", "zeroshot")  # benchmarks that never train (clevr's refinement and gpu-check need gradients)
+FUNCTIONS = {"toy2d": toy2d, "celeba": celeba, "worlds": worlds, "zeroshot": zeroshot, "clevr": clevr, "layout": layout, "gpu-check": gpu_check}
+NO_GRAD = ("toy2d", "celeba", "zeroshot")  # (worlds trains the readers it lacks: it needs gradients)  # benchmarks that never train (clevr's refinement and gpu-check need gradients)
 
 
 def prepare(a: argparse.Namespace) -> argparse.Namespace:
@@ -140,6 +152,8 @@ def prepare(a: argparse.Namespace) -> argparse.Namespace:
         a.k = a.k or None
     if a.bench == "celeba":
         a.shift = tuple(a.shift)
+    if a.bench == "worlds":
+        a.readers, a.splits = tuple(a.readers), tuple(a.splits)
     a.fn = FUNCTIONS[a.bench]
     return a
 
@@ -149,7 +163,7 @@ def main(argv=None):
     if a.bench == "results":
         from .results import regenerate
 
-        print(f"wrote {regenerate(a.name)}")
+        print(f"wrote {regenerate(a.name, resume=a.resume)}")
         return
     a = prepare(a)
     with torch.no_grad() if a.bench in NO_GRAD else contextlib.nullcontext():

@@ -5,7 +5,7 @@ from ..data.faces import GROUP_B_SHIFT, face_test_set
 from ..infer.attributes import infer_faces
 from ..infer.discrete import DiscreteConfig
 from ..latent import encode
-from ..metrics import attribute_scores, same_decisions
+from ..metrics import accuracy_ci, attribute_scores, bits, same_decisions
 from ..pretrained import load_model
 
 _D = DiscreteConfig()
@@ -13,9 +13,12 @@ _D = DiscreteConfig()
 
 def celeba(split: str = "ood", n: int = 200, seed: int = _D.seed, methods=("cached",), root=None, size: int = 32,
            model: str = "faces32-mean", classifier: str = "faces32-resnet", n_noise: int = _D.n_samples, t_range=_D.t_range,
-           schedule=None, shift=GROUP_B_SHIFT):
-    """Yield one result dict per method, all on the same faces (and, for the engines, the same noise)."""
-    batch = face_test_set(split, n, seed, root, size, shift)
+           schedule=None, shift=GROUP_B_SHIFT, world: str = "disjoint"):
+    """Yield one result dict per method, all on the same faces (and, for the engines, the same noise) of the named
+    ``world`` (``igm_lite.data.faces.FACE_WORLDS``). Each row's ``ci95`` is the Wilson interval of its accuracy over
+    the faces, and ``correct`` says which faces it read right ('0'/'1' per face, ``igm_lite.metrics.unbits``), so that
+    two rows on the same faces can be compared pairwise (``igm_lite.metrics.paired_difference``)."""
+    batch = face_test_set(split, n, seed, root, size, shift, world)
     truth = batch.meta["attrs"]
     kinds = {"resnet" if m == "resnet" else "igm" for m in methods}
     nets = {k: load_model(classifier if k == "resnet" else model) for k in kinds}  # each model loaded once
@@ -25,14 +28,15 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.seed, methods=("cach
         key = "resnet" if method == "resnet" else "igm"
         out = infer_faces(inputs[key], method, nets[key], n_noise=n_noise, t_range=t_range, seed=seed, schedule=schedule)
         sc = attribute_scores(out.attrs, truth)
-        row = {"bench": "celeba", "method": method, "split": split, "n": len(truth), "accuracy": round(sc["accuracy"], 4),
+        right = (out.attrs.cpu() == truth.cpu()).all(1)
+        row = {"bench": "celeba", "method": method, "split": split, "n": len(truth), **accuracy_ci(right),
                "per_attribute": {a: round(v, 4) for a, v in sc["per_attribute"].items()},
-               "network_evals_per_image": float(out.network_evals.mean()), "seconds_per_image": round(float(out.seconds.mean()), 5)}
+               "network_evals_per_image": float(out.network_evals.mean()), "seconds_per_image": round(float(out.seconds.mean()), 5), "correct": bits(right)}
         if first is None:
             first = (method, out.attrs)
         else:
             row[f"same_decisions_as_{first[0]}"] = same_decisions(out.attrs, first[1])
-        row["settings"] = dict(seed=seed, data=str(root) if root else "procedural", size=size,
+        row["settings"] = dict(seed=seed, data=str(root) if root else "procedural", size=size, world=None if root else world,
                                shift=list(shift) if root is None and split == "ood" else None,
                                model=None if method == "resnet" else str(model), classifier=str(classifier) if method == "resnet" else None,
                                n_noise=n_noise, t_range=list(t_range), schedule=schedule if method == "eliminate" else None)

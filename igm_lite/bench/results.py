@@ -34,6 +34,12 @@ RUNS = {
         for shift in ((), ("hair",), ("jaw",), ("beard",), ("tones",), ("hair", "beard"), ("hair", "jaw", "beard"))
         for methods in ("cached resnet", "cached --t-range 250 1000")
     ] + [f"{_FACES} --split {split} --noise 16 --t-range 250 1000 --method cached" for split in ("id", "ood")],
+    "celeba-worlds": [  # chapter 3's grid: each world's seed 0 first, then the other seeds, then the pixel reference rows
+        f"worlds --world {world} --train-seed {seed} --n 400 --seed 2"
+        for seed, names in ((0, ("disjoint", "overlap", "cue", "prior", "celeba-like")), (1, ("disjoint", "celeba-like")),
+                            (2, ("disjoint", "celeba-like")))
+        for world in names
+    ] + [f"worlds --world {world} --train-seed 0 --n 400 --seed 2 --readers pixel resnet" for world in ("disjoint", "celeba-like")],
     "zeroshot": [  # 32 noise samples, t in [100, 700): the bench's defaults
         "zeroshot --k 1 --n 200 --seed 0 --method cached",
         "zeroshot --k 2 --n 200 --seed 0 --method cached dc-joint",
@@ -45,9 +51,10 @@ RUNS = {
 }
 
 
-def regenerate(name: str, out: Path | None = None) -> Path:
+def regenerate(name: str, out: Path | None = None, resume: bool = False) -> Path:
     """Run every command of ``RUNS[name]`` and write their rows, with their commands, to ``out`` (default: the
-    package's ``results/NAME.jsonl``), atomically."""
+    package's ``results/NAME.jsonl``), atomically after each command. ``resume``: keep the rows of the commands
+    already in the file and run only the missing ones (long grids run in pieces)."""
     import contextlib
 
     import torch
@@ -57,18 +64,32 @@ def regenerate(name: str, out: Path | None = None) -> Path:
     if name not in RUNS:
         raise KeyError(f"no recorded runs for {name!r}; known: {sorted(RUNS)}")
     out = Path(out) if out is not None else RESULTS / f"{name}.jsonl"
+    done = {}  # command -> its rows, from an earlier run (resume)
+    if resume and out.is_file():
+        for row in load_results(out.stem, out.parent):
+            done.setdefault(row["command"], []).append(row)
     rows = []
     for command in RUNS[name]:
+        line = f"python -m igm_lite.bench {command}"
+        if line in done:
+            rows += done[line]
+            continue
         args = prepare(build_parser().parse_args(shlex.split(command)))
         with torch.no_grad() if args.bench in NO_GRAD else contextlib.nullcontext():
             for row in call(args.fn, args):
-                rows.append({**row, "command": f"python -m igm_lite.bench {command}"})
+                rows.append({**row, "command": line})
                 print(json.dumps(rows[-1]), flush=True)
+        write_rows(out, rows + [r for c in RUNS[name][RUNS[name].index(command) + 1:] for r in done.get(f"python -m igm_lite.bench {c}", [])])
+    write_rows(out, rows)
+    return out
+
+
+def write_rows(out: Path, rows: list[dict]) -> None:
+    """Write result rows to ``out`` (one JSON object per line), atomically."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
     tmp.replace(out)
-    return out
 
 
 def load_results(name: str, folder: Path | None = None) -> list[dict]:
