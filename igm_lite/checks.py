@@ -15,6 +15,8 @@ import numbers
 
 import torch
 
+from .io import recorded_settings
+
 # Clean data may overshoot its range by this share of the range's width (resampling, rounding) before it is refused.
 RANGE_SLACK = 0.05
 
@@ -163,11 +165,19 @@ def check_sets(sets, M: int, name: str = "sets") -> torch.Tensor:
     return out
 
 
-def configure(cls, config, overrides: dict):
-    """``config`` (an instance of the dataclass ``cls``, or None for its defaults) with ``overrides`` applied."""
+def configure(cls, config, overrides: dict, model=None, base=None):
+    """An engine's settings: ``config`` (an instance of the dataclass ``cls``) with ``overrides`` applied. Without
+    ``config``: the settings ``model`` carries from its folder (``inference.json``, those that are fields of ``cls``)
+    over ``base`` (default: the dataclass's defaults). So an explicit setting wins, then the model's validated
+    settings, then the defaults written once in the dataclass."""
     if config is not None and not isinstance(config, cls):
         raise TypeError(f"config must be a {cls.__name__}, got {type(config).__name__}")
-    unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(overrides) - names
     if unknown:
-        raise TypeError(f"unknown setting(s) {sorted(unknown)}; {cls.__name__} has {[f.name for f in dataclasses.fields(cls)]}")
-    return dataclasses.replace(config or cls(), **overrides)
+        raise TypeError(f"unknown setting(s) {sorted(unknown)}; {cls.__name__} has {sorted(names)}")
+    if config is None:
+        recorded = {k: tuple(map(tuple, v)) if k == "schedule" else tuple(v) if isinstance(v, list) else v
+                    for k, v in recorded_settings(model).items() if k in names}
+        config = dataclasses.replace(base or cls(), **recorded)
+    return dataclasses.replace(config, **overrides)

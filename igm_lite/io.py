@@ -1,7 +1,10 @@
 """Atomic writes (a file or a folder appears whole or not at all) and model folders.
 
 A model folder is ``config.json`` (the constructor's keyword arguments and the class name) beside
-``diffusion_pytorch_model.safetensors`` (diffusers' file name), so the folder alone rebuilds the model.
+``diffusion_pytorch_model.safetensors`` (diffusers' file name), so the folder alone rebuilds the model. A folder may
+also hold ``inference.json``: the inference settings chosen for the model on validation data and how they were
+chosen (as a Hugging Face model ships ``generation_config.json``); a model loaded from the folder carries them as
+``model.inference`` and the engines use them unless told otherwise (``recorded_settings``).
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from safetensors.torch import load_file, save_file
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"  # diffusers' file name
+INFERENCE_NAME = "inference.json"  # {"settings": {...}, "chosen_on": "...", "command": "..."}
 
 
 @contextmanager
@@ -48,6 +52,7 @@ class ModelFolder:
     ``save_pretrained`` / ``write_to`` write a model folder, ``from_pretrained`` rebuilds the model."""
 
     config: dict
+    inference: dict = {}  # the settings of inference.json (an instance's own after from_pretrained; never mutated)
 
     def save_pretrained(self, path) -> None:
         """Write ``config.json`` and the weights to the folder ``path`` atomically."""
@@ -99,6 +104,7 @@ class ModelFolder:
             model.load_state_dict(state)
         except RuntimeError as e:
             raise ValueError(f"weights in {path} do not fit the model its config.json describes: {e}") from None
+        model.inference = read_inference(path).get("settings", {})
         return model
 
 
@@ -112,3 +118,22 @@ def read_config(folder) -> dict:
     if not isinstance(cfg, dict):
         raise ValueError(f"{cfg_file} must hold a JSON object of constructor arguments, got {type(cfg).__name__}")
     return cfg
+
+
+def read_inference(folder) -> dict:
+    """A model folder's ``inference.json`` (``{}`` when it has none); ``ValueError`` naming the file when it is not one."""
+    file = Path(folder) / INFERENCE_NAME
+    if not file.is_file():
+        return {}
+    try:
+        record = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{file} is not valid JSON ({e})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("settings"), dict):
+        raise ValueError(f"{file} must hold a JSON object with a 'settings' object, got {record!r:.80}")
+    return record
+
+
+def recorded_settings(model) -> dict:
+    """The inference settings a model carries from its folder's ``inference.json`` (``{}``: none recorded)."""
+    return dict(getattr(model, "inference", None) or {})

@@ -49,17 +49,19 @@ from .schedule import make_scheduler
 PRECISIONS = ("no", "fp16", "bf16", "auto")
 
 
-def choose_precision(requested: str, cuda: bool | None = None, bf16: bool | None = None) -> str:
-    """The precision a run trains in: ``requested``, or for ``"auto"`` bf16 on a GPU that supports it (A100, H100,
-    L4), fp16 with loss scaling on an older GPU (Colab's T4, V100), fp32 (``"no"``) without a GPU. ``cuda`` and
-    ``bf16`` describe the device (default: this machine's)."""
+def choose_precision(requested: str, cuda: bool | None = None, capability: tuple[int, int] | None = None) -> str:
+    """The precision a run trains in: ``requested``, or for ``"auto"`` bf16 on a GPU with native bf16 (compute
+    capability 8.0 or more: A100, L4, H100), fp16 with loss scaling on an older GPU (Colab's T4 is 7.5, a V100 7.0),
+    fp32 (``"no"``) without a GPU. ``torch.cuda.is_bf16_supported()`` is not the test: by default it also counts
+    emulated bf16, and answers True on a T4, where cuDNN has no bf16 convolutions. ``cuda`` and ``capability``
+    describe the device (default: this machine's)."""
     if requested != "auto":
         return requested
     cuda = torch.cuda.is_available() if cuda is None else cuda
     if not cuda:
         return "no"
-    bf16 = torch.cuda.is_bf16_supported() if bf16 is None else bf16
-    return "bf16" if bf16 else "fp16"
+    capability = torch.cuda.get_device_capability() if capability is None else capability
+    return "bf16" if tuple(capability) >= (8, 0) else "fp16"
 
 
 @dataclass

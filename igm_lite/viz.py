@@ -488,3 +488,31 @@ def method_figure(world: StripeWorld | None = None, scene=(0, 2), n_points: int 
     axes[2].set_title(f"3. invert: the least error is {' + '.join(names[k] for k in sets[best])}")
     fig.tight_layout()
     return fig
+
+
+@_styled
+def worlds_figure(summary: list[dict], readers=("latent", "resnet", "pixel"), labels=None):
+    """Chapter 3's grid: accuracy (all three attributes right) per world, in and out of distribution, one marker per
+    reader and training seed with its 95% interval over test faces (``igm_lite.bench.worlds_summary``'s entries)."""
+    labels = labels or {"latent": "IGM, latents", "resnet": "ResNet", "pixel": "IGM, pixels"}
+    worlds = list(dict.fromkeys(e["world"] for e in summary))
+    fig, axes = plt.subplots(1, 2, figsize=_fit(10.0, 3.6), sharey=True)
+    colours = {"latent": "tab:blue", "resnet": "tab:orange", "pixel": "tab:green"}
+    for ax, split in zip(axes, ("id", "ood")):
+        for j, reader in enumerate(r for r in readers if any(e["reader"] == r for e in summary)):
+            for i, e in enumerate(e for e in summary if e["reader"] == reader and e["split"] == split):
+                x0 = worlds.index(e["world"]) + (j - 1) * 0.22
+                xs = x0 + np.linspace(-0.06, 0.06, len(e["accuracy"])) if len(e["accuracy"]) > 1 else np.array([x0])
+                ax.scatter(xs, e["accuracy"], color=colours.get(reader), s=14, zorder=3, label=labels.get(reader, reader) if i == 0 else None)
+                lo, hi = e["ci95"]  # the first seed's interval over test faces
+                ax.plot([xs[0], xs[0]], [lo, hi], color=colours.get(reader), lw=1.2)
+                ax.plot([x0 - 0.09, x0 + 0.09], [e["mean"]] * 2, color=colours.get(reader), lw=2)
+        ax.set_xticks(range(len(worlds)))
+        ax.set_xticklabels(worlds, rotation=20)
+        ax.set_ylim(0, 1.03)
+        ax.set_title("in distribution (group A)" if split == "id" else "out of distribution (group B)")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel("all three attributes right")
+    axes[1].legend(loc="lower left")
+    fig.tight_layout()
+    return fig

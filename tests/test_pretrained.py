@@ -5,7 +5,9 @@ import sys
 import torch
 
 from igm_lite import ComposedDenoiser
-from igm_lite.pretrained import CHECKPOINTS, RECIPES, load_pretrained, make, recipe_info
+import pytest
+
+from igm_lite.pretrained import CHECKPOINTS, RECIPES, load_model, load_pretrained, make, recipe_info
 
 
 def test_every_recipe_has_a_shipped_checkpoint_that_loads():
@@ -72,3 +74,35 @@ def test_clevr_recipes_run_for_a_few_steps_on_the_same_budget(tmp_path):
     assert model.config["backbone"]["position_maps"] > 0 and model.mode == "weighted"
     out = make("clevr32-slot", tmp_path / "s", steps=2, progress=False)
     assert SetPredictor.from_pretrained(out).config["arch"] == "slot"
+
+
+def test_a_shipped_model_carries_the_inference_settings_it_was_validated_with(tmp_path):
+    """inference.json beside each shipped engine model equals its recipe's record (settings, what they were chosen on,
+    the validation command); the recipe writes it; a loaded model carries the settings and the engines use them
+    unless told otherwise; a folder without them falls back to the dataclass's defaults."""
+    from igm_lite import make_scheduler
+    from igm_lite.infer.continuous import PositionConfig, PositionEngine
+    from igm_lite.infer.discrete import DiscreteConfig, DiscreteEngine
+    from igm_lite.io import INFERENCE_NAME, read_inference
+
+    recorded = [n for n, r in RECIPES.items() if r.shipped and r.inference]
+    assert {"faces32-mean", "faces32-latent", "faces32-latent-a", "clevr32", "digits32"} <= set(recorded)
+    for name in recorded:
+        record = read_inference(CHECKPOINTS / name)
+        assert record == RECIPES[name].inference and record["chosen_on"] and record["command"].startswith("python -m igm_lite.bench")
+    pixel = load_pretrained("faces32-mean")
+    cfg = DiscreteEngine(pixel, make_scheduler()).config
+    assert (cfg.n_samples, cfg.t_range, cfg.stages) == (16, (0, 1000), [(4, 2), (7, 1)])
+    assert DiscreteEngine(pixel, make_scheduler(), n_samples=8).config.stages == [(4, 2), (7, 1)]  # still fits: kept
+    assert DiscreteEngine(pixel, make_scheduler(), n_samples=4).config.stages == DiscreteConfig(n_samples=4).stages  # chosen for 16
+    assert DiscreteEngine(pixel, make_scheduler(), DiscreteConfig()).config == DiscreteConfig()  # an explicit config wins
+    assert PositionEngine(load_pretrained("clevr32"), make_scheduler()).config.t_range == tuple(RECIPES["clevr32"].inference["settings"]["t_range"])
+    out = make("faces32-mean", out=tmp_path / "m", steps=1, progress=False)
+    assert read_inference(out) == RECIPES["faces32-mean"].inference
+    (out / INFERENCE_NAME).unlink()
+    bare = load_model(out)
+    assert bare.inference == {} and DiscreteEngine(bare, make_scheduler()).config == DiscreteConfig()
+    assert PositionEngine(bare, make_scheduler()).config.grid == PositionConfig().grid
+    (out / INFERENCE_NAME).write_text("[1, 2]")
+    with pytest.raises(ValueError, match="settings"):
+        load_model(out)

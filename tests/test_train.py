@@ -114,14 +114,26 @@ def test_mixed_precision_bf16_on_cpu():
 
 
 def test_mixed_precision_follows_the_device():
-    """'auto': bf16 where the GPU supports it, fp16 (accelerate adds loss scaling) on older GPUs, fp32 without one."""
+    """'auto': bf16 where the GPU has it natively (compute capability >= 8.0), fp16 (accelerate adds loss scaling) on
+    older GPUs, fp32 without one; decided on the device's capability, never on torch's bf16 answer, which counts
+    emulation and says True on a T4."""
+    from unittest import mock
+
     from igm_lite.train import choose_precision
 
-    assert choose_precision("auto", cuda=True, bf16=True) == "bf16"  # A100, H100, L4
-    assert choose_precision("auto", cuda=True, bf16=False) == "fp16"  # T4, V100
+    assert choose_precision("auto", cuda=True, capability=(8, 0)) == "bf16"  # A100
+    assert choose_precision("auto", cuda=True, capability=(8, 9)) == "bf16"  # L4
+    assert choose_precision("auto", cuda=True, capability=(9, 0)) == "bf16"  # H100
+    assert choose_precision("auto", cuda=True, capability=(7, 5)) == "fp16"  # Colab's T4
+    assert choose_precision("auto", cuda=True, capability=(7, 0)) == "fp16"  # V100
     assert choose_precision("auto", cuda=False) == "no"
-    assert choose_precision("auto") == ("no" if not torch.cuda.is_available() else choose_precision("auto", cuda=True))
-    assert [choose_precision(p, cuda=True, bf16=False) for p in ("no", "fp16", "bf16")] == ["no", "fp16", "bf16"]  # as asked
+    # a T4 as torch sees it: is_bf16_supported() says True (emulation), the capability says 7.5
+    with mock.patch("torch.cuda.is_available", return_value=True), mock.patch("torch.cuda.is_bf16_supported", return_value=True), \
+            mock.patch("torch.cuda.get_device_capability", return_value=(7, 5)):
+        assert choose_precision("auto") == "fp16"
+    with mock.patch("torch.cuda.is_available", return_value=False):
+        assert choose_precision("auto") == "no"
+    assert [choose_precision(p, cuda=True, capability=(7, 5)) for p in ("no", "fp16", "bf16")] == ["no", "fp16", "bf16"]  # as asked
     from igm_lite.pretrained import RECIPES
 
     assert all(r.train.get("mixed_precision", "no") in ("no", "auto") for r in RECIPES.values()), "GPU recipes follow the device"

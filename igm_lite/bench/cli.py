@@ -73,9 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--size", type=count(1), default=d("size"), help="image side in pixels")
     c.add_argument("--model", default=d("model"), help="shipped checkpoint name or model folder (composed denoiser)")
     c.add_argument("--classifier", default=d("classifier"), help="shipped checkpoint name or model folder (ResNet)")
-    c.add_argument("--noise", dest="n_noise", type=count(1), default=d("n_noise"), help="shared noise samples per image")
-    c.add_argument("--t-range", dest="t_range", type=int, nargs=2, default=d("t_range"))
-    c.add_argument("--schedule", type=parse_schedule, help="eliminate: 'samples:kept,...', e.g. '8:2,32:1' (default: the engine's)")
+    c.add_argument("--noise", dest="n_noise", type=count(1), default=d("n_noise"),
+                   help="shared noise samples per image (default: the model's recorded setting, its inference.json)")
+    c.add_argument("--t-range", dest="t_range", type=int, nargs=2, default=d("t_range"), help="(default: the model's recorded setting)")
+    c.add_argument("--schedule", type=parse_schedule,
+                   help="eliminate: 'samples:kept,...', e.g. '8:2,32:1' (default: the model's recorded schedule, else the engine's)")
     c.add_argument("--shift", nargs="*", choices=GROUP_B_SHIFT, default=d("shift"),
                    help="procedural ood faces: which of group B's differences apply (default: all; none: group A's faces)")
     c.add_argument("--world", choices=list(FACE_WORLDS), default=d("world"), help="procedural faces: the world they come from")

@@ -12,12 +12,13 @@ _D = DiscreteConfig()
 
 
 def celeba(split: str = "ood", n: int = 200, seed: int = _D.seed, methods=("cached",), root=None, size: int = 32,
-           model: str = "faces32-mean", classifier: str = "faces32-resnet", n_noise: int = _D.n_samples, t_range=_D.t_range,
+           model: str = "faces32-mean", classifier: str = "faces32-resnet", n_noise: int | None = None, t_range=None,
            schedule=None, shift=GROUP_B_SHIFT, world: str = "disjoint"):
     """Yield one result dict per method, all on the same faces (and, for the engines, the same noise) of the named
     ``world`` (``igm_lite.data.faces.FACE_WORLDS``). Each row's ``ci95`` is the Wilson interval of its accuracy over
     the faces, and ``correct`` says which faces it read right ('0'/'1' per face, ``igm_lite.metrics.unbits``), so that
-    two rows on the same faces can be compared pairwise (``igm_lite.metrics.paired_difference``)."""
+    two rows on the same faces can be compared pairwise (``igm_lite.metrics.paired_difference``). ``n_noise``,
+    ``t_range`` and ``schedule`` at None are the model's recorded settings (``inference.json``)."""
     batch = face_test_set(split, n, seed, root, size, shift, world)
     truth = batch.meta["attrs"]
     kinds = {"resnet" if m == "resnet" else "igm" for m in methods}
@@ -39,5 +40,6 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.seed, methods=("cach
         row["settings"] = dict(seed=seed, data=str(root) if root else "procedural", size=size, world=None if root else world,
                                shift=list(shift) if root is None and split == "ood" else None,
                                model=None if method == "resnet" else str(model), classifier=str(classifier) if method == "resnet" else None,
-                               n_noise=n_noise, t_range=list(t_range), schedule=schedule if method == "eliminate" else None)
+                               n_noise=out.config.n_samples if out.config else n_noise, t_range=list(out.config.t_range if out.config else t_range or _D.t_range),
+                               schedule=[list(s) for s in out.config.stages] if method == "eliminate" and out.config else None)
         yield row

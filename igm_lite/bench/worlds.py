@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..data.faces import FACE_WORLDS
 from ..metrics import paired_difference, unbits
-from ..pretrained import RECIPES, make
+from ..pretrained import CHECKPOINTS, RECIPES, make
 from .faces import celeba
 
 READERS = {  # reader -> (recipe of a world, noise samples, the engine's method)
@@ -26,10 +26,12 @@ READERS = {  # reader -> (recipe of a world, noise samples, the engine's method)
 
 def world_model(recipe: str, train_seed: int, models) -> str:
     """The model of ``recipe`` trained with ``train_seed``: the shipped one for the recipe's own seed, else the folder
-    ``models/RECIPE-sSEED``, trained now by the recipe if it is not there yet."""
+    ``models/RECIPE-sSEED``; either is trained now by the recipe if it is not there yet."""
     if recipe not in RECIPES:
         raise ValueError(f"no recipe {recipe!r} (a reader of this world is not defined); known: {sorted(RECIPES)}")
     if RECIPES[recipe].shipped and train_seed == RECIPES[recipe].train.get("seed", 0):
+        if not (CHECKPOINTS / recipe).is_dir():
+            make(recipe, progress=False)
         return recipe
     path = Path(models) / f"{recipe}-s{train_seed}"
     if not (path / "recipe.json").is_file():
@@ -58,3 +60,28 @@ def worlds(world: str = "celeba-like", train_seed: int = 0, n: int = 400, seed: 
             if reader != "resnet" and "resnet" in rows:
                 row["vs_resnet"] = paired_difference(unbits(row["correct"]), unbits(rows["resnet"]["correct"]))
             yield row
+
+
+def worlds_summary(rows: list[dict]) -> list[dict]:
+    """The grid's table from its rows (``load_results("celeba-worlds")``): one entry per world, reader and split with
+    the accuracy of each training seed, their mean and range, the first seed's Wilson interval, and for an IGM reader
+    each seed's paired difference with the ResNet (``vs_resnet``) and ``ordering``: "igm" or "resnet" where every
+    seed's interval excludes zero on the same side, else "not told apart"."""
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r["world"], r["method"], r["split"]), []).append(r)
+    out = []
+    for (world, reader, split), rs in groups.items():
+        rs = sorted(rs, key=lambda r: r["train_seed"])
+        acc = [r["accuracy"] for r in rs]
+        entry = {"world": world, "reader": reader, "split": split, "seeds": [r["train_seed"] for r in rs], "accuracy": acc,
+                 "mean": round(sum(acc) / len(acc), 4), "range": [min(acc), max(acc)], "ci95": rs[0]["ci95"], "n": rs[0]["n"],
+                 "per_attribute": {a: round(sum(r["per_attribute"][a] for r in rs) / len(rs), 4) for a in rs[0]["per_attribute"]}}
+        if all("vs_resnet" in r for r in rs):
+            diffs = [r["vs_resnet"] for r in rs]
+            entry["vs_resnet"] = diffs
+            sides = {"igm" if d["ci95"][0] > 0 else "resnet" if d["ci95"][1] < 0 else "none" for d in diffs}
+            entry["ordering"] = sides.pop() if len(sides) == 1 and "none" not in sides else "not told apart"
+        out.append(entry)
+    order = {w: i for i, w in enumerate(FACE_WORLDS)}
+    return sorted(out, key=lambda e: (order.get(e["world"], 99), e["split"], e["reader"]))

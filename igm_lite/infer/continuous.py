@@ -317,12 +317,13 @@ class PositionEngine:
     Args:
         model: a composed position denoiser (concepts (x, y, 1)).
         scheduler: the noise schedule.
-        config: a ``PositionConfig`` (None: its defaults); keyword arguments override its fields, e.g.
+        config: a ``PositionConfig`` (None: the settings the model carries from its folder, ``inference.json``,
+            over the dataclass's defaults); keyword arguments override its fields, e.g.
             ``PositionEngine(model, scheduler, grid=16, region=grid_region())``.
     """
 
     def __init__(self, model, scheduler, config: PositionConfig | None = None, **overrides):
-        self.config = c = configure(PositionConfig, config, overrides)
+        self.config = c = configure(PositionConfig, config, overrides, model)
         check_t_range(c.t_range, scheduler)
         self.model, self.scheduler = model, scheduler
         self.pool = position_grid(c.grid, c.region[0::2], c.region[1::2])

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from ..checks import check_int, check_pool, check_sample, check_sets, check_t_range, configure
+from ..io import recorded_settings
 from ..compose import ComposedDenoiser, coefficients, needs_uncond
 from ..schedule import NoiseSamples, draw_noise
 from .base import MAX_ROWS, InferenceResult, check_noise_samples, denoising_error
@@ -280,12 +281,16 @@ class DiscreteEngine:
     Args:
         model: the composed denoiser.
         scheduler: the noise schedule.
-        config: a ``DiscreteConfig`` (None: its defaults); keyword arguments override its fields, e.g.
+        config: a ``DiscreteConfig`` (None: the settings the model carries from its folder, ``inference.json``,
+            over the dataclass's defaults); keyword arguments override its fields, e.g.
             ``DiscreteEngine(model, scheduler, n_samples=16, method="naive")``.
     """
 
     def __init__(self, model, scheduler, config: DiscreteConfig | None = None, **overrides):
-        self.config = cfg = configure(DiscreteConfig, config, overrides)
+        recorded = recorded_settings(model)
+        if config is None and "schedule" in recorded and "schedule" not in overrides and overrides.get("n_samples", recorded.get("n_samples")) != recorded.get("n_samples"):
+            overrides = {**overrides, "schedule": None}  # a recorded schedule belongs to the number of samples it was chosen with
+        self.config = cfg = configure(DiscreteConfig, config, overrides, model)
         check_t_range(cfg.t_range, scheduler)
         self.model, self.scheduler, self.method = model, scheduler, cfg.method
 

@@ -36,14 +36,15 @@ class ZeroShot:
         model: a ``ComposedDenoiser`` whose concepts are prompts (a caption-conditioned digit model, or
             ``igm_lite.sd.StableDiffusionDenoiser``).
         scheduler: the noise schedule of that model.
-        config: the shared noise and batching, a ``DiscreteConfig`` (default ``ZERO_SHOT``); keyword arguments
+        config: the shared noise and batching, a ``DiscreteConfig`` (None: the model's recorded settings,
+            ``inference.json``, over ``ZERO_SHOT``); keyword arguments
             override its fields (``n_samples``, ``t_range``, ``seed``, ``spacing``, ``max_rows``).
         joint_prompts: ``sets (S, K) -> (S, D)``, the joint prompt of each K-set (for ``dc-joint``).
     """
 
     def __init__(self, model, scheduler, config: DiscreteConfig | None = None, *, joint_prompts=None, **overrides):
         self.model, self.joint_prompts = model, joint_prompts
-        cfg = configure(DiscreteConfig, config or ZERO_SHOT, overrides)
+        cfg = configure(DiscreteConfig, config, overrides, model, base=ZERO_SHOT)
         self.cached = DiscreteEngine(model, scheduler, cfg, method="cached")
         self.naive = DiscreteEngine(model, scheduler, cfg, method="naive")
 
