@@ -194,12 +194,51 @@ def load_profile(profile: str) -> dict:
     return data
 
 
-def profile_parameters(profile: str, chapter: str) -> dict:
+DRIVE = Path("/content/drive/MyDrive")  # where Colab mounts Google Drive (drive.mount("/content/drive"))
+
+
+def profile_parameters(profile: str, chapter: str, current: dict | None = None, drive: Path = DRIVE) -> dict:
     """The parameters profile ``profile`` sets for ``chapter`` (a file stem); ``""`` (the chapter's own defaults): none.
-    A chapter applies them right after its parameters cell, so that one value switches it (e.g. to ``"gpu"``)."""
+    A chapter applies them right after its parameters cell, so that one value switches it (e.g. to ``"gpu"``).
+
+    ``current`` (the chapter's ``globals()``): a parameter the reader changed from the chapter's default (the CPU
+    profile, ``cpu.yml``) is kept, not replaced, and said so. A profile's relative ``model_dir`` goes to Google Drive
+    when Drive is mounted (``drive``), so that models trained for hours survive a disconnect."""
     if not profile:
         return {}
-    return dict(load_profile(profile).get(chapter) or {})
+    params = dict(load_profile(profile).get(chapter) or {})
+    defaults = load_profile("cpu").get(chapter) or {}
+    kept = sorted(k for k in params if current is not None and k in current and k in defaults and current[k] != defaults[k])
+    for k in kept:
+        print(f"profile {profile!r}: keeping your {k} = {current[k]!r} (the profile would set {params.pop(k)!r})")
+    if "model_dir" in params and not Path(params["model_dir"]).is_absolute() and Path(drive).is_dir():
+        params["model_dir"] = str(Path(drive) / "igm_lite" / params["model_dir"])
+        print(f"profile {profile!r}: Google Drive is mounted, models go to {params['model_dir']}")
+    return params
+
+
+def parameter_defaults(nb_path: Path) -> dict:
+    """The defaults of a chapter's ``parameters`` cell, {name: value} (its lines ``name: type = literal  # help``)."""
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(nb_path, as_version=4)
+    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
+    if cell is None:
+        raise ValueError(f"{nb_path} has no cell tagged 'parameters'")
+    tree = ast.parse(cell.source)
+    return {node.target.id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.AnnAssign) and node.value is not None}
+
+
+def write_cpu_profile(root: Path | None = None) -> Path:
+    """Write ``igm_lite/profiles/cpu.yml``: every chapter's parameter defaults (what a profile leaves to the reader)."""
+    root = root or find_root()
+    data = {nb.stem: {k: v for k, v in parameter_defaults(nb).items() if k != "profile"} for nb in chapters(root)}
+    path = PROFILES / "cpu.yml"
+    text = "# The CPU profile: each chapter's own parameter defaults (python -m igm_lite.chapters --write-cpu-profile writes it).\n"
+    path.write_text(text + yaml.safe_dump(data, sort_keys=False, width=120))
+    return path
 
 
 def chapters(root: Path) -> list[Path]:
@@ -250,7 +289,12 @@ def main(argv=None):
     p.add_argument("--branch", default="main", help="with --set-repository: the branch the badges open")
     p.add_argument("--student-editions", action="store_true", help="write notebooks/student/ (the chapters without their "
                    "solutions) and exit")
+    p.add_argument("--write-cpu-profile", action="store_true", help="write igm_lite/profiles/cpu.yml (every chapter's parameter "
+                   "defaults, which a profile replaces only where the reader left them) and exit")
     a = p.parse_args(argv)
+    if a.write_cpu_profile:
+        print(f"wrote {write_cpu_profile()}")
+        return
     if a.student_editions:
         for path in write_student_editions():
             print(f"wrote {path}")

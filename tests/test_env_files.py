@@ -1,4 +1,4 @@
-"""environment.yml (conda) and pyproject.toml (pip) must name the same dependencies."""
+"""environment.yml (conda) and pyproject.toml (pip) must name the same dependencies; the GitHub workflows run the README's commands."""
 import re
 import tomllib
 from pathlib import Path
@@ -29,3 +29,24 @@ def test_card_packages_are_named():
              + sum(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"].values(), [])}
     for pkg in ["torch", "diffusers", "jupyterlab", "jupyter-book", "ipywidgets", "matplotlib", "nbval", "papermill"]:
         assert pkg in names, pkg
+
+
+def test_github_workflows_run_the_readmes_commands():
+    """The book publishes through GitHub Pages (a workflow that runs `make book` and deploys _build/html) and every
+    push and pull request runs the CI script (.ci/run, which calls the README's test command, `make test`)."""
+    flows = {p.stem: yaml.safe_load(p.read_text()) for p in (ROOT / ".github" / "workflows").glob("*.yml")}
+    assert {"book", "ci"} <= set(flows)
+    on = lambda flow: flow.get("on", flow.get(True))  # noqa: E731  (YAML 1.1 reads the key `on` as True)
+    steps = lambda flow, job: flow["jobs"][job]["steps"]  # noqa: E731
+    book = flows["book"]
+    assert "main" in on(book)["push"]["branches"] and book["permissions"]["pages"] == "write"
+    runs = [s.get("run", "") for s in steps(book, "build")]
+    assert "make book" in runs
+    upload = next(s for s in steps(book, "build") if s.get("uses", "").startswith("actions/upload-pages-artifact"))
+    assert upload["with"]["path"] == "_build/html"
+    assert any(s.get("uses", "").startswith("actions/deploy-pages") for s in steps(book, "deploy"))
+    ci = flows["ci"]
+    assert {"push", "pull_request"} <= set(on(ci))
+    assert "bash .ci/run" in [s.get("run", "") for s in steps(ci, "test")]
+    assert "make test" in (ROOT / ".ci" / "run").read_text() and "make test" in (ROOT / "README.md").read_text()
+    assert "make book" in (ROOT / "README.md").read_text()

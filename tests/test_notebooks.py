@@ -129,9 +129,37 @@ def test_one_value_switches_a_chapter_to_a_profile(nb_path):
     nb = nbformat.read(nb_path, as_version=4)
     i = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
     assert 'profile: str = ""' in nb.cells[i].source
-    assert f'globals().update(profile_parameters(profile, "{nb_path.stem}"))' in nb.cells[i + 1].source
+    assert f'globals().update(profile_parameters(profile, "{nb_path.stem}", globals()))' in nb.cells[i + 1].source
     assert chapters.profile_parameters("", nb_path.stem) == {}
-    assert chapters.profile_parameters("gpu", nb_path.stem) == chapters.load_profile("gpu")[nb_path.stem]
+    gpu = chapters.load_profile("gpu")[nb_path.stem]
+    defaults = chapters.parameter_defaults(nb_path)
+    assert chapters.profile_parameters("gpu", nb_path.stem, defaults, drive=Path("no-drive-here")) == gpu
+
+
+def test_the_cpu_profile_holds_every_chapters_defaults():
+    """cpu.yml is each chapter's parameters cell (``--write-cpu-profile`` writes it): what a profile compares against."""
+    cpu = chapters.load_profile("cpu")
+    assert set(cpu) == {nb.stem for nb in NOTEBOOKS}
+    for nb in NOTEBOOKS:
+        assert cpu[nb.stem] == {k: v for k, v in chapters.parameter_defaults(nb).items() if k != "profile"}, \
+            f"cpu.yml is not {nb.stem}'s defaults: python -m igm_lite.chapters --write-cpu-profile"
+
+
+def test_a_profile_keeps_what_the_reader_set_and_puts_models_on_drive(tmp_path, capsys):
+    """A Colab reader who sets model_dir (or any parameter) and then profile = "gpu" keeps their value; a profile's
+    own relative model_dir goes to Google Drive when Drive is mounted, and stays where it is when not."""
+    stem = "03_celeba_attributes"
+    nb = ROOT / "notebooks" / f"{stem}.ipynb"
+    mine = {**chapters.parameter_defaults(nb), "model_dir": "my/models", "n_test": 7}
+    params = chapters.profile_parameters("gpu", stem, mine, drive=tmp_path / "none")
+    gpu = chapters.load_profile("gpu")[stem]
+    assert "model_dir" not in params and "n_test" not in params and params["image_size"] == gpu["image_size"]
+    assert "keeping your model_dir = 'my/models'" in capsys.readouterr().out
+    drive = tmp_path / "MyDrive"
+    drive.mkdir()
+    params = chapters.profile_parameters("gpu", stem, chapters.parameter_defaults(nb), drive=drive)
+    assert params["model_dir"] == str(drive / "igm_lite" / gpu["model_dir"])
+    assert chapters.profile_parameters("gpu", stem, mine, drive=drive).get("model_dir") is None  # the reader's, kept
 
 
 @pytest.mark.slow
