@@ -67,21 +67,24 @@ def recipe_table(models: dict) -> str:
 
 # -- where the chapters come from: one repository address ------------------------------------------------------------
 
-BADGE = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab}/github/{owner_repo}/blob/{branch}/notebooks/{name})"
+BADGE = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab}/github/{owner_repo}/blob/{release}/notebooks/{name})"
 STUDENT = "student"  # notebooks/student/: the student editions (exercises without their solutions)
 STUDENT_BADGE = ("[![Open the student edition in Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-                 "({colab}/github/{owner_repo}/blob/{branch}/notebooks/" + STUDENT + "/{name})")
-INSTALL = "git+{url}"
+                 "({colab}/github/{owner_repo}/blob/{release}/notebooks/" + STUDENT + "/{name})")
+INSTALL = "git+{url}@{release}"  # the library of the same release as the notebook the badge opened
 
 
 def repository(root: Path | None = None) -> dict:
-    """The book's repository as ``_config.yml`` names it (the one place that holds it): url, branch, owner/repo."""
+    """The book's repository as ``_config.yml`` names it (the one place that holds it): url, branch, owner/repo, and
+    ``release``: the tag (or commit) whose notebooks the Colab badges open and whose library their install cells
+    install, so that a reader gets the same code whatever ``main`` is that day (default: the branch)."""
     cfg = yaml.safe_load(((root or find_root()) / "_config.yml").read_text())
     url, branch = cfg["repository"]["url"].rstrip("/"), cfg["repository"].get("branch", "main")
+    release = str(cfg["repository"].get("release") or branch)
     if not url.startswith("https://github.com/"):
         raise ValueError(f"_config.yml's repository.url must be a https://github.com/OWNER/REPO address, got {url!r}")
     colab = cfg.get("launch_buttons", {}).get("colab_url", "https://colab.research.google.com").rstrip("/")
-    return {"url": url, "branch": branch, "owner_repo": url.removeprefix("https://github.com/"), "colab": colab}
+    return {"url": url, "branch": branch, "release": release, "owner_repo": url.removeprefix("https://github.com/"), "colab": colab}
 
 
 def links(name: str, root: Path | None = None) -> dict:
@@ -91,16 +94,19 @@ def links(name: str, root: Path | None = None) -> dict:
             "install": INSTALL.format(**repo)}
 
 
-def set_repository(url: str, branch: str = "main", root: Path | None = None) -> list[Path]:
-    """Point the book at another repository (a fork): ``_config.yml`` and every chapter's badge and install cell.
-    Returns the files rewritten."""
+def set_repository(url: str, branch: str = "main", root: Path | None = None, release: str | None = None) -> list[Path]:
+    """Point the book at another repository (a fork) and release (a tag or commit; default: keep the current one):
+    ``_config.yml`` and every chapter's badge and install cell. Returns the files rewritten."""
     import nbformat
 
     root = root or find_root()
     old = {nb.name: links(nb.name, root) for nb in chapters(root)}
     cfg_file = root / "_config.yml"
     text = re.sub(r"(?m)^(  url: ).*$", rf"\g<1>{url}", cfg_file.read_text(), count=1)
-    cfg_file.write_text(re.sub(r"(?m)^(  branch: ).*$", rf"\g<1>{branch}", text, count=1))
+    text = re.sub(r"(?m)^(  branch: ).*$", rf"\g<1>{branch}", text, count=1)
+    if release:
+        text = re.sub(r"(?m)^(  release: )\S*", rf"\g<1>{release}", text, count=1)
+    cfg_file.write_text(text)
     repository(root)  # the new address is one
     for nb_path in chapters(root):
         nb, new = nbformat.read(nb_path, as_version=4), links(nb_path.name, root)
@@ -286,7 +292,8 @@ def main(argv=None):
     p.add_argument("--prepare-only", action="store_true", help="inject the parameters without running the chapters")
     p.add_argument("--set-repository", metavar="URL", help="point _config.yml, the Colab badges and the install cells at "
                    "another repository (a fork: https://github.com/OWNER/REPO) and exit")
-    p.add_argument("--branch", default="main", help="with --set-repository: the branch the badges open")
+    p.add_argument("--branch", default="main", help="with --set-repository: the repository's branch (the book's edit links)")
+    p.add_argument("--release", help="with --set-repository: the tag or commit the badges open and the install cells install")
     p.add_argument("--student-editions", action="store_true", help="write notebooks/student/ (the chapters without their "
                    "solutions) and exit")
     p.add_argument("--write-cpu-profile", action="store_true", help="write igm_lite/profiles/cpu.yml (every chapter's parameter "
@@ -300,7 +307,7 @@ def main(argv=None):
             print(f"wrote {path}")
         return
     if a.set_repository:
-        for path in set_repository(a.set_repository, a.branch):
+        for path in set_repository(a.set_repository, a.branch, release=a.release):
             print(f"rewrote {path}")
         return
     try:

@@ -114,13 +114,25 @@ def test_a_fork_rewrites_config_badges_and_install_cells(tmp_path):
 
     shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
     shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks", ignore=shutil.ignore_patterns(".*"))
-    chapters.set_repository("https://github.com/someone/igm-fork", "dev", root=tmp_path)
-    assert chapters.repository(tmp_path)["owner_repo"] == "someone/igm-fork"
+    chapters.set_repository("https://github.com/someone/igm-fork", "dev", root=tmp_path, release="v9.9")
+    repo = chapters.repository(tmp_path)
+    assert (repo["owner_repo"], repo["branch"], repo["release"]) == ("someone/igm-fork", "dev", "v9.9")
     for nb_path in sorted((tmp_path / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         nb = nbformat.read(nb_path, as_version=4)
-        assert "github/someone/igm-fork/blob/dev/notebooks/" + nb_path.name in nb.cells[0].source
-        assert "git+https://github.com/someone/igm-fork" in next(c.source for c in nb.cells if c.cell_type == "code")
+        assert "github/someone/igm-fork/blob/v9.9/notebooks/" + nb_path.name in nb.cells[0].source
+        assert '"git+https://github.com/someone/igm-fork@v9.9"' in next(c.source for c in nb.cells if c.cell_type == "code")
         assert "igm-lite/igm-book" not in json.dumps(nb)
+
+
+def test_the_install_is_pinned_to_one_release_named_once():
+    """The release the badges open and the install cells install is named once, in _config.yml, and is this version's
+    tag: a reader gets the notebook and the library of one release, whatever main is that day."""
+    import igm_lite
+
+    repo = chapters.repository(ROOT)
+    assert repo["release"] == f"v{igm_lite.__version__}"
+    assert chapters.links("x.ipynb", ROOT)["install"] == f"git+{repo['url']}@{repo['release']}"
+    assert (ROOT / "_config.yml").read_text().count(repo["release"]) == 1
 
 
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
