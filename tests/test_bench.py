@@ -215,6 +215,53 @@ def test_results_files_record_each_row_with_the_command_that_printed_it(tmp_path
     assert out.read_text().count("\n") == 3
 
 
+def test_results_resume_keeps_the_rows_of_commands_already_run(tmp_path, monkeypatch):
+    """A long grid runs in pieces: --resume reruns only the commands whose rows the file lacks, keeps the others'
+    rows and writes them back in the order of RUNS."""
+    from igm_lite.bench import results
+
+    monkeypatch.setitem(results.RUNS, "tiny", ["celeba --split id --n 2 --noise 2 --method resnet",
+                                               "celeba --split ood --n 2 --noise 2 --method resnet"])
+    path = tmp_path / "tiny.jsonl"
+    first = results.regenerate("tiny", path)
+    rows = results.load_results("tiny", tmp_path)
+    marked = [{**rows[0], "accuracy": -1.0}, rows[1]]  # a row the resume must keep as it is, not recompute
+    results.write_rows(path, marked[1:] + marked[:1])  # out of order, as parts of a grid may be
+    results.regenerate("tiny", path, resume=True)
+    again = results.load_results("tiny", tmp_path)
+    assert [r["split"] for r in again] == ["id", "ood"] and again[0]["accuracy"] == -1.0 and first == path
+    path.write_text(path.read_text().splitlines(keepends=True)[1])  # the first command's rows lost: rerun it alone
+    results.regenerate("tiny", path, resume=True)
+    assert [r["split"] for r in results.load_results("tiny", tmp_path)] == ["id", "ood"]
+
+
+def test_worlds_grid_trains_what_it_lacks_and_pairs_the_readers(tmp_path, monkeypatch):
+    """bench worlds: a world's latent IGM and ResNet, made with the training seed into the models folder (here for 2
+    steps), read the same faces of both splits; each IGM row carries its paired difference with the ResNet, computed
+    from the two rows' per-face outcomes; worlds_summary orders and aggregates the rows."""
+    from igm_lite.bench import worlds as grid
+    from igm_lite.metrics import paired_difference, unbits
+
+    from igm_lite import pretrained
+
+    monkeypatch.setattr(grid, "make", lambda *a, **k: pretrained.make(*a, **{**k, "steps": 2}))
+    rows = list(grid.worlds("cue", train_seed=3, n=5, seed=0, models=str(tmp_path)))
+    assert all((tmp_path / f"faces32-{kind}-cue-s3" / "recipe.json").is_file() for kind in ("latent", "resnet"))
+    assert json.loads((tmp_path / "faces32-latent-cue-s3" / "recipe.json").read_text())["train_config"]["seed"] == 3
+    assert [(r["split"], r["method"]) for r in rows] == [("id", "latent"), ("id", "resnet"), ("ood", "latent"), ("ood", "resnet")]
+    for r in rows:
+        assert r["world"] == "cue" and r["train_seed"] == 3 and r["n"] == 5 and len(r["correct"]) == 5
+        assert r["ci95"][0] <= r["accuracy"] <= r["ci95"][1] and r["settings"]["world"] == "cue"
+    latent, resnet = rows[2], rows[3]
+    assert latent["vs_resnet"] == paired_difference(unbits(latent["correct"]), unbits(resnet["correct"]))
+    assert latent["settings"]["n_noise"] == 32  # the latent model's recorded setting
+    summary = grid.worlds_summary(rows + [{**rows[2], "train_seed": 4, "accuracy": 0.0}])
+    entry = next(e for e in summary if e["reader"] == "latent" and e["split"] == "ood")
+    assert entry["seeds"] == [3, 4] and entry["range"] == [0.0, latent["accuracy"]] and entry["ordering"] in ("igm", "resnet", "not told apart")
+    with pytest.raises(ValueError, match="world must be one of"):
+        next(grid.worlds("mars"))
+
+
 def test_each_shipped_results_file_holds_the_rows_of_its_recorded_runs():
     """Every results file the package ships was written by its recorded runs (``RUNS``): the same commands, in order,
     and every command's rows; no file without its runs."""
