@@ -106,11 +106,15 @@ def wilson(right: int, n: int, z: float = Z95) -> tuple[float, float]:
     return (0.0 if right == 0 else max(0.0, lo), 1.0 if right == n else min(1.0, hi))
 
 
+def ci95(share: float, n: int) -> list[float]:
+    """The Wilson 95% interval, rounded to 4 places, of a share of ``n`` items (right = round(share * n))."""
+    return [round(v, 4) for v in wilson(round(share * n), n)]
+
+
 def accuracy_ci(correct) -> dict:
     """``{"accuracy", "ci95": [lo, hi]}`` of per-item outcomes ``correct`` (N,) in {0, 1} (Wilson, rounded to 4 places)."""
     c = np.asarray(correct, dtype=bool).reshape(-1)
-    lo, hi = wilson(int(c.sum()), len(c))
-    return {"accuracy": round(float(c.mean()), 4), "ci95": [round(lo, 4), round(hi, 4)]}
+    return {"accuracy": round(float(c.mean()), 4), "ci95": ci95(float(c.mean()), len(c))}
 
 
 def paired_difference(a, b, n_boot: int = 10_000, seed: int = 0) -> dict:

@@ -499,13 +499,14 @@ def worlds_figure(summary: list[dict], readers=("latent", "resnet", "pixel"), la
     fig, axes = plt.subplots(1, 2, figsize=_fit(10.0, 3.6), sharey=True)
     colours = {"latent": "tab:blue", "resnet": "tab:orange", "pixel": "tab:green"}
     for ax, split in zip(axes, ("id", "ood")):
-        for j, reader in enumerate(r for r in readers if any(e["reader"] == r for e in summary)):
+        present = [r for r in readers if any(e["reader"] == r for e in summary)]
+        for j, reader in enumerate(present):
             for i, e in enumerate(e for e in summary if e["reader"] == reader and e["split"] == split):
-                x0 = worlds.index(e["world"]) + (j - 1) * 0.22
+                x0 = worlds.index(e["world"]) + (j - (len(present) - 1) / 2) * 0.25
                 xs = x0 + np.linspace(-0.06, 0.06, len(e["accuracy"])) if len(e["accuracy"]) > 1 else np.array([x0])
                 ax.scatter(xs, e["accuracy"], color=colours.get(reader), s=14, zorder=3, label=labels.get(reader, reader) if i == 0 else None)
-                lo, hi = e["ci95"]  # the first seed's interval over test faces
-                ax.plot([xs[0], xs[0]], [lo, hi], color=colours.get(reader), lw=1.2)
+                for x, (lo, hi) in zip(xs, e["ci95"]):  # each seed's interval over test faces
+                    ax.plot([x, x], [lo, hi], color=colours.get(reader), lw=1.0)
                 ax.plot([x0 - 0.09, x0 + 0.09], [e["mean"]] * 2, color=colours.get(reader), lw=2)
         ax.set_xticks(range(len(worlds)))
         ax.set_xticklabels(worlds, rotation=20)

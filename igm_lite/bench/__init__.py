@@ -14,6 +14,13 @@ prints per method the accuracy (all three attributes right), per-attribute accur
 evaluations and seconds per image, and the share of decisions equal to the first method's. ``--shift``
 keeps only some of group B's differences from group A (short hair, square jaw, beard, skin and hair tones).
 
+    python -m igm_lite.bench worlds --world {disjoint,overlap,cue,prior,celeba-like} --train-seed S [--n 400] [--seed 2]
+
+runs chapter 3's grid for one world and training seed: the latent IGM reader and the ResNet, each trained on the
+world's group A by its recipe with that seed (made into ``--models`` when missing), read the same new faces of both
+splits; every row has its accuracy's 95% interval (``ci95``) and each IGM row its paired difference with the ResNet
+(``vs_resnet``). ``results celeba-worlds [--resume]`` runs the whole grid.
+
     python -m igm_lite.bench toy2d [--models NAMES] [--n-gen 1000] [--clouds 4] [--points 32] [--noise 32] [--seed 0]
 
 measures, for each shipped 2-D model, (1) how well its composition generates scenes: the KL divergence
@@ -60,6 +67,8 @@ from .gpucheck import gpu_check
 from .layout import layout
 from .results import find, load_results
 from .toy2d import toy2d, toy2d_generation, toy2d_inference
+from .worlds import worlds, worlds_summary
 from .zeroshot import zeroshot
 
-__all__ = ["celeba", "clevr", "find", "gpu_check", "layout", "load_results", "main", "parse_schedule", "toy2d", "toy2d_generation", "toy2d_inference", "zeroshot"]
+__all__ = ["celeba", "clevr", "find", "gpu_check", "layout", "load_results", "main", "parse_schedule", "toy2d", "toy2d_generation",
+           "toy2d_inference", "worlds", "worlds_summary", "zeroshot"]

@@ -8,7 +8,7 @@ import torch
 from ..concepts import one_hot_sets
 from ..data.toy2d import StripeWorld
 from ..infer.discrete import DiscreteEngine
-from ..metrics import gaussian_kl, set_accuracy
+from ..metrics import ci95, gaussian_kl, set_accuracy
 from ..pretrained import load_pretrained
 from ..sample import sample
 from ..schedule import make_scheduler
@@ -99,8 +99,9 @@ def toy2d(models=TOY_MODELS, n_gen: int = 1000, steps: int = 100, clouds: int = 
             out[f"kl_k{k}"] = round(g["kl_mean"], 4)
         if model is not None:
             inf = toy2d_inference(model, world, scheduler, clouds, points, n_noise, seed=seed, naive=naive)
-            out.update(set_accuracy=round(inf["set_accuracy"], 4), set_accuracy_by_k={k: round(v, 4) for k, v in inf["by_k"].items()},
-                       k_accuracy=round(inf["k_accuracy"], 4), clouds=inf["n"], network_evals_per_cloud=inf["network_evals_per_cloud"],
+            out.update(set_accuracy=round(inf["set_accuracy"], 4), set_accuracy_ci95=ci95(inf["set_accuracy"], inf["n"]),
+                       set_accuracy_by_k={k: round(v, 4) for k, v in inf["by_k"].items()},
+                       k_accuracy=round(inf["k_accuracy"], 4), k_accuracy_ci95=ci95(inf["k_accuracy"], inf["n"]), clouds=inf["n"], network_evals_per_cloud=inf["network_evals_per_cloud"],
                        seconds_per_cloud=round(inf["seconds_per_cloud"], 4))
             if naive:
                 nv = inf["naive"]

@@ -64,7 +64,7 @@ def worlds(world: str = "celeba-like", train_seed: int = 0, n: int = 400, seed: 
 
 def worlds_summary(rows: list[dict]) -> list[dict]:
     """The grid's table from its rows (``load_results("celeba-worlds")``): one entry per world, reader and split with
-    the accuracy of each training seed, their mean and range, the first seed's Wilson interval, and for an IGM reader
+    the accuracy of each training seed, their mean and range, each seed's Wilson interval (``ci95``), and for an IGM reader
     each seed's paired difference with the ResNet (``vs_resnet``) and ``ordering``: "igm" or "resnet" where every
     seed's interval excludes zero on the same side, else "not told apart"."""
     groups: dict = {}
@@ -75,7 +75,7 @@ def worlds_summary(rows: list[dict]) -> list[dict]:
         rs = sorted(rs, key=lambda r: r["train_seed"])
         acc = [r["accuracy"] for r in rs]
         entry = {"world": world, "reader": reader, "split": split, "seeds": [r["train_seed"] for r in rs], "accuracy": acc,
-                 "mean": round(sum(acc) / len(acc), 4), "range": [min(acc), max(acc)], "ci95": rs[0]["ci95"], "n": rs[0]["n"],
+                 "mean": round(sum(acc) / len(acc), 4), "range": [min(acc), max(acc)], "ci95": [r["ci95"] for r in rs], "n": rs[0]["n"],
                  "per_attribute": {a: round(sum(r["per_attribute"][a] for r in rs) / len(rs), 4) for a in rs[0]["per_attribute"]}}
         if all("vs_resnet" in r for r in rs):
             diffs = [r["vs_resnet"] for r in rs]
@@ -85,3 +85,31 @@ def worlds_summary(rows: list[dict]) -> list[dict]:
         out.append(entry)
     order = {w: i for i, w in enumerate(FACE_WORLDS)}
     return sorted(out, key=lambda e: (order.get(e["world"], 99), e["split"], e["reader"]))
+
+
+def worlds_table(summary: list[dict], labels=None) -> tuple[list[str], list[list[str]]]:
+    """The grid as a table (header, rows) for ``igm_lite.chapters.markdown_table``: per world and reader, all three
+    attributes right in and out of distribution (one seed: its accuracy and 95% interval over test faces; several: their
+    mean, each seed's accuracy and the widest half-interval), and for IGM the paired difference with the ResNet out of distribution, per seed, with its
+    interval, and the ordering it supports."""
+    labels = labels or {"latent": "IGM, latents", "resnet": "ResNet", "pixel": "IGM, pixels"}
+    pct = lambda v: f"{100 * v:.1f}"  # noqa: E731
+
+    def cell(e):  # one seed: its accuracy and interval; several: their mean, each seed's figure, the widest half-interval
+        if len(e["seeds"]) == 1:
+            return f"{pct(e['accuracy'][0])}% [{pct(e['ci95'][0][0])}, {pct(e['ci95'][0][1])}]"
+        half = max((hi - lo) / 2 for lo, hi in e["ci95"])
+        return f"mean {pct(e['mean'])}%; seeds {' / '.join(pct(a) for a in e['accuracy'])} (each ±{pct(half)})"
+
+    at = {(e["world"], e["reader"], e["split"]): e for e in summary}
+    rows = []
+    for world, reader in dict.fromkeys((e["world"], e["reader"]) for e in summary):
+        ood = at.get((world, reader, "ood"))
+        diff = "; ".join(f"{'+' if d['diff'] >= 0 else ''}{pct(d['diff'])} [{pct(d['ci95'][0])}, {pct(d['ci95'][1])}]"
+                         for d in ood.get("vs_resnet", [])) if ood else ""
+        rows.append([world, labels.get(reader, reader), str(len(at.get((world, reader, "id"), ood)["seeds"])),
+                     cell(at[(world, reader, "id")]) if (world, reader, "id") in at else "", cell(ood) if ood else "",
+                     diff, ood.get("ordering", "") if ood else ""])
+    header = ["world", "reader", "training seeds", "in distribution (all three)", "out of distribution (all three)",
+              "IGM - ResNet out of distribution, points per seed [95%]", "ordering"]
+    return header, rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..data.digits import captions, digit_test_set, prompt_pool
 from ..infer.base import distributed_map, process_state
 from ..infer.zeroshot import ZERO_SHOT, ZeroShot
-from ..metrics import same_decisions
+from ..metrics import accuracy_ci, bits, same_decisions
 from ..pretrained import load_model
 from ..schedule import make_scheduler
 
@@ -70,8 +70,8 @@ def zeroshot(k: int | None = 2, n: int = 200, seed: int = ZERO_SHOT.seed, method
             runs = [(method, distributed_map(one, len(truth)), mode or net.mode)]
         for name, out, form in runs:
             answers = [o["answer"] for o in out]
-            row = {"bench": "zeroshot", "method": name, "k": k, "m": len(names), "n": len(truth),
-                   "accuracy": round(sum(a == sorted(t) for a, t in zip(answers, truth)) / max(len(truth), 1), 4),
+            right = [a == sorted(t) for a, t in zip(answers, truth)]
+            row = {"bench": "zeroshot", "method": name, "k": k, "m": len(names), "n": len(truth), **accuracy_ci(right), "correct": bits(right),
                    "unet_evals_per_image": sum(o["evals"] for o in out) / max(len(out), 1),
                    "seconds_per_image": round(sum(o["seconds"] for o in out) / max(len(out), 1), 5)}
             if first is None:
