@@ -67,8 +67,10 @@ def recipe_table(models: dict) -> str:
 
 # -- where the chapters come from: one repository address ------------------------------------------------------------
 
-BADGE = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab}/github/{owner_repo}/blob/{release}/notebooks/{name})"
-STUDENT = "student"  # notebooks/student/: the student editions (exercises without their solutions)
+COLAB = "colab"  # notebooks/colab/: the instructor's Colab editions (plain Markdown, solutions folded)
+STUDENT = "student"  # notebooks/student/: the student editions (plain Markdown, exercises without their solutions)
+BADGE = ("[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+         "({colab}/github/{owner_repo}/blob/{release}/notebooks/" + COLAB + "/{name})")
 STUDENT_BADGE = ("[![Open the student edition in Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
                  "({colab}/github/{owner_repo}/blob/{release}/notebooks/" + STUDENT + "/{name})")
 INSTALL = "git+{url}@{release}"  # the library of the same release as the notebook the badge opened
@@ -84,7 +86,9 @@ def repository(root: Path | None = None) -> dict:
     if not url.startswith("https://github.com/"):
         raise ValueError(f"_config.yml's repository.url must be a https://github.com/OWNER/REPO address, got {url!r}")
     colab = cfg.get("launch_buttons", {}).get("colab_url", "https://colab.research.google.com").rstrip("/")
-    return {"url": url, "branch": branch, "release": release, "owner_repo": url.removeprefix("https://github.com/"), "colab": colab}
+    owner, _, name = url.removeprefix("https://github.com/").partition("/")
+    book = str(cfg["repository"].get("book_url") or f"https://{owner.lower()}.github.io/{name}").rstrip("/")  # GitHub Pages
+    return {"url": url, "branch": branch, "release": release, "owner_repo": f"{owner}/{name}", "colab": colab, "book": book}
 
 
 def links(name: str, root: Path | None = None) -> dict:
@@ -118,18 +122,69 @@ def set_repository(url: str, branch: str = "main", root: Path | None = None, rel
     return [cfg_file, *chapters(root), *write_student_editions(root)]
 
 
-# -- the student edition: the chapter without its solutions -----------------------------------------------------------
+# -- the Colab editions: the chapter in plain Markdown, with its solutions folded (instructor) or removed (student) -------
 
-# A solution is a sphinx-exercise directive fenced by four backticks (it holds a fenced code block) or three.
-_SOLUTION = re.compile(r"^(`{3,4})\{solution\}.*?^\1[ \t]*(?:\n|\Z)", re.M | re.S)
-STUDENT_NOTE = ("**Student edition**: the exercises without their solutions; each checked exercise says whether your code is "
-                "right. The book (the instructor's edition) has the solutions. {student_badge}")
+# Colab renders plain Markdown: MyST directives and roles would show as literal text. A directive is fenced by three
+# backticks, or four when it holds a fenced code block (a solution with code).
+_DIRECTIVE = re.compile(r"^(`{3,4})\{([\w-]+)\}[ \t]*(.*?)\n(.*?)^\1[ \t]*(?:\n|\Z)", re.M | re.S)
+_OPTION = re.compile(r"^:[\w-]+:.*\n?", re.M)
+_ROLE = re.compile(r"\{(cite|doc)\}`([^`]*)`")
+COLAB_NOTE = ("**Colab edition** of the chapter [in the book]({page}): plain Markdown, each solution folded under "
+              "*Solution*. Student edition (the exercises without their solutions): {student_badge}")
+STUDENT_NOTE = ("**Student edition** of the chapter [in the book]({page}): the exercises without their solutions; each checked "
+                "exercise says whether your code is right. {student_badge}")
 
 
-def student_edition(nb_path: Path, root: Path | None = None):
-    """Chapter ``nb_path`` as its student edition (an ``nbformat`` notebook): every ``{solution}`` block removed (and a
-    cell left empty by that), outputs cleared, and the chapter's badges replaced by the student edition's. The coding
-    stubs stay as they are: they raise ``NotImplementedError`` until done, and their checkers say so."""
+def _bibliography(root: Path) -> dict:
+    """{key: "Author[ et al.], year"} from ``references.bib``."""
+    out = {}
+    for key, body in re.findall(r"@\w+\{([^,\s]+),(.*?)\n\}", (root / "references.bib").read_text(), re.S):
+        authors = re.search(r"author\s*=\s*\{(.*?)\},?\s*\n", body, re.S).group(1).split(" and ")
+        year = re.search(r"year\s*=\s*\{(\d+)\}", body).group(1)
+        first = authors[0].split(",")[0].strip().strip("{}")
+        out[key] = f"{first}{' et al.' if len(authors) > 2 else ' and ' + authors[1].split(',')[0].strip() if len(authors) == 2 else ''}, {year}"
+    return out
+
+
+def _page_title(root: Path, target: str) -> str:
+    """The first heading of a book page (``book/NAME.md``), the text of a link to it."""
+    page = root / "book" / f"{Path(target).name}.md"
+    heading = re.search(r"^# (.+)$", page.read_text(), re.M) if page.is_file() else None
+    return heading.group(1).strip() if heading else Path(target).name
+
+
+def plain_markdown(text: str, root: Path, student: bool = False) -> str:
+    """A chapter's MyST Markdown as Colab shows it: admonitions as block quotes with a bold title, exercises as
+    headings, solutions folded in ``<details>`` (removed for students), ``{cite}`` as "(Author, year)" linked to the
+    rendered book's References page, ``{doc}`` as a link to the rendered page."""
+    book = repository(root)["book"]
+    bib = _bibliography(root)
+
+    def directive(m):
+        name, arg, body = m.group(2), m.group(3).strip(), _OPTION.sub("", m.group(4)).strip("\n")
+        if name == "solution":
+            return "" if student else f"<details><summary><b>Solution</b></summary>\n\n{body}\n\n</details>\n"
+        if name == "exercise":
+            return f"#### Exercise: {arg}\n\n{body}\n"
+        title = arg or name.capitalize()  # admonition, note, tip, warning ...
+        return "> **" + title + "**\n>\n" + "\n".join(f"> {line}".rstrip() for line in body.splitlines()) + "\n"
+
+    def role(m):
+        kind, arg = m.groups()
+        if kind == "cite":
+            return "(" + "; ".join(f"[{bib[k.strip()]}]({book}/book/references.html)" for k in arg.split(",")) + ")"
+        label, _, target = arg.partition(" <")
+        target = (target.rstrip(">") or label).removeprefix("../")
+        return f"[{_page_title(root, target) if not _ else label}]({book}/{target}.html)"
+
+    return re.sub(r"\n{3,}", "\n\n", _ROLE.sub(role, _DIRECTIVE.sub(directive, text))).strip("\n")
+
+
+def colab_edition(nb_path: Path, root: Path | None = None, student: bool = False):
+    """Chapter ``nb_path`` as Colab shows it (an ``nbformat`` notebook): its Markdown made plain (``plain_markdown``),
+    outputs cleared, the chapter's badges replaced by a note that links the chapter in the rendered book and the
+    student edition. ``student``: without the solutions (a cell left empty by that is dropped). The coding stubs stay
+    as they are: they raise ``NotImplementedError`` until done, and their checkers say so."""
     import nbformat
 
     root = root or find_root()
@@ -137,18 +192,24 @@ def student_edition(nb_path: Path, root: Path | None = None):
     badges = f"{link['badge']} {student_line(link)}"
     if badges not in nb.cells[0].source:
         raise ValueError(f"{nb_path}: the first cell must carry the chapter's badges: {badges!r}")
+    page = f"{repository(root)['book']}/notebooks/{Path(nb_path).stem}.html"
+    note = (STUDENT_NOTE if student else COLAB_NOTE).format(page=page, **link)
     cells = []
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = re.sub(r"\n{3,}", "\n\n", _SOLUTION.sub("", cell.source)).strip("\n")
+            cell.source = plain_markdown(cell.source.replace(badges, note), root, student)
             if not cell.source.strip():
                 continue
-            cell.source = cell.source.replace(badges, STUDENT_NOTE.format(**link))
         elif cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
         cells.append(cell)
     nb.cells = cells
     return nb
+
+
+def student_edition(nb_path: Path, root: Path | None = None):
+    """Chapter ``nb_path`` as its student edition: the Colab edition without the solutions."""
+    return colab_edition(nb_path, root, student=True)
 
 
 def student_line(link: dict) -> str:
@@ -157,26 +218,21 @@ def student_line(link: dict) -> str:
 
 
 def write_student_editions(root: Path | None = None) -> list[Path]:
-    """Write ``notebooks/student/NAME`` for every chapter (``python -m igm_lite.chapters --student-editions``)."""
+    """Write both Colab editions of every chapter, ``notebooks/colab/NAME`` (the instructor's, solutions folded) and
+    ``notebooks/student/NAME`` (without solutions): ``python -m igm_lite.chapters --student-editions``."""
     import nbformat
 
     root = root or find_root()
-    out = root / "notebooks" / STUDENT
-    out.mkdir(exist_ok=True)
     written = []
-    for nb_path in chapters(root):
-        target = out / nb_path.name
-        tmp = out / f".{nb_path.name}.tmp"
-        nbformat.write(student_edition(nb_path, root), tmp)
-        os.replace(tmp, target)
-        written.append(target)
+    for folder, student in ((COLAB, False), (STUDENT, True)):
+        out = root / "notebooks" / folder
+        out.mkdir(exist_ok=True)
+        for nb_path in chapters(root):
+            target, tmp = out / nb_path.name, out / f".{nb_path.name}.tmp"
+            nbformat.write(colab_edition(nb_path, root, student), tmp)
+            os.replace(tmp, target)
+            written.append(target)
     return written
-
-
-# -- running the chapters with a profile ----------------------------------------------------------------------------
-
-
-PROFILES = Path(__file__).parent / "profiles"
 
 
 def find_root(start: Path | None = None) -> Path:

@@ -112,14 +112,16 @@ def test_badge_and_install_cell_name_the_repository_of_config_yml(nb_path):
 def test_a_fork_rewrites_config_badges_and_install_cells(tmp_path):
     import shutil
 
-    shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
-    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks", ignore=shutil.ignore_patterns(".*"))
+    for name in ("_config.yml", "references.bib"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    for folder in ("notebooks", "book"):
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns(".*"))
     chapters.set_repository("https://github.com/someone/igm-fork", "dev", root=tmp_path, release="v9.9")
     repo = chapters.repository(tmp_path)
     assert (repo["owner_repo"], repo["branch"], repo["release"]) == ("someone/igm-fork", "dev", "v9.9")
     for nb_path in sorted((tmp_path / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         nb = nbformat.read(nb_path, as_version=4)
-        assert "github/someone/igm-fork/blob/v9.9/notebooks/" + nb_path.name in nb.cells[0].source
+        assert "github/someone/igm-fork/blob/v9.9/notebooks/colab/" + nb_path.name in nb.cells[0].source
         assert '"git+https://github.com/someone/igm-fork@v9.9"' in next(c.source for c in nb.cells if c.cell_type == "code")
         assert "igm-lite/igm-book" not in json.dumps(nb)
 
@@ -215,21 +217,43 @@ def test_a_chapter_runs_alone_from_the_installed_wheel(tmp_path):
 
 
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_student_edition_is_in_sync_and_holds_no_solution(nb_path):
-    """notebooks/student/NAME is what `python -m igm_lite.chapters --student-editions` makes of the chapter now."""
-    committed = ROOT / "notebooks" / chapters.STUDENT / nb_path.name
+@pytest.mark.parametrize("student", [False, True], ids=["colab", "student"])
+def test_colab_editions_are_in_sync_and_plain_markdown(nb_path, student):
+    """notebooks/colab/NAME (solutions folded) and notebooks/student/NAME (no solutions) are what
+    `python -m igm_lite.chapters --student-editions` makes of the chapter now, and hold no MyST directive or role
+    (Colab would show them as literal text): admonitions are block quotes, exercises headings, citations links."""
+    import re
+
+    committed = ROOT / "notebooks" / (chapters.STUDENT if student else chapters.COLAB) / nb_path.name
     assert committed.is_file(), "run python -m igm_lite.chapters --student-editions"
-    made = nbformat.writes(chapters.student_edition(nb_path, ROOT))
+    made = nbformat.writes(chapters.colab_edition(nb_path, ROOT, student))
     assert committed.read_text() == made + "\n" or committed.read_text() == made, \
-        "the student edition is out of date: python -m igm_lite.chapters --student-editions"
-    student, book = nbformat.read(committed, as_version=4), nbformat.read(nb_path, as_version=4)
-    text = "\n".join(c.source for c in student.cells)
-    assert "{solution}" not in text and "{exercise}" in text
-    assert text.count("{exercise}") == "\n".join(c.source for c in book.cells).count("{exercise}"), "every exercise stays"
-    assert chapters.links(nb_path.name, ROOT)["student_badge"] in student.cells[0].source
+        "the Colab editions are out of date: python -m igm_lite.chapters --student-editions"
+    edition, book = nbformat.read(committed, as_version=4), nbformat.read(nb_path, as_version=4)
+    text = "\n".join(c.source for c in edition.cells if c.cell_type == "markdown")
+    book_text = "\n".join(c.source for c in book.cells if c.cell_type == "markdown")
+    assert not re.search(r"^`{3,4}\{[\w-]+\}|\{(cite|doc|ref|numref|eq|term)\}`|^:(class|label|name):", text, re.M), "MyST left in"
+    assert text.count("#### Exercise: ") == book_text.count("{exercise}"), "every exercise stays, as a heading"
+    assert text.count("<details>") == (0 if student else book_text.count("{solution}")), "solutions folded, or gone for students"
+    if "{cite}" in book_text:
+        assert "/book/references.html)" in text
+    assert chapters.links(nb_path.name, ROOT)["student_badge"] in edition.cells[0].source
     assert chapters.links(nb_path.name, ROOT)["student_badge"] in book.cells[0].source, "the chapter links its student edition"
-    stubs = [c.source for c in student.cells if c.cell_type == "code" and 'raise NotImplementedError("exercise' in c.source]
+    assert "/notebooks/colab/" + nb_path.name in chapters.links(nb_path.name, ROOT)["badge"], "the book's badge opens the Colab edition"
+    stubs = [c.source for c in edition.cells if c.cell_type == "code" and 'raise NotImplementedError("exercise' in c.source]
     assert stubs and all("exercises.check_" in s for s in stubs), "every coding stub is checked"
+
+
+def test_plain_markdown_turns_each_myst_form_into_markdown():
+    text = ("```{admonition} Result\n:class: tip\nIGM reads 1 of 2.\n```\n\nAs {cite}`wang2025igm,ho2020ddpm` and {doc}`../book/gpu` say.\n\n"
+            "```{exercise} Try it\n:label: ex-a\n\nDo it.\n```\n\n````{solution} ex-a\n:class: dropdown\n\n```python\nx = 1\n```\n````\n")
+    out = chapters.plain_markdown(text, ROOT)
+    book = chapters.repository(ROOT)["book"]
+    assert out.startswith("> **Result**\n>\n> IGM reads 1 of 2.")
+    assert f"([Wang et al., 2025]({book}/book/references.html); [Ho et al., 2020]({book}/book/references.html))" in out
+    assert f"[Running on a GPU]({book}/book/gpu.html)" in out or f"({book}/book/gpu.html)" in out
+    assert "#### Exercise: Try it\n\nDo it." in out and "<details><summary><b>Solution</b></summary>\n\n```python\nx = 1\n```" in out
+    assert "<details>" not in chapters.plain_markdown(text, ROOT, student=True)
 
 
 def _exercises(nb_path):
