@@ -137,8 +137,7 @@ def check_perception(fn, trials: int = 20, seed: int = 0) -> bool:
 def check_choose_k(fn, trials: int = 10, seed: int = 0) -> bool:
     """Chapter 2: ``fn(errors (K_max, N)) -> (k, se)``. Row K - 1 holds the error of the best K-object answer at each of
     N noise samples shared by every K. ``k`` is the number of objects with the least mean error (1-based), ``se`` the
-    standard error of the mean difference between the runner-up K and k, from the paired per-sample differences
-    (``Tensor.std``, unbiased, over sqrt(N)): shared noise makes it far smaller than either mean's own."""
+    standard error of the mean difference between the runner-up K and k (see the exercise)."""
     g = torch.Generator().manual_seed(seed)
     for i in range(trials):
         k_max, n = int(torch.randint(2, 9, (1,), generator=g)), int(torch.randint(4, 33, (1,), generator=g))
@@ -224,7 +223,7 @@ def check_dc_from_cache(fn, trials: int = 5, seed: int = 0) -> bool:
         got_t = None if got is None else torch.as_tensor(got).long().flatten()
         if got_t is None or not torch.equal(got_t, want):
             hint = ("indices of prompts start at 0 (the Gram matrix's index 2)" if got_t is not None and torch.equal(got_t - 2, want)
-                    else "a prompt's error alone is G[0,0] - 2 G[0, 2+m] + G[2+m, 2+m]; keep the k LEAST, sorted")
+                    else "expand one prompt's squared error ||eps - e_m||^2 in inner products; the k least, sorted")
             raise AssertionError(f"trial {i} (k = {k}): wrong prompts {None if got_t is None else got_t.tolist()}; hint: {hint}")
     print("Correct: your top-K matches Diffusion Classifier's answer from the same cache.")
     return True
