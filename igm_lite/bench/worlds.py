@@ -4,9 +4,10 @@ For one world of ``igm_lite.data.faces.FACE_WORLDS`` and one training seed: the 
 (``faces32-latent-WORLD``, over the every-world autoencoder) and the ResNet (``faces32-resnet-WORLD``), each trained on
 the world's group A by its recipe with that seed (made into ``models`` when missing; the shipped models for the
 shipped seed), read the same new test faces of both splits. Optionally the pixel IGM reader (``faces32-mean`` for
-``disjoint``, ``faces32-mean-celeba-like``) as a reference. Each reader's settings are the ones chosen for it on
-group-A validation faces (the latent model: 32 noise samples, the pixel model: 16; t over the whole schedule, cached
-enumeration). Every IGM row carries ``vs_resnet``: its paired difference with the ResNet on the same faces.
+``disjoint``, ``faces32-mean-celeba-like``) as a reference. An IGM reader enumerates by the cached engine with its
+model's recorded settings (``inference.json``: chosen on group-A validation faces; the latent models 32 noise samples,
+the pixel models 16, t over the whole schedule). Every IGM row carries ``vs_resnet``: its paired difference with the
+ResNet on the same faces.
 """
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ from ..metrics import paired_difference, unbits
 from ..pretrained import CHECKPOINTS, RECIPES, make
 from .faces import celeba
 
-READERS = {  # reader -> (recipe of a world, noise samples, the engine's method)
-    "latent": (lambda world: f"faces32-latent-{world}", 32, "cached"),
-    "pixel": (lambda world: "faces32-mean" if world == "disjoint" else f"faces32-mean-{world}", 16, "cached"),
-    "resnet": (lambda world: f"faces32-resnet-{world}", None, "resnet"),
+READERS = {  # reader -> (its recipe in a world, the method that reads with it)
+    "latent": (lambda world: f"faces32-latent-{world}", "cached"),
+    "pixel": (lambda world: "faces32-mean" if world == "disjoint" else f"faces32-mean-{world}", "cached"),
+    "resnet": (lambda world: f"faces32-resnet-{world}", "resnet"),
 }
 
 
@@ -52,8 +53,8 @@ def worlds(world: str = "celeba-like", train_seed: int = 0, n: int = 400, seed: 
     for split in splits:
         rows = {}
         for reader in readers:
-            _, n_noise, method = READERS[reader]
-            kw = {"classifier": paths[reader]} if method == "resnet" else {"model": paths[reader], "n_noise": n_noise}
+            method = READERS[reader][1]
+            kw = {"classifier": paths[reader]} if method == "resnet" else {"model": paths[reader]}  # the model's own settings
             (row,) = celeba(split, n, seed, (method,), world=world, **kw)
             rows[reader] = {**row, "bench": "celeba-worlds", "method": reader, "world": world, "train_seed": train_seed}
         for reader, row in rows.items():
