@@ -65,15 +65,15 @@ def worlds(world: str = "celeba-like", train_seed: int = 0, n: int = 400, seed: 
 
 def worlds_summary(rows: list[dict]) -> list[dict]:
     """The grid's table from its rows (``load_results("celeba-worlds")``): one entry per world, reader and split with
-    the accuracy of each training seed, their mean and range, each seed's Wilson interval (``ci95``), and for an IGM reader
+    the accuracy of each training seed (a seed's run once, however many commands printed it), their mean and range, each seed's Wilson interval (``ci95``), and for an IGM reader
     each seed's paired difference with the ResNet (``vs_resnet``) and ``ordering``: "igm" or "resnet" where every
     seed's interval excludes zero on the same side, else "not told apart"."""
     groups: dict = {}
-    for r in rows:
-        groups.setdefault((r["world"], r["method"], r["split"]), []).append(r)
+    for r in rows:  # a reader read again beside another (the ResNet beside the pixel model) is the same run: kept once
+        groups.setdefault((r["world"], r["method"], r["split"]), {}).setdefault(r["train_seed"], r)
     out = []
-    for (world, reader, split), rs in groups.items():
-        rs = sorted(rs, key=lambda r: r["train_seed"])
+    for (world, reader, split), by_seed in groups.items():
+        rs = [by_seed[s] for s in sorted(by_seed)]
         acc = [r["accuracy"] for r in rs]
         entry = {"world": world, "reader": reader, "split": split, "seeds": [r["train_seed"] for r in rs], "accuracy": acc,
                  "mean": round(sum(acc) / len(acc), 4), "range": [min(acc), max(acc)], "ci95": [r["ci95"] for r in rs], "n": rs[0]["n"],
