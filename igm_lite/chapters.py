@@ -235,6 +235,11 @@ def write_student_editions(root: Path | None = None) -> list[Path]:
     return written
 
 
+# -- running the chapters with a profile ----------------------------------------------------------------------------
+
+PROFILES = Path(__file__).parent / "profiles"
+
+
 def find_root(start: Path | None = None) -> Path:
     """The project root: the folder holding notebooks/ with the chapters (the current folder or one of its parents)."""
     here = (start or Path.cwd()).resolve()

@@ -93,8 +93,9 @@ def test_a_shipped_model_carries_the_inference_settings_it_was_validated_with(tm
     pixel = load_pretrained("faces32-mean")
     cfg = DiscreteEngine(pixel, make_scheduler()).config
     assert (cfg.n_samples, cfg.t_range, cfg.stages) == (16, (0, 1000), [(4, 2), (7, 1)])
-    assert DiscreteEngine(pixel, make_scheduler(), n_samples=8).config.stages == [(4, 2), (7, 1)]  # still fits: kept
-    assert DiscreteEngine(pixel, make_scheduler(), n_samples=4).config.stages == DiscreteConfig(n_samples=4).stages  # chosen for 16
+    # a recorded schedule belongs to the number of samples it was chosen with: another number, the engine's default stages
+    assert DiscreteEngine(pixel, make_scheduler(), n_samples=8).config.stages == DiscreteConfig(n_samples=8).stages
+    assert DiscreteEngine(pixel, make_scheduler(), n_samples=16, schedule=[(2, 2), (16, 1)]).config.stages == [(2, 2), (16, 1)]
     assert DiscreteEngine(pixel, make_scheduler(), DiscreteConfig()).config == DiscreteConfig()  # an explicit config wins
     assert PositionEngine(load_pretrained("clevr32"), make_scheduler()).config.t_range == tuple(RECIPES["clevr32"].inference["settings"]["t_range"])
     out = make("faces32-mean", out=tmp_path / "m", steps=1, progress=False)
