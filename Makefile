@@ -23,11 +23,14 @@ book: install
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
 # Each chapter runs twice at most: at its CPU defaults in the book build (tests/test_book.py, which checks the
-# chapters' asserts and the rendered pages), and at the smoke profile under nbval (out/smoke-nb/).
+# chapters' asserts and the rendered pages), and under nbval (out/smoke-nb/): chapter 1 at the smoke profile, chapters
+# 2-4 on their real-data path (tiny CLEVR, CelebA, photo and Stable Diffusion folders in the real formats, written by
+# tests/real_formats.py), with the models retrained for a step or two.
 test: install
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || echo "note: no chromium: the browser test will be skipped (apt-get install chromium)"
 	rm -rf out/smoke-nb
-	$(PY) -m igm_lite.chapters --profile smoke --prepare-only --out out/smoke-nb
+	$(PY) -m igm_lite.chapters --profile smoke --prepare-only --chapter 01 --out out/smoke-nb
+	$(PY) tests/real_formats.py out/smoke-nb
 	$(PY) -m pytest tests out/smoke-nb --nbval-lax -p no:cacheprovider --durations=15
 
 # Run chapters through papermill with a profile: make chapters PROFILE=gpu CHAPTER=01

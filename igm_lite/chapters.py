@@ -43,6 +43,19 @@ def models_for(names: dict, model_dir: str = "", retrain: bool = False, steps: i
     return {k: (str(Path(model_dir) / n) if model_dir else n) for k, n in names.items()}
 
 
+def trained_in_full(models: dict) -> bool:
+    """Whether every model of ``models`` ({key: shipped name or model folder}) was trained for at least its recipe's
+    steps (its ``recipe.json``). A chapter checks a model's competence only then; a shortened training (a smoke run,
+    ``train_steps`` below the recipe's) is checked for what holds at any size: the invariants of its engines."""
+    from .pretrained import recipe_info
+
+    for ref in models.values():
+        info = recipe_info(ref)
+        if info["train_config"]["steps"] < info["recipe"]["train"]["steps"]:
+            return False
+    return True
+
+
 def markdown_table(header: list, rows: list, note: str = "") -> str:
     """A Markdown table: a header row, then one row per list of cells (formatted with str), then ``note``."""
     lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
@@ -313,16 +326,23 @@ def chapters(root: Path) -> list[Path]:
 
 
 def run(profile: str, chapter: str = "all", out: str | os.PathLike | None = None, root: Path | None = None,
-        kernel: str | None = None, prepare_only: bool = False) -> list[Path]:
-    """Execute the selected chapters with the profile's parameters (``prepare_only``: only inject them); returns
-    the written notebooks' paths."""
+        kernel: str | None = None, prepare_only: bool = False, parameters: dict | None = None) -> list[Path]:
+    """Execute the selected chapters with the profile's parameters and then ``parameters`` ({chapter stem: {name:
+    value}}, over the profile's; e.g. a dataset folder), or with ``prepare_only`` only inject them; returns the
+    written notebooks' paths."""
     import papermill as pm
 
     root = root or find_root()
     params = load_profile(profile)
+    for stem, values in (parameters or {}).items():
+        params[stem] = {**(params.get(stem) or {}), **values}
     todo = [nb for nb in chapters(root) if chapter == "all" or nb.stem.startswith(chapter) or nb.stem == chapter]
     if not todo:
         raise ValueError(f"no chapter matches {chapter!r}; chapters: {[nb.stem for nb in chapters(root)]}")
+    for nb in todo:
+        unknown = set(params.get(nb.stem) or {}) - set(parameter_defaults(nb))
+        if unknown:
+            raise ValueError(f"{nb.stem} has no parameter {sorted(unknown)}; its parameters: {sorted(parameter_defaults(nb))}")
     out = Path(out or root / "out" / profile)
     out.mkdir(parents=True, exist_ok=True)
     done = []
@@ -351,6 +371,8 @@ def main(argv=None):
     p.add_argument("--out", help="folder for the executed notebooks (default: out/PROFILE)")
     p.add_argument("--kernel", help="Jupyter kernel name (default: the notebook's)")
     p.add_argument("--prepare-only", action="store_true", help="inject the parameters without running the chapters")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a parameter over the profile's, for "
+                   "the selected chapters (a YAML value; e.g. --set data_root=/content/celeba); repeat for more")
     p.add_argument("--set-repository", metavar="URL", help="point _config.yml, the Colab badges and the install cells at "
                    "another repository (a fork: https://github.com/OWNER/REPO) and exit")
     p.add_argument("--branch", default="main", help="with --set-repository: the repository's branch (the book's edit links)")
@@ -372,7 +394,14 @@ def main(argv=None):
             print(f"rewrote {path}")
         return
     try:
-        run(a.profile, a.chapter, a.out, kernel=a.kernel, prepare_only=a.prepare_only)
+        values = {}
+        for item in a.set:
+            name, eq, value = item.partition("=")
+            if not eq or not name.isidentifier():
+                raise ValueError(f"--set takes NAME=VALUE (a chapter parameter and its value), got {item!r}")
+            values[name] = yaml.safe_load(value) if value else ""
+        todo = [nb.stem for nb in chapters(find_root()) if a.chapter == "all" or nb.stem.startswith(a.chapter) or nb.stem == a.chapter]
+        run(a.profile, a.chapter, a.out, kernel=a.kernel, prepare_only=a.prepare_only, parameters={stem: values for stem in todo})
     except (FileNotFoundError, ValueError) as e:
         sys.exit(f"error: {e}")
 

@@ -46,6 +46,24 @@ def match_positions(pred, truth):
     return rows, cols, cost[rows, cols]
 
 
+def position_outcomes(preds, truths, threshold: float = 0.002) -> dict:
+    """Per item, what ``position_metrics`` counts: ``found`` (one 0/1 per true object, scene by scene in order:
+    matched to a prediction with MSE below ``threshold``), ``k_right`` (one 0/1 per scene: as many predictions as
+    objects) and ``errors`` (the matched pairs' MSEs). Two readers on the same scenes are compared by pairing these."""
+    if len(preds) != len(truths) or not truths:
+        raise ValueError(f"need one prediction per scene and at least one scene, got {len(preds)} and {len(truths)}")
+    found, k_right, errs = [], [], []
+    for p, t in zip(preds, truths):
+        _, cols, mse = match_positions(p, t)
+        t = torch.as_tensor(t).reshape(-1, 2)
+        hit = torch.zeros(len(t), dtype=torch.bool)
+        hit[torch.as_tensor(cols, dtype=torch.long)] = mse < threshold
+        found += hit.tolist()
+        k_right.append(len(torch.as_tensor(p).reshape(-1, 2)) == len(t))
+        errs.append(mse)
+    return {"found": found, "k_right": k_right, "errors": torch.cat(errs)}
+
+
 def position_metrics(preds, truths, threshold: float = 0.002) -> dict:
     """The object-discovery metrics over a test set of scenes (lists of (P_i, 2) and (T_i, 2) positions):
 
@@ -54,19 +72,10 @@ def position_metrics(preds, truths, threshold: float = 0.002) -> dict:
     - ``estimation_error``: the mean squared coordinate error over all matched pairs;
     - ``k_accuracy``: the share of scenes whose number of predicted objects is right.
     Extra predictions do not lower the perception rate; ``k_accuracy`` counts them."""
-    if len(preds) != len(truths) or not truths:
-        raise ValueError(f"need one prediction per scene and at least one scene, got {len(preds)} and {len(truths)}")
-    hits = objects = 0
-    errs, right_k = [], 0
-    for p, t in zip(preds, truths):
-        _, _, mse = match_positions(p, t)
-        hits += int((mse < threshold).sum())
-        objects += len(torch.as_tensor(t).reshape(-1, 2))
-        errs.append(mse)
-        right_k += len(torch.as_tensor(p).reshape(-1, 2)) == len(torch.as_tensor(t).reshape(-1, 2))
-    errs = torch.cat(errs)
-    return {"perception_rate": hits / objects, "estimation_error": float(errs.mean()) if len(errs) else float("nan"),
-            "k_accuracy": right_k / len(truths)}
+    o = position_outcomes(preds, truths, threshold)
+    errs = o["errors"]
+    return {"perception_rate": sum(o["found"]) / len(o["found"]), "estimation_error": float(errs.mean()) if len(errs) else float("nan"),
+            "k_accuracy": sum(o["k_right"]) / len(o["k_right"])}
 
 
 def attribute_scores(pred: torch.Tensor, truth: torch.Tensor, names=None) -> dict:

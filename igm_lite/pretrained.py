@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import json
 import sys
 import time
@@ -253,6 +254,11 @@ def make(name: str, out: str | Path | None = None, steps: int | None = None, pro
                              f"{sorted(n for n, q in RECIPES.items() if 'autoencoder' in q.model)}")
         r = dataclasses.replace(r, model={**r.model, "autoencoder": str(autoencoder)})
     if data:
+        accepted = set(inspect.signature(WORLDS[r.world].batch).parameters) - {"self", "n", "generator"}
+        if set(data) - accepted:
+            readers = sorted(n for n, q in RECIPES.items() if "root" in inspect.signature(WORLDS[q.world].batch).parameters)
+            raise ValueError(f"recipe {name!r} trains on the {r.world!r} world, whose batches take {sorted(accepted)}, not "
+                             f"{sorted(set(data) - accepted)}; the recipes that read a dataset folder (root=) are {readers}")
         r = dataclasses.replace(r, data={**r.data, **data})
         if "size" in data:  # the model is built for the image size it trains at (a latent model: its latents' size)
             model = dict(r.model)

@@ -186,13 +186,33 @@ def test_gpu_check_runs_every_chapter_at_smoke_size(tmp_path, capsys):
     """The device check of every chapter's code path, here on the CPU: one line per chapter with its measurements."""
     from igm_lite.bench import main
 
-    main(["gpu-check", "--steps", "2", "--n", "2", "--out", str(tmp_path)])
+    main(["gpu-check", "--steps", "2", "--n", "2", "--out", str(tmp_path), "--estimate-steps", "0"])
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["chapter"] for r in rows] == ["01", "02", "03", "04"]
     for r in rows:
         assert r["steps"] == 2 and r["precision"] == ("no" if r["device"] == "cpu" else r["precision"]) and 0 <= r["accuracy"] <= 1
         assert r["steps_per_second"] > 0 and r["images_per_second"] > 0 and r["final_loss"] > 0
         assert (tmp_path / r["recipe"] / "recipe.json").is_file()
+
+
+def test_gpu_check_estimates_the_gpu_profiles_training_from_a_measured_rate(tmp_path, monkeypatch):
+    """What each chapter's GPU profile trains (the names the chapters give their models, the profile's steps or the
+    recipes'), and an estimate that is the rate over the second timing's extra steps times those steps."""
+    from igm_lite.bench import gpucheck
+    from igm_lite.pretrained import RECIPES
+
+    gpu = gpucheck.load_profile("gpu")
+    assert gpucheck.profile_trainings("01") == {name: gpu["01_ebm_composition"]["train_steps"] for name in gpucheck.TOY_MODELS}
+    ch3 = gpucheck.profile_trainings("03")
+    assert set(ch3) == {f"{gpu['03_celeba_attributes']['recipe']}-{k}" for k in ("mean", "resnet", "latent")}
+    assert all(steps == RECIPES[name].train["steps"] for name, steps in ch3.items())
+    assert gpucheck.profile_trainings("04") == {} and gpucheck.profile_trainings("03", "cpu") == {}
+    monkeypatch.setattr(gpucheck, "profile_trainings", lambda chapter, profile="gpu": {"toy2d-joint-weighted": 6000})
+    est = gpucheck.estimate_training("01", tmp_path, steps=3)
+    row = est["recipes"]["toy2d-joint-weighted"]
+    assert row["steps"] == 6000 and row["seconds_per_step"] >= 0
+    assert row["minutes"] == pytest.approx(row["seconds_per_step"] * 6000 / 60, abs=0.1 + 6000 * 5e-5 / 60) and est["minutes"] == row["minutes"]
+    assert {p.name for p in (tmp_path / "timing").iterdir()} == {"toy2d-joint-weighted-3", "toy2d-joint-weighted-6"}
 
 
 def test_results_files_record_each_row_with_the_command_that_printed_it(tmp_path, monkeypatch, capsys):

@@ -1,9 +1,7 @@
-import json
-
-import numpy as np
 import pytest
 import torch
-from PIL import Image
+
+from real_formats import write_clevr
 
 from igm_lite.data.clevr import CONCEPT_DIM, K_MAX, SPLITS, Clevr, ClevrWorld, position_concepts
 
@@ -57,25 +55,8 @@ def test_bad_arguments_are_refused():
     assert torch.equal(position_concepts(torch.tensor([[0.2, 0.3]])), torch.tensor([[0.2, 0.3, 1.0]]))
 
 
-def write_clevr_fixture(root, counts=(3, 4, 6, 7)):
-    """A tiny CLEVR_v1.0 folder in the real layout: images/val/*.png and scenes/CLEVR_val_scenes.json."""
-    (root / "images" / "val").mkdir(parents=True)
-    (root / "scenes").mkdir()
-    rng = np.random.default_rng(0)
-    scenes = []
-    for i, k in enumerate(counts):
-        name = f"CLEVR_val_{i:06d}.png"
-        Image.fromarray(rng.integers(0, 255, (320, 480, 3), dtype=np.uint8)).save(root / "images" / "val" / name)
-        objs = [{"shape": "cube", "color": "red", "material": "rubber", "size": "large",
-                 "3d_coords": [0.0, 0.0, 0.7], "pixel_coords": [int(rng.integers(0, 480)), int(rng.integers(0, 320)), 10.5]}
-                for _ in range(k)]
-        scenes.append({"image_index": i, "image_filename": name, "split": "val", "objects": objs})
-    (root / "scenes" / "CLEVR_val_scenes.json").write_text(json.dumps({"info": {"split": "val"}, "scenes": scenes}))
-    return scenes
-
-
 def test_real_clevr_loader_reads_the_official_layout(tmp_path):
-    scenes = write_clevr_fixture(tmp_path)
+    scenes = write_clevr(tmp_path)
     data = Clevr(tmp_path, "val", size=16, counts=SPLITS["ood"])
     assert len(data) == 2  # the 6- and 7-object scenes
     b = data.load([0, 1])
@@ -89,7 +70,7 @@ def test_real_clevr_loader_reads_the_official_layout(tmp_path):
 def test_real_clevr_loader_says_what_it_expected(tmp_path):
     with pytest.raises(FileNotFoundError, match="CLEVR_val_scenes.json"):
         Clevr(tmp_path)
-    write_clevr_fixture(tmp_path)
+    write_clevr(tmp_path)
     with pytest.raises(ValueError, match="no scene"):
         Clevr(tmp_path, counts=(10,))
     (tmp_path / "images" / "val" / "CLEVR_val_000000.png").unlink()
@@ -98,7 +79,7 @@ def test_real_clevr_loader_says_what_it_expected(tmp_path):
 
 
 def test_the_world_trains_on_the_real_clevr_when_given_a_root(tmp_path):
-    write_clevr_fixture(tmp_path / "CLEVR_v1.0", counts=(3, 4, 6))
+    write_clevr(tmp_path / "CLEVR_v1.0", counts=(3, 4, 6))
     scenes = tmp_path / "CLEVR_v1.0" / "scenes"
     (scenes / "CLEVR_train_scenes.json").write_text((scenes / "CLEVR_val_scenes.json").read_text())
     (tmp_path / "CLEVR_v1.0" / "images" / "train").symlink_to(tmp_path / "CLEVR_v1.0" / "images" / "val")

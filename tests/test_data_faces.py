@@ -1,10 +1,9 @@
 """The face world and the real-CelebA loader (on a tiny fixture written in the real formats)."""
-import csv
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
+
+from real_formats import write_celeba
 
 from igm_lite.data.celeba import CelebA
 from igm_lite.data.faces import ATTRIBUTES, GROUP_B_SHIFT, FaceWorld, attribute_concepts, attribute_pool, attrs_from_slots
@@ -76,38 +75,9 @@ def test_each_of_group_bs_differences_can_be_rendered_alone():
         FaceWorld(shift=("moustache",))
 
 
-NAMES = ["5_o_Clock_Shadow", "Black_Hair", "Eyeglasses", "Male", "Smiling", "Young"]  # a subset of the 40
-
-
-def write_fixture(root, form="txt"):
-    rows = [  # file, black hair, glasses, male, smiling, partition
-        ("000001.jpg", 1, -1, -1, 1, 0), ("000002.jpg", -1, 1, -1, -1, 0), ("000003.jpg", -1, -1, 1, 1, 0),
-        ("000004.jpg", 1, 1, -1, -1, 2), ("000005.jpg", -1, -1, 1, 1, 2), ("000006.jpg", 1, -1, 1, -1, 2),
-        ("000007.jpg", -1, -1, -1, -1, 1),
-    ]
-    (root / "img_align_celeba").mkdir(parents=True)
-    for i, r in enumerate(rows):
-        arr = np.full((218, 178, 3), 20 * i, dtype=np.uint8)
-        Image.fromarray(arr).save(root / "img_align_celeba" / r[0])
-    values = [[-1, r[1], r[2], r[3], r[4], 1] for r in rows]
-    if form == "txt":
-        lines = [str(len(rows)), " ".join(NAMES)] + [f"{r[0]} " + " ".join(f"{v:2d}" for v in vals) for r, vals in zip(rows, values)]
-        (root / "list_attr_celeba.txt").write_text("\n".join(lines) + "\n")
-        (root / "list_eval_partition.txt").write_text("\n".join(f"{r[0]} {r[5]}" for r in rows) + "\n")
-    else:
-        with (root / "list_attr_celeba.csv").open("w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["image_id", *NAMES])
-            w.writerows([[r[0], *vals] for r, vals in zip(rows, values)])
-        with (root / "list_eval_partition.csv").open("w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["image_id", "partition"])
-            w.writerows([[r[0], r[5]] for r in rows])
-
-
 @pytest.mark.parametrize("form", ["txt", "csv"])
 def test_celeba_loader_applies_the_papers_split(tmp_path, form):
-    write_fixture(tmp_path, form)
+    write_celeba(tmp_path, form)
     train, id_, ood = (CelebA(tmp_path, s, size=16) for s in ("train", "id", "ood"))
     assert train.files == ["000001.jpg", "000002.jpg"]  # train partition, female
     assert id_.files == ["000004.jpg"] and ood.files == ["000005.jpg", "000006.jpg"]
@@ -122,7 +92,7 @@ def test_celeba_loader_applies_the_papers_split(tmp_path, form):
 def test_celeba_loader_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="img_align_celeba"):
         CelebA(tmp_path)
-    write_fixture(tmp_path)
+    write_celeba(tmp_path)
     with pytest.raises(ValueError, match="split"):
         CelebA(tmp_path, "test")
     (tmp_path / "list_eval_partition.txt").unlink()
@@ -133,7 +103,7 @@ def test_celeba_loader_errors(tmp_path):
 def test_celeba_world_draws_training_batches_and_needs_a_root(tmp_path):
     from igm_lite.data.celeba import CelebAWorld
 
-    write_fixture(tmp_path)
+    write_celeba(tmp_path)
     world = CelebAWorld()
     b = world.batch(5, torch.Generator().manual_seed(0), root=tmp_path, split="train", size=16)
     assert b.x.shape == (5, 3, 16, 16) and b.concepts.shape == (5, 3, 6)
@@ -152,7 +122,7 @@ def test_gpu_recipe_runs_on_a_celeba_folder_and_checkpoints(tmp_path):
 
     from igm_lite.bench import celeba
 
-    write_fixture(tmp_path / "celeba")
+    write_celeba(tmp_path / "celeba")
     out = tmp_path / "resnet"
     cmd = [sys.executable, "-m", "igm_lite.pretrained", "make", "celeba128-resnet", "--out", str(out), "--steps", "2",
            "--data", f"root={tmp_path / 'celeba'}", "--data", "size=32"]

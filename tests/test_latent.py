@@ -12,7 +12,7 @@ from igm_lite.infer.attributes import attribute_votes, infer_faces
 from igm_lite.latent import Autoencoder, encode, load_autoencoder, small_vae
 from igm_lite.pretrained import load_model, make
 
-from test_data_faces import write_fixture
+from real_formats import write_celeba
 from tiny_sd import build_tiny_sd
 
 
@@ -88,7 +88,7 @@ def test_gpu_latent_recipe_trains_on_a_stable_diffusion_vae_from_a_folder(tmp_pa
     named on the command line, 2 steps at 32 px: its latents are 4 x 4, and the bench reads faces through it."""
     from igm_lite.bench import celeba
 
-    write_fixture(tmp_path / "celeba")
+    write_celeba(tmp_path / "celeba")
     sd = build_tiny_sd(tmp_path)
     out = tmp_path / "latent"
     cmd = [sys.executable, "-m", "igm_lite.pretrained", "make", "celeba128-latent", "--out", str(out), "--steps", "2",

@@ -42,3 +42,14 @@ def test_bits_round_trip():
     assert bits(x) == "10011" and (unbits(bits(x)) == x).all()
     with pytest.raises(ValueError):
         unbits("10a")
+
+
+def test_position_outcomes_are_per_object_and_per_scene_and_add_up_to_the_metrics():
+    from igm_lite.metrics import position_metrics, position_outcomes
+
+    truths = [torch.tensor([[0.1, 0.1], [0.5, 0.5], [0.9, 0.9]]), torch.tensor([[0.2, 0.8]])]
+    preds = [torch.tensor([[0.5, 0.52], [0.1, 0.1]]), torch.tensor([[0.2, 0.8], [0.6, 0.6]])]
+    o = position_outcomes(preds, truths)
+    assert o["found"] == [True, True, False, True] and o["k_right"] == [False, False]
+    m = position_metrics(preds, truths)
+    assert m["perception_rate"] == 3 / 4 and m["k_accuracy"] == 0.0

@@ -1,7 +1,7 @@
 """Chapters as programs: committed without outputs, one parameters cell, and papermill profiles.
 (The README's test command runs each chapter twice: at its CPU defaults in the book build, tests/test_book.py,
-and with the smoke profile's parameters under nbval, `pytest out/smoke-nb --nbval-lax`, from the copies that
-`python -m igm_lite.chapters --profile smoke --prepare-only` writes.)"""
+and under nbval, `pytest out/smoke-nb --nbval-lax`: chapter 1 with the smoke profile's parameters, chapters 2-4 on
+their real-data path, tests/real_formats.py.)"""
 import json
 from pathlib import Path
 
@@ -86,6 +86,20 @@ def test_unknown_profile_and_chapter_are_clear_errors(tmp_path):
         chapters.run("tpu", root=ROOT, out=tmp_path)
     with pytest.raises(ValueError, match="no chapter matches"):
         chapters.run("smoke", "99", root=ROOT, out=tmp_path)
+    with pytest.raises(ValueError, match=r"03_celeba_attributes has no parameter \['data_rot'\]"):
+        chapters.run("smoke", "03", root=ROOT, out=tmp_path, prepare_only=True, parameters={"03_celeba_attributes": {"data_rot": "/x"}})
+    assert not list(tmp_path.glob("*.ipynb")), "nothing is written for a misspelt parameter"
+
+
+def test_set_puts_a_value_over_the_profiles_for_the_selected_chapters(tmp_path):
+    chapters.main(["--profile", "smoke", "--chapter", "03", "--prepare-only", "--out", str(tmp_path), "--set", "data_root=/data/celeba",
+                   "--set", "n_test=5", "--set", "retrain=true"])
+    nb = nbformat.read(tmp_path / "03_celeba_attributes.ipynb", as_version=4)
+    injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])).source
+    assert 'data_root = "/data/celeba"' in injected and "n_test = 5" in injected and "retrain = True" in injected
+    assert f"n_cost = {chapters.load_profile('smoke')['03_celeba_attributes']['n_cost']}" in injected, "the profile's other values stay"
+    with pytest.raises(SystemExit, match="NAME=VALUE"):
+        chapters.main(["--profile", "smoke", "--chapter", "03", "--prepare-only", "--out", str(tmp_path), "--set", "n_test"])
 
 
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -286,3 +300,11 @@ def test_every_checker_rejects_the_stub_and_accepts_the_reference_solution(nb_pa
             exec(code, env)
             assert eval(check, env) is want, f"{check} on the {'stub' if want is False else 'solution'}"
     assert "Not attempted yet" in capsys.readouterr().out
+
+
+def test_competence_is_checked_only_for_models_trained_in_full(tmp_path):
+    from igm_lite.pretrained import RECIPES, make
+
+    assert chapters.trained_in_full({name: name for name, r in RECIPES.items() if r.shipped})
+    short = make("toy2d-joint-weighted", tmp_path / "short", 2, progress=False)
+    assert not chapters.trained_in_full({"shipped": "toy2d-joint-sum", "short": str(short)})

@@ -107,3 +107,10 @@ def test_a_shipped_model_carries_the_inference_settings_it_was_validated_with(tm
     (out / INFERENCE_NAME).write_text("[1, 2]")
     with pytest.raises(ValueError, match="settings"):
         load_model(out)
+
+
+def test_a_dataset_folder_given_to_a_recipe_whose_world_cannot_read_one_is_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"recipe 'faces32-mean' trains on the 'faces' world.*not \['root'\].*celeba128-mean"):
+        make("faces32-mean", tmp_path / "m", 1, progress=False, data={"root": str(tmp_path)})
+    assert not (tmp_path / "m").exists()
+

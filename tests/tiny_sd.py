@@ -22,7 +22,8 @@ def _byte_symbols():
     return [chr(c) for c in cs]
 
 
-def build_tiny_sd(folder: Path, prediction_type: str = "epsilon", seed: int = 0) -> Path:
+def build_tiny_sd(folder: Path, prediction_type: str = "epsilon", seed: int = 0, vae_blocks: int = 4) -> Path:
+    """The pipeline in ``folder``/tiny-sd; its VAE downsamples by 2 ** (``vae_blocks`` - 1): 8 like Stable Diffusion's."""
     from diffusers import AutoencoderKL, DDPMScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
@@ -42,9 +43,8 @@ def build_tiny_sd(folder: Path, prediction_type: str = "epsilon", seed: int = 0)
     unet = UNet2DConditionModel(sample_size=4, in_channels=4, out_channels=4, block_out_channels=(32, 64), layers_per_block=1,
                                 down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
                                 cross_attention_dim=32, attention_head_dim=8, norm_num_groups=8)
-    # four encoder blocks downsample by 8, as Stable Diffusion's VAE does
-    vae = AutoencoderKL(in_channels=3, out_channels=3, block_out_channels=(8, 8, 16, 16), latent_channels=4, norm_num_groups=8,
-                        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4)
+    vae = AutoencoderKL(in_channels=3, out_channels=3, block_out_channels=(8, 8, 16, 16)[:vae_blocks], latent_channels=4, norm_num_groups=8,
+                        down_block_types=("DownEncoderBlock2D",) * vae_blocks, up_block_types=("UpDecoderBlock2D",) * vae_blocks)
     scheduler = DDPMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", prediction_type=prediction_type,
                               steps_offset=1, clip_sample=False)
     pipe = StableDiffusionPipeline(vae=vae, unet=unet, text_encoder=text_encoder, tokenizer=tokenizer, scheduler=scheduler,

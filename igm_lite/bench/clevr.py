@@ -8,7 +8,7 @@ import time
 from ..checks import check_int
 from ..data.clevr import clevr_test_set
 from ..infer.continuous import OFFICIAL, DescentConfig, PositionConfig, PositionEngine, grid_region, k_scan, multistart
-from ..metrics import ci95, position_metrics
+from ..metrics import bits, ci95, position_metrics, position_outcomes
 from ..pretrained import load_model
 from ..schedule import make_scheduler
 
@@ -53,11 +53,12 @@ def clevr(split: str = "ood", n: int = 100, seed: int = 0, methods=("igm",), k_m
                 else:  # scan K: the least error on the fixed samples over k_range (the paper's choice of K)
                     res = k_scan(net, batch.x, scheduler, k_range, cfg)
             preds, evals = [o.answer for o in res], sum(o.network_evals for o in res) / len(res)
-        m = position_metrics(preds, truths, threshold)
+        m, o = position_metrics(preds, truths, threshold), position_outcomes(preds, truths, threshold)
         yield {"bench": "clevr", "method": method, "split": split, "n": len(truths), "k": k_mode if method != "reference" else "given",
                **{key: round(v, 6) for key, v in m.items()},
                "perception_rate_ci95": ci95(m["perception_rate"], sum(ks)),  # over objects (those of one scene are not independent)
                "k_accuracy_ci95": ci95(m["k_accuracy"], len(truths)), "network_evals_per_image": evals,
+               "found": bits(o["found"]), "k_right": bits(o["k_right"]),  # per object and per scene, for paired comparisons
                "seconds_per_image": round((time.perf_counter() - start) / len(truths), 4),
                "settings": {"seed": seed, "data": str(root) if root else "procedural", "size": size, "threshold": threshold,
                             "model": str(resnet if method == "resnet" else slot if method == "slot" else model),

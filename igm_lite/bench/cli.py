@@ -141,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--n", type=count(1), default=d("n"), help="test images per chapter")
     g.add_argument("--chapters", nargs="+", choices=sorted(CHECKED), default=d("chapters"))
     g.add_argument("--seed", type=int, default=d("seed"))
+    g.add_argument("--estimate-steps", dest="estimate_steps", type=int, default=d("estimate_steps"),
+                   help="steps each GPU-profile recipe is timed for (and twice as many) to estimate the profile's training time here; 0: no estimate")
     return p
 
 

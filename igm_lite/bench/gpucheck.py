@@ -2,7 +2,13 @@
 small recipe trained for a few hundred steps on procedural data (accelerate on the device, mixed precision chosen for
 it), then its inference engine on a few test images on the device. One JSON line per chapter: training throughput
 and loss, inference throughput and accuracy. The numbers describe the machine and the code path, not the method:
-a few hundred steps are far from the shipped models' training, so accuracies are low."""
+a few hundred steps are far from the shipped models' training, so accuracies are low.
+
+Each line also estimates how long the chapter's GPU profile trains on this device (``estimate``): every recipe the
+profile trains is timed for ``estimate_steps`` and twice as many steps (the difference cancels building and writing the
+model), and its rate times the profile's steps is the estimate. The data are stand-ins of the real ones' shapes
+(procedural scenes; a folder of flat JPEGs in CelebA's layout, decoded as the real ones are), so reading a real dataset
+from a slow disk can add to it."""
 from __future__ import annotations
 
 import json
@@ -19,9 +25,12 @@ from ..infer.attributes import infer_faces
 from ..infer.continuous import PositionEngine, grid_region
 from ..infer.zeroshot import ZeroShot
 from ..metrics import attribute_scores, position_metrics
+from ..chapters import load_profile
+from ..data.celeba import write_celeba_folder
+from ..pretrained import RECIPES as ALL_RECIPES
 from ..pretrained import load_model, make
 from ..schedule import make_scheduler
-from .toy2d import toy2d_inference
+from .toy2d import TOY_MODELS, toy2d_inference
 
 RECIPES = {"01": "toy2d-joint-weighted", "02": "clevr32", "03": "faces32-mean", "04": "digits32"}
 
@@ -49,8 +58,47 @@ def evaluate(chapter: str, model, n: int, device, seed: int = 0) -> dict:
     return {"accuracy": sum(right) / n, "images": n, "metric": "pairs of digits right"}
 
 
-def gpu_check(out: str = "out/gpu-check", steps: int = 300, n: int = 16, chapters=tuple(RECIPES), seed: int = 0):
-    """Yield one result dict per chapter: its recipe trained ``steps`` steps into ``out``, its engine on ``n`` images."""
+STEMS = {"01": "01_ebm_composition", "02": "02_clevr_objects", "03": "03_celeba_attributes", "04": "04_zero_shot"}
+
+
+def profile_trainings(chapter: str, profile: str = "gpu") -> dict:
+    """{recipe: steps} that ``chapter`` trains under ``profile`` (empty where it loads its models): the names the
+    chapter gives its models ({recipe}, {recipe}-resnet, ...), the steps of ``train_steps`` or else each recipe's."""
+    p = {**load_profile("cpu").get(STEMS[chapter], {}), **(load_profile(profile).get(STEMS[chapter]) or {})}
+    if not p.get("retrain"):
+        return {}
+    names = {"01": TOY_MODELS, "04": ("digits32",)}.get(chapter)
+    if chapter == "02":
+        names = (p["recipe"], f"{p['recipe']}-resnet", f"{p['recipe']}-slot")
+    if chapter == "03":
+        names = [f"{p['recipe']}-{key}" for key in ("mean", "resnet", "latent", "latent-a") if f"{p['recipe']}-{key}" in ALL_RECIPES]
+    return {name: p.get("train_steps") or ALL_RECIPES[name].train["steps"] for name in names}
+
+
+def estimate_training(chapter: str, out, steps: int = 10, profile: str = "gpu") -> dict:
+    """The estimated training time of ``chapter``'s ``profile`` on this device: {recipe: {"steps", "seconds_per_step",
+    "minutes"}} and "minutes" in all (see the module's text: a rate measured over ``steps`` steps, an estimate)."""
+    out, rows = Path(out), {}
+    for name, total in profile_trainings(chapter, profile).items():
+        data = {}
+        if ALL_RECIPES[name].world == "celeba":  # 256 stand-in training faces, at the size the profile trains
+            size = {**load_profile("cpu")[STEMS[chapter]], **load_profile(profile)[STEMS[chapter]]}["image_size"]
+            rows_ = [(f"{i + 1:06d}.jpg", 1 - 2 * (i % 2), 1 - 2 * (i // 2 % 2), -1, 1 - 2 * (i // 4 % 2), 0) for i in range(256)]
+            data = {"root": str(write_celeba_folder(out / "celeba-stand-in", rows_)), "size": size}
+        seconds = []
+        for k in (steps, 2 * steps):
+            start = time.perf_counter()
+            make(name, out / "timing" / f"{name}-{k}", k, progress=False, precision="auto", data=data)
+            seconds.append(time.perf_counter() - start)
+        rate = max(seconds[1] - seconds[0], 0.0) / steps
+        rows[name] = {"steps": total, "seconds_per_step": round(rate, 4), "minutes": round(rate * total / 60, 1)}
+    return {"recipes": rows, "minutes": round(sum(r["minutes"] for r in rows.values()), 1)}
+
+
+def gpu_check(out: str = "out/gpu-check", steps: int = 300, n: int = 16, chapters=tuple(RECIPES), seed: int = 0,
+              estimate_steps: int = 10):
+    """Yield one result dict per chapter: its recipe trained ``steps`` steps into ``out``, its engine on ``n`` images,
+    and (``estimate_steps`` > 0) the estimated training time of its GPU profile on this device."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     for chapter in chapters:
         name = RECIPES[chapter]
@@ -66,4 +114,5 @@ def gpu_check(out: str = "out/gpu-check", steps: int = 300, n: int = 16, chapter
                "device_name": torch.cuda.get_device_name(0) if device.type == "cuda" else "cpu", "precision": info["precision"],
                "steps": steps, "steps_per_second": round(steps / (trained - start), 2),  # with writing the model
                "final_loss": round(info["final_loss_mean_last_200"], 5), "train_seconds": round(trained - start, 1),
-               **{**ev, "accuracy": round(ev["accuracy"], 4)}, "images_per_second": round(ev["images"] / (done - trained), 3), "seconds": round(done - start, 1)}
+               **{**ev, "accuracy": round(ev["accuracy"], 4)}, "images_per_second": round(ev["images"] / (done - trained), 3), "seconds": round(done - start, 1),
+               **({"gpu_profile_training_estimate": estimate_training(chapter, Path(out) / "estimate", estimate_steps)} if estimate_steps else {})}

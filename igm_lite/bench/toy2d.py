@@ -8,7 +8,7 @@ import torch
 from ..concepts import one_hot_sets
 from ..data.toy2d import StripeWorld
 from ..infer.discrete import DiscreteEngine
-from ..metrics import ci95, gaussian_kl, set_accuracy
+from ..metrics import bits, ci95, gaussian_kl, set_accuracy
 from ..pretrained import load_pretrained
 from ..sample import sample
 from ..schedule import make_scheduler
@@ -102,7 +102,9 @@ def toy2d(models=TOY_MODELS, n_gen: int = 1000, steps: int = 100, clouds: int = 
             out.update(set_accuracy=round(inf["set_accuracy"], 4), set_accuracy_ci95=ci95(inf["set_accuracy"], inf["n"]),
                        set_accuracy_by_k={k: round(v, 4) for k, v in inf["by_k"].items()},
                        k_accuracy=round(inf["k_accuracy"], 4), k_accuracy_ci95=ci95(inf["k_accuracy"], inf["n"]), clouds=inf["n"], network_evals_per_cloud=inf["network_evals_per_cloud"],
-                       seconds_per_cloud=round(inf["seconds_per_cloud"], 4))
+                       seconds_per_cloud=round(inf["seconds_per_cloud"], 4),
+                       correct=bits([set(map(int, p)) == set(map(int, t)) for p, t in zip(inf["predictions"], inf["truth"])]),
+                       k_right=bits([len(p) == len(t) for p, t in zip(inf["predictions"], inf["truth"])]))
             if naive:
                 nv = inf["naive"]
                 out.update(naive_same_decisions=nv["same_decisions"], naive_network_evals_per_cloud=nv["network_evals_per_cloud"],

@@ -125,3 +125,33 @@ class CelebAWorld:
             raise ValueError(f"the {split!r} split of {root} holds no images")
         idx = torch.randint(len(data), (n,), generator=generator)
         return CelebA.collate([data[int(i)] for i in idx])
+
+
+def write_celeba_folder(root, rows, form: str = "txt", names=("Black_Hair", "Eyeglasses", "Male", "Smiling")) -> Path:
+    """Write a folder in CelebA's layout (flat-coloured 178 x 218 JPEGs, the attribute and partition tables as the
+    official .txt or the common .csv): a stand-in for timing a recipe before the real data is there, and the tests'
+    fixture. ``rows``: (file, then one +1/-1 per name of ``names``, then the partition 0/1/2)."""
+    import csv as _csv
+
+    from PIL import Image
+
+    root = Path(root)
+    (root / "img_align_celeba").mkdir(parents=True, exist_ok=True)
+    for i, r in enumerate(rows):
+        Image.fromarray(np.full((218, 178, 3), (20 * i) % 256, dtype=np.uint8)).save(root / "img_align_celeba" / r[0])
+    header, table = ["image_id", *names], [[r[0], *r[1:-1]] for r in rows]
+    parts = [[r[0], r[-1]] for r in rows]
+    if form == "txt":
+        lines = [str(len(rows)), " ".join(names)] + [f"{t[0]} " + " ".join(f"{int(v):2d}" for v in t[1:]) for t in table]
+        (root / "list_attr_celeba.txt").write_text("\n".join(lines) + "\n")
+        (root / "list_eval_partition.txt").write_text("\n".join(f"{f} {p}" for f, p in parts) + "\n")
+    elif form == "csv":
+        for stem, head, body in (("list_attr_celeba", header, table), ("list_eval_partition", ["image_id", "partition"], parts)):
+            with (root / f"{stem}.csv").open("w", newline="") as f:
+                w = _csv.writer(f)
+                w.writerow(head)
+                w.writerows(body)
+    else:
+        raise ValueError(f"form must be 'txt' or 'csv', got {form!r}")
+    return root
+
