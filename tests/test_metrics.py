@@ -45,6 +45,8 @@ def test_bits_round_trip():
 
 
 def test_position_outcomes_are_per_object_and_per_scene_and_add_up_to_the_metrics():
+    import torch
+
     from igm_lite.metrics import position_metrics, position_outcomes
 
     truths = [torch.tensor([[0.1, 0.1], [0.5, 0.5], [0.9, 0.9]]), torch.tensor([[0.2, 0.8]])]
