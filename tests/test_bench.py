@@ -304,6 +304,7 @@ def test_every_figure_a_chapter_quotes_is_in_its_results_file():
     from pathlib import Path
 
     from igm_lite.bench import results
+    from igm_lite.metrics import paired_difference, unbits
 
     def shares(value):  # every fraction a row holds (intervals' bounds included), as the text writes it (X.X%)
         if isinstance(value, (dict, list)):
@@ -322,14 +323,47 @@ def test_every_figure_a_chapter_quotes_is_in_its_results_file():
         "03_celeba_attributes": (["celeba", "celeba-shifts", "celeba-worlds"], {"80.8%", "79.6%", "65.6%", "62.2%"}),
         "04_zero_shot": (["zeroshot"], {"87.3%", "70.4%", "73.2%"}),
     }
+    def intervals(value):  # every 95% interval a row holds (accuracies' and paired differences'), in points
+        if isinstance(value, dict):
+            found = set()
+            for k, v in value.items():
+                if k.endswith("ci95") and isinstance(v, list) and len(v) == 2 and all(isinstance(x, float) for x in v):
+                    found.add(points(v))
+                elif isinstance(v, (dict, list)):
+                    found |= intervals(v)
+            return found
+        return set().union(set(), *(intervals(v) for v in value if isinstance(v, dict))) if isinstance(value, list) else set()
+
+    def points(bounds):
+        return tuple(100 * b for b in bounds)
+
+    def paired(rows):  # the paired differences of two rows of one command and split, both ways, from per-item outcomes
+        out = set()
+        for a in rows:
+            for b in rows:
+                for key in ("correct", "found"):
+                    same = a is not b and a["command"] == b["command"] and a.get("split") == b.get("split")
+                    if same and key in a and key in b and len(a[key]) == len(b[key]):
+                        out.add(points(paired_difference(unbits(a[key]), unbits(b[key]))["ci95"]))
+        return out
+
     for stem, (names, paper) in quoting.items():
         nb = json.loads((root / "notebooks" / f"{stem}.ipynb").read_text())
         cells = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
         end = next(i for i, c in enumerate(cells) if c.startswith("## Summary"))
         assert re.search(r"```\{admonition\} Result\n(.*?)```", cells[0], re.S), f"{stem} opens with its result box"
-        quoted = set(re.findall(r"\d+\.\d%", "\n".join(cells[:end])))
+        text = "\n".join(cells[:end]).replace("\u2212", "-")
+        quoted = set(re.findall(r"\d+\.\d%", text))
         assert quoted, f"{stem} quotes no figure"
         assert quoted - measured(*names) - paper == set(), f"{stem} quotes figures that no run in {names} printed"
+        # every interval "[lo, hi]" (in points or %, signed or not) is a row's ci95 or the paired difference of two rows
+        rows = [row for name in names for row in results.load_results(name)]
+        known = set().union(set(), *(intervals(r) for r in rows)) | paired(rows)
+        known |= {(-hi, -lo) for lo, hi in known}  # the same comparison the other way round
+        quoted_intervals = {tuple(float(x) for x in m) for m in re.findall(r"\[([+-]?\d+\.\d)%?, ([+-]?\d+\.\d)%?\]", text)}
+        assert quoted_intervals, f"{stem} gives no interval"
+        near = lambda q: any(abs(q[0] - k[0]) <= 0.0501 and abs(q[1] - k[1]) <= 0.0501 for k in known)  # rounding of 4-place bounds
+        assert {q for q in quoted_intervals if not near(q)} == set(), f"{stem}: intervals that no row of {names} holds and no two rows give"
     # the introduction's table: this book's column from the results files, the paper's column from the paper
     table = [line.split(" | ") for line in (root / "book" / "intro.md").read_text().splitlines() if line.startswith("| {doc}")]
     assert len(table) == 4, "the introduction's table has one row per chapter"
