@@ -213,6 +213,11 @@ def test_gpu_check_estimates_the_gpu_profiles_training_from_a_measured_rate(tmp_
     assert row["steps"] == 6000 and row["seconds_per_step"] >= 0
     assert row["minutes"] == pytest.approx(row["seconds_per_step"] * 6000 / 60, abs=0.1 + 6000 * 5e-5 / 60) and est["minutes"] == row["minutes"]
     assert {p.name for p in (tmp_path / "timing").iterdir()} == {"toy2d-joint-weighted-3", "toy2d-joint-weighted-6"}
+    ev = gpucheck.estimate_evaluation("01", tmp_path, "cpu")  # the four models' clouds at the profile's settings
+    ch1 = gpu["01_ebm_composition"]
+    assert ev["items"] == 26 * ch1["clouds_per_scene"] * len(gpucheck.TOY_MODELS) and ev["seconds_per_item"] > 0
+    assert ev["minutes"] == pytest.approx(ev["seconds_per_item"] * ev["items"] / 60, abs=0.1 + ev["items"] * 5e-4 / 60)
+    assert gpucheck.estimate_evaluation("04", tmp_path, "cpu") == {}
 
 
 def test_results_files_record_each_row_with_the_command_that_printed_it(tmp_path, monkeypatch, capsys):
@@ -389,3 +394,18 @@ def test_celeba_bench_defaults_are_the_models_validated_settings(capsys):
             assert {k: v for k, v in default.items() if k != "seconds_per_image"} == {k: v for k, v in explicit.items() if k != "seconds_per_image"}
         naive_rows = 24 * settings["n_samples"]  # 8 configurations x 3 concepts per sample
         assert rows[0][1]["network_evals_per_image"] * 10 <= naive_rows
+
+
+def test_gpu_check_estimates_chapters_2_and_3s_evaluation_with_their_engines(tmp_path):
+    """The evaluation estimate runs each chapter's engine at a profile's settings (here the smoke profile, on the CPU
+    recipes' architectures) with the model the training estimate left, and extrapolates to the profile's test set."""
+    from igm_lite.bench import gpucheck
+    from igm_lite.pretrained import make
+
+    smoke = gpucheck.load_profile("smoke")
+    for chapter, name in (("02", "clevr32"), ("03", "faces32-mean")):
+        make(name, tmp_path / "timing" / f"{name}-2", 2, progress=False)
+        if chapter == "02":  # another recipe whose name starts the same is not the one timed
+            make("clevr32-resnet", tmp_path / "timing" / "clevr32-resnet-4", 1, progress=False)
+        ev = gpucheck.estimate_evaluation(chapter, tmp_path, "cpu", n=1, profile="smoke")
+        assert ev["items"] == 2 * smoke[gpucheck.STEMS[chapter]]["n_test"] and ev["seconds_per_item"] > 0, ev

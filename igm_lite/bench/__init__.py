@@ -52,7 +52,8 @@ the default: NHWC with ``igm_lite.backbones.NearestUpsample2D`` (``nhwc_up``), a
 
 checks every chapter's device code path (``igm_lite.bench.gpucheck``): its small recipe trained ``--steps`` steps on
 the device in the precision chosen for it, then its engine on ``--n`` test images; prints training steps per second,
-the final loss, images per second and accuracy (low: a few hundred steps are far from the shipped training).
+the final loss, images per second and accuracy (low: a few hundred steps are far from the shipped training), and an
+estimate of the chapter's GPU profile on this device: its training and its main evaluation (``--estimate-steps``).
 
     python -m igm_lite.bench results celeba
 

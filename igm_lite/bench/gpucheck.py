@@ -23,6 +23,7 @@ from ..data.faces import face_test_set
 from ..data.toy2d import StripeWorld
 from ..infer.attributes import infer_faces
 from ..infer.continuous import PositionEngine, grid_region
+from ..infer.discrete import parse_schedule
 from ..infer.zeroshot import ZeroShot
 from ..metrics import attribute_scores, position_metrics
 from ..chapters import load_profile
@@ -95,6 +96,49 @@ def estimate_training(chapter: str, out, steps: int = 10, profile: str = "gpu") 
     return {"recipes": rows, "minutes": round(sum(r["minutes"] for r in rows.values()), 1)}
 
 
+def estimate_evaluation(chapter: str, out, device, n: int = 2, profile: str = "gpu") -> dict:
+    """The estimated time of ``chapter``'s main evaluation under ``profile`` on ``device``: its engine, at the profile's
+    settings, with the model ``estimate_training`` left in ``out`` (the profile's architecture; its weights barely
+    trained, which does not change the cost), timed on ``n`` stand-in images and extrapolated to the profile's test
+    set. Chapter 4 (Stable Diffusion) is not estimated: {} there."""
+    p = {**load_profile("cpu")[STEMS[chapter]], **(load_profile(profile).get(STEMS[chapter]) or {})}
+    timing, scheduler = Path(out) / "timing", make_scheduler()
+    def folder(name):  # the longer of the two timing runs of recipe ``name``
+        runs = [f for f in timing.iterdir() if f.name.rsplit("-", 1)[0] == name and f.name.rsplit("-", 1)[1].isdigit()]
+        return max(runs, key=lambda f: int(f.name.rsplit("-", 1)[1]))
+
+    start = time.perf_counter()
+    if chapter == "01":
+        model = load_model(folder(TOY_MODELS[-1]))
+        done = toy2d_inference(model, StripeWorld(), scheduler, clouds=1, n_noise=p["n_noise"], seed=0)["n"]
+        total, what = 26 * p["clouds_per_scene"] * len(TOY_MODELS), "clouds read by the four models"
+    elif chapter == "02":
+        model = load_model(folder(p["recipe"])).to(device)
+        batch = clevr_test_set("ood", n, 0, size=p["image_size"])
+        PositionEngine(model, scheduler, grid=p["grid"], n_samples=p["n_noise"], t_range=(p["t_lo"], p["t_hi"]),
+                       refine_steps=p["refine_steps"], region=grid_region()).infer_many(batch.x.to(device))
+        done, total, what = n, 2 * p["n_test"], "scenes read by IGM (both splits)"
+    elif chapter == "03":
+        model = load_model(folder(f"{p['recipe']}-mean")).to(device)
+        faces = face_test_set("id", n, 0, size=p["image_size"])
+        with torch.no_grad():
+            infer_faces(faces.x.to(device), "eliminate", model, n_noise=p["n_noise"], schedule=parse_schedule(p["schedule"]))
+        done, total, what = n, 2 * p["n_test"], "faces read by the pixel model's staged elimination (both splits)"
+    else:
+        return {}
+    per = (time.perf_counter() - start) / done
+    return {"seconds_per_item": round(per, 3), "items": total, "what": what, "minutes": round(per * total / 60, 1)}
+
+
+def gpu_profile_estimate(chapter: str, out, steps: int, device) -> dict:
+    """Both estimates of a chapter's GPU profile on ``device`` (``estimate_training``, then ``estimate_evaluation`` with
+    the models it left): {"gpu_profile_estimate": {"training", "evaluation", "note"}}."""
+    training = estimate_training(chapter, out, steps)
+    evaluation = estimate_evaluation(chapter, out, device) if training["recipes"] or chapter == "01" else {}
+    return {"gpu_profile_estimate": {"training": training, "evaluation": evaluation,
+                                     "note": "an estimate: rates measured over a few steps and images on stand-in data, extrapolated"}}
+
+
 def gpu_check(out: str = "out/gpu-check", steps: int = 300, n: int = 16, chapters=tuple(RECIPES), seed: int = 0,
               estimate_steps: int = 10):
     """Yield one result dict per chapter: its recipe trained ``steps`` steps into ``out``, its engine on ``n`` images,
@@ -115,4 +159,4 @@ def gpu_check(out: str = "out/gpu-check", steps: int = 300, n: int = 16, chapter
                "steps": steps, "steps_per_second": round(steps / (trained - start), 2),  # with writing the model
                "final_loss": round(info["final_loss_mean_last_200"], 5), "train_seconds": round(trained - start, 1),
                **{**ev, "accuracy": round(ev["accuracy"], 4)}, "images_per_second": round(ev["images"] / (done - trained), 3), "seconds": round(done - start, 1),
-               **({"gpu_profile_training_estimate": estimate_training(chapter, Path(out) / "estimate", estimate_steps)} if estimate_steps else {})}
+               **(gpu_profile_estimate(chapter, Path(out) / "estimate", estimate_steps, device) if estimate_steps else {})}
