@@ -217,6 +217,7 @@ def colab_edition(nb_path: Path, root: Path | None = None, student: bool = False
             cell.outputs, cell.execution_count = [], None
         cells.append(cell)
     nb.cells = cells
+    with_reading_time(nb)  # its own: the student edition has fewer words to read
     return nb
 
 
@@ -230,13 +231,41 @@ def student_line(link: dict) -> str:
     return f"Student edition (the exercises without their solutions): {link['student_badge']}"
 
 
+READING = re.compile(r"\*\*Reading time\*\*: about [\d,]+ minutes \([\d,]+ words of text\)")
+WORDS_PER_MINUTE = 200  # reading time: words / 200, rounded to 5 minutes
+
+
+def word_count(nb) -> int:
+    """The words of a notebook's Markdown, links' addresses, math and code blocks left out."""
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    text = re.sub(r"\$\$.*?\$\$|\$[^$\n]*\$", " ", text, flags=re.S)
+    text = re.sub(r"^(`{3,4})(?:python|bash|text)\n.*?^\1[ \t]*$", " ", text, flags=re.S | re.M)
+    return len(re.findall(r"[A-Za-z][A-Za-z'-]*", text))
+
+
+def with_reading_time(nb):
+    """``nb`` with its "Reading time" line (first cell) stating its own word count; returns whether it changed."""
+    words = word_count(nb)
+    line = f"**Reading time**: about {max(5, 5 * round(words / WORDS_PER_MINUTE / 5))} minutes ({words:,} words of text)"
+    before = nb.cells[0].source
+    nb.cells[0].source = READING.sub(line, before)
+    return nb.cells[0].source != before
+
+
 def write_student_editions(root: Path | None = None) -> list[Path]:
     """Write both Colab editions of every chapter, ``notebooks/colab/NAME`` (the instructor's, solutions folded) and
-    ``notebooks/student/NAME`` (without solutions): ``python -m igm_lite.chapters --student-editions``."""
+    ``notebooks/student/NAME`` (without solutions): ``python -m igm_lite.chapters --student-editions``. Each states its
+    own reading time (the chapters' too, rewritten where their text changed)."""
     import nbformat
 
     root = root or find_root()
     written = []
+    for nb_path in chapters(root):
+        nb = nbformat.read(nb_path, as_version=4)
+        if with_reading_time(nb):
+            nbformat.write(nb, nb_path)
+            written.append(nb_path)
     for folder, student in ((COLAB, False), (STUDENT, True)):
         out = root / "notebooks" / folder
         out.mkdir(exist_ok=True)

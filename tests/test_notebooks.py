@@ -308,3 +308,18 @@ def test_competence_is_checked_only_for_models_trained_in_full(tmp_path):
     assert chapters.trained_in_full({name: name for name, r in RECIPES.items() if r.shipped})
     short = make("toy2d-joint-weighted", tmp_path / "short", 2, progress=False)
     assert not chapters.trained_in_full({"shipped": "toy2d-joint-sum", "short": str(short)})
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_each_edition_states_its_own_reading_time(nb_path):
+    import re
+
+    counts = {}
+    for edition in (nb_path, nb_path.parent / chapters.COLAB / nb_path.name, nb_path.parent / chapters.STUDENT / nb_path.name):
+        nb = nbformat.read(edition, as_version=4)
+        stated = re.search(r"\*\*Reading time\*\*: about (\d+) minutes \(([\d,]+) words of text\)", nb.cells[0].source)
+        assert stated, f"{edition}: no reading time"
+        counts[edition.parent.name] = int(stated.group(2).replace(",", ""))
+        assert counts[edition.parent.name] == chapters.word_count(nb)
+        assert int(stated.group(1)) == max(5, 5 * round(chapters.word_count(nb) / chapters.WORDS_PER_MINUTE / 5))
+    assert counts["student"] < counts["colab"], "the student edition has no solutions to read"
