@@ -209,6 +209,8 @@ def colab_edition(nb_path: Path, root: Path | None = None, student: bool = False
     note = (STUDENT_NOTE if student else COLAB_NOTE).format(page=page, **link)
     cells = []
     for cell in nb.cells:
+        if SOLUTION_CHECK in cell.metadata.get("tags", []):
+            continue  # the book's run of the checker on the reference solution: the editions keep the reader's stub
         if cell.cell_type == "markdown":
             cell.source = plain_markdown(cell.source.replace(badges, note), root, student)
             if not cell.source.strip():
@@ -253,6 +255,37 @@ def with_reading_time(nb):
     return nb.cells[0].source != before
 
 
+SOLUTION_CHECK = "solution-check"  # the tag of the cell that runs an exercise's checker on its reference solution
+_SOLUTION = re.compile(r"````\{solution\}.*?```python\n(.*?)```", re.S)
+
+
+def with_solution_checks(nb) -> bool:
+    """Give ``nb`` (a chapter) after each exercise's stub a cell that runs the exercise's checker on the reference
+    solution (the ``{solution}`` block's code), tagged ``solution-check`` and ``hide-input``: the rendered book shows
+    the checker passing it, and hides the stub's own "not attempted" output (``remove-output``). The Colab and student
+    editions leave these cells out. Returns whether ``nb`` changed."""
+    import nbformat
+
+    before = [(c.cell_type, c.source, list(c.metadata.get("tags", []))) for c in nb.cells]
+    solutions = _SOLUTION.findall("\n".join(c.source for c in nb.cells if c.cell_type == "markdown"))
+    cells = []
+    for cell in (c for c in nb.cells if SOLUTION_CHECK not in c.metadata.get("tags", [])):
+        cells.append(cell)
+        if cell.cell_type == "code" and 'raise NotImplementedError("exercise' in cell.source:
+            name = re.search(r"^def (\w+)\(", cell.source, re.M).group(1)
+            code = next(s for s in solutions if re.search(rf"^def {name}\(", s, re.M))
+            check = next(line for line in cell.source.splitlines() if line.startswith("exercises.check_"))
+            cell.metadata["tags"] = sorted(set(cell.metadata.get("tags", [])) | {"remove-output"})
+            old = next((c for c in nb.cells if SOLUTION_CHECK in c.metadata.get("tags", []) and f"def {name}(" in c.source), None)
+            new = nbformat.v4.new_code_cell(f"# The reference solution, checked (the student edition has only the stub above)\n{code}\n{check}",
+                                            metadata={"tags": [SOLUTION_CHECK, "hide-input"]})
+            if old is not None:
+                new.id = old.id
+            cells.append(new)
+    nb.cells = cells
+    return [(c.cell_type, c.source, list(c.metadata.get("tags", []))) for c in nb.cells] != before
+
+
 def write_student_editions(root: Path | None = None) -> list[Path]:
     """Write both Colab editions of every chapter, ``notebooks/colab/NAME`` (the instructor's, solutions folded) and
     ``notebooks/student/NAME`` (without solutions): ``python -m igm_lite.chapters --student-editions``. Each states its
@@ -263,7 +296,8 @@ def write_student_editions(root: Path | None = None) -> list[Path]:
     written = []
     for nb_path in chapters(root):
         nb = nbformat.read(nb_path, as_version=4)
-        if with_reading_time(nb):
+        if with_solution_checks(nb) | with_reading_time(nb):
+            nbformat.validator.normalize(nb)
             nbformat.write(nb, nb_path)
             written.append(nb_path)
     for folder, student in ((COLAB, False), (STUDENT, True)):

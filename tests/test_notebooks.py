@@ -323,3 +323,18 @@ def test_each_edition_states_its_own_reading_time(nb_path):
         assert counts[edition.parent.name] == chapters.word_count(nb)
         assert int(stated.group(1)) == max(5, 5 * round(chapters.word_count(nb) / chapters.WORDS_PER_MINUTE / 5))
     assert counts["student"] < counts["colab"], "the student edition has no solutions to read"
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_book_runs_each_checker_on_the_reference_solution_and_the_editions_keep_the_stub(nb_path):
+    nb = nbformat.read(nb_path, as_version=4)
+    assert not chapters.with_solution_checks(nb), "out of date: python -m igm_lite.chapters --student-editions"
+    checks = [c for c in nb.cells if chapters.SOLUTION_CHECK in c.metadata.get("tags", [])]
+    stubs = [c for c in nb.cells if 'raise NotImplementedError("exercise' in c.source]
+    assert len(checks) == len(stubs) == 2 and all("remove-output" in c.metadata["tags"] for c in stubs)
+    for stub, (_, solution, check) in zip(stubs, _exercises(nb_path)):
+        follower = nb.cells[nb.cells.index(stub) + 1]
+        assert chapters.SOLUTION_CHECK in follower.metadata["tags"] and solution in follower.source and check in follower.source
+    for folder in (chapters.COLAB, chapters.STUDENT):
+        edition = nbformat.read(nb_path.parent / folder / nb_path.name, as_version=4)
+        assert not [c for c in edition.cells if chapters.SOLUTION_CHECK in c.metadata.get("tags", [])]
