@@ -132,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     lay.add_argument("--grad-batch", dest="grad_batch", type=count(1), default=d("grad_batch"), help="rows per forward+backward call (refinement)")
     lay.add_argument("--reps", type=count(1), default=d("reps"), help="timed rounds (medians are printed)")
     r = sub.add_parser("results", help="rerun the runs whose figures a chapter quotes and rewrite its results file (igm_lite/results/)")
-    r.add_argument("name", choices=sorted(RUNS), help="the runs of one results file (toy2d: chapter 1; clevr, clevr-given: chapter 2; celeba, celeba-shifts, celeba-worlds: chapter 3; zeroshot: chapter 4)")
+    r.add_argument("name", choices=sorted(RUNS), help="the runs of one results file (toy2d: chapter 1; clevr, clevr-given: chapter 2; celeba, celeba-shifts, celeba-t, celeba-worlds: chapter 3; zeroshot: chapter 4)")
     r.add_argument("--resume", action="store_true", help="keep the rows of the commands already in the file and run only the others (the file is rewritten after each command)")
     g = sub.add_parser("gpu-check", help="every chapter's device code path: its small recipe trained briefly, its engine on a few images")
     d = lambda name: default(gpu_check, name)  # noqa: E731

@@ -33,7 +33,15 @@ RUNS = {
         f"{_FACES} --split ood --noise 16 --shift {' '.join(shift)} --method {methods}".replace("  ", " ")
         for shift in ((), ("hair",), ("jaw",), ("beard",), ("tones",), ("hair", "beard"), ("hair", "jaw", "beard"))
         for methods in ("cached resnet", "cached --t-range 250 1000")
-    ] + [f"{_FACES} --split {split} --noise 16 --t-range 250 1000 --method cached" for split in ("id", "ood")],
+    ] + [f"{_FACES} --split {split} --noise 16 --t-range 250 1000 --method cached" for split in ("id", "ood")] + [
+        f"{_FACES} --split ood --noise 16 --shift {a} {b} --method cached resnet"  # pairs of differences (exercise ex-shift)
+        for a, b in (("hair", "jaw"), ("hair", "tones"), ("jaw", "beard"), ("jaw", "tones"), ("beard", "tones"))
+    ],
+    "celeba-t": [  # which noise levels: IGM's pixel model on validation faces (seed 1) over ranges of t
+        f"celeba --n 100 --seed 1 --split {split} --noise 32 --t-range {lo} {hi} --method cached"
+        for split in ("id", "ood")
+        for lo, hi in ((0, 100), (0, 250), (0, 500), (0, 1000), (200, 1000), (250, 1000), (300, 1000), (350, 1000), (400, 1000), (500, 1000))
+    ],
     "celeba-worlds": [  # chapter 3's grid: each world's seed 0 first, then the other seeds, then the pixel reference rows
         f"worlds --world {world} --train-seed {seed} --n 400 --seed 2"
         for seed, names in ((0, ("disjoint", "overlap", "cue", "prior", "celeba-like")), (1, ("disjoint", "celeba-like")),
