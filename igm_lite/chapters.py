@@ -20,7 +20,6 @@ from pathlib import Path
 
 import yaml
 
-
 # -- what every chapter does ---------------------------------------------------------------------------------------
 
 

@@ -27,9 +27,10 @@ from .data.clevr import ClevrWorld
 from .data.digits import DigitWorld
 from .data.faces import FACE_WORLDS, EveryFaceWorld, FaceWorld
 from .data.toy2d import StripeWorld
+from .infer.base import default_device
 from .io import CONFIG_NAME, INFERENCE_NAME, atomic_dir, read_config
-from .sd import DEFAULT_MODEL_ID
 from .latent import Autoencoder, AutoencoderLoss, encode, load_autoencoder, small_vae
+from .sd import DEFAULT_MODEL_ID
 from .train import TrainConfig, choose_precision, train
 
 CHECKPOINTS = Path(__file__).parent / "checkpoints"
@@ -283,7 +284,7 @@ def make(name: str, out: str | Path | None = None, steps: int | None = None, pro
     cls, loss = MODELS[r.kind]
     model = cls(**r.model)
     start = time.perf_counter()
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = default_device()
 
     def batch_fn(n, g):  # a latent model trains on each batch's latents, encoded on the GPU if there is one
         b = world.batch(n, generator=g, **r.data)

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .compose import MODES, ComposedDenoiser
+from .infer.base import default_device
 from .latent import vae_latents
 
 # The Stable Diffusion 2.1 base weights (512 px, epsilon prediction) moved here from stabilityai's hub id.
@@ -99,7 +100,7 @@ class StableDiffusionIGM:
         from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
         from transformers import CLIPTextModel, CLIPTokenizer
 
-        device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        device = torch.device(device) if device else default_device()
         dtype = dtype or (torch.float16 if device.type == "cuda" else torch.float32)
         kw = dict(torch_dtype=dtype)
         try:

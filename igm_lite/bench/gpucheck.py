@@ -17,17 +17,18 @@ from pathlib import Path
 
 import torch
 
+from ..chapters import load_profile
+from ..data.celeba import write_celeba_folder
 from ..data.clevr import clevr_test_set
 from ..data.digits import digit_test_set, prompt_pool
 from ..data.faces import face_test_set
 from ..data.toy2d import StripeWorld
 from ..infer.attributes import infer_faces
+from ..infer.base import default_device
 from ..infer.continuous import PositionEngine, grid_region
 from ..infer.discrete import parse_schedule
 from ..infer.zeroshot import ZeroShot
 from ..metrics import attribute_scores, position_metrics
-from ..chapters import load_profile
-from ..data.celeba import write_celeba_folder
 from ..pretrained import RECIPES as ALL_RECIPES
 from ..pretrained import load_model, make
 from ..schedule import make_scheduler
@@ -143,7 +144,7 @@ def gpu_check(out: str = "out/gpu-check", steps: int = 300, n: int = 16, chapter
               estimate_steps: int = 10):
     """Yield one result dict per chapter: its recipe trained ``steps`` steps into ``out``, its engine on ``n`` images,
     and (``estimate_steps`` > 0) the estimated training time of its GPU profile on this device."""
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = default_device()
     for chapter in chapters:
         name = RECIPES[chapter]
         start = time.perf_counter()

@@ -109,6 +109,11 @@ def denoising_error(
     return (total / N).float()
 
 
+def default_device() -> torch.device:
+    """The device the chapters, recipes and benchmarks run on: the GPU when there is one (CUDA), else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def process_state():
     """accelerate's process state; ``cpu=True`` without a GPU, so that processes started by torchrun or
     ``accelerate launch`` on a CPU machine join over gloo instead of each running alone."""
