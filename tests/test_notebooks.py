@@ -92,11 +92,11 @@ def test_unknown_profile_and_chapter_are_clear_errors(tmp_path):
 
 
 def test_set_puts_a_value_over_the_profiles_for_the_selected_chapters(tmp_path):
-    chapters.main(["--profile", "smoke", "--chapter", "03", "--prepare-only", "--out", str(tmp_path), "--set", "data_root=/data/celeba",
+    chapters.main(["--profile", "smoke", "--chapter", "03", "--prepare-only", "--out", str(tmp_path), "--set", f"data_root={tmp_path / 'celeba'}",
                    "--set", "n_test=5", "--set", "retrain=true"])
     nb = nbformat.read(tmp_path / "03_celeba_attributes.ipynb", as_version=4)
     injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])).source
-    assert 'data_root = "/data/celeba"' in injected and "n_test = 5" in injected and "retrain = True" in injected
+    assert f'data_root = "{tmp_path / "celeba"}"' in injected and "n_test = 5" in injected and "retrain = True" in injected
     assert f"n_cost = {chapters.load_profile('smoke')['03_celeba_attributes']['n_cost']}" in injected, "the profile's other values stay"
     with pytest.raises(SystemExit, match="NAME=VALUE"):
         chapters.main(["--profile", "smoke", "--chapter", "03", "--prepare-only", "--out", str(tmp_path), "--set", "n_test"])

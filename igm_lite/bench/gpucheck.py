@@ -63,10 +63,15 @@ def evaluate(chapter: str, model, n: int, device, seed: int = 0) -> dict:
 STEMS = {"01": "01_ebm_composition", "02": "02_clevr_objects", "03": "03_celeba_attributes", "04": "04_zero_shot"}
 
 
+def profile_settings(chapter: str, profile: str = "gpu") -> dict:
+    """The chapter's parameters under ``profile``: its defaults (``cpu.yml``) with the profile's values over them."""
+    return {**load_profile("cpu").get(STEMS[chapter], {}), **(load_profile(profile).get(STEMS[chapter]) or {})}
+
+
 def profile_trainings(chapter: str, profile: str = "gpu") -> dict:
     """{recipe: steps} that ``chapter`` trains under ``profile`` (empty where it loads its models): the names the
     chapter gives its models ({recipe}, {recipe}-resnet, ...), the steps of ``train_steps`` or else each recipe's."""
-    p = {**load_profile("cpu").get(STEMS[chapter], {}), **(load_profile(profile).get(STEMS[chapter]) or {})}
+    p = profile_settings(chapter, profile)
     if not p.get("retrain"):
         return {}
     names = {"01": TOY_MODELS, "04": ("digits32",)}.get(chapter)
@@ -80,13 +85,14 @@ def profile_trainings(chapter: str, profile: str = "gpu") -> dict:
 def estimate_training(chapter: str, out, steps: int = 10, profile: str = "gpu") -> dict:
     """The estimated training time of ``chapter``'s ``profile`` on this device: {recipe: {"steps", "seconds_per_step",
     "minutes"}} and "minutes" in all (see the module's text: a rate measured over ``steps`` steps, an estimate)."""
-    out, rows = Path(out), {}
+    out, rows, stand_in = Path(out), {}, None
     for name, total in profile_trainings(chapter, profile).items():
         data = {}
-        if ALL_RECIPES[name].world == "celeba":  # 256 stand-in training faces, at the size the profile trains
-            size = {**load_profile("cpu")[STEMS[chapter]], **load_profile(profile)[STEMS[chapter]]}["image_size"]
-            rows_ = [(f"{i + 1:06d}.jpg", 1 - 2 * (i % 2), 1 - 2 * (i // 2 % 2), -1, 1 - 2 * (i // 4 % 2), 0) for i in range(256)]
-            data = {"root": str(write_celeba_folder(out / "celeba-stand-in", rows_)), "size": size}
+        if ALL_RECIPES[name].world == "celeba":  # 256 stand-in training faces (written once), at the profile's size
+            if stand_in is None:
+                faces = [(f"{i + 1:06d}.jpg", 1 - 2 * (i % 2), 1 - 2 * (i // 2 % 2), -1, 1 - 2 * (i // 4 % 2), 0) for i in range(256)]
+                stand_in = write_celeba_folder(out / "celeba-stand-in", faces)
+            data = {"root": str(stand_in), "size": profile_settings(chapter, profile)["image_size"]}
         seconds = []
         for k in (steps, 2 * steps):
             start = time.perf_counter()
@@ -102,7 +108,7 @@ def estimate_evaluation(chapter: str, out, device, n: int = 2, profile: str = "g
     settings, with the model ``estimate_training`` left in ``out`` (the profile's architecture; its weights barely
     trained, which does not change the cost), timed on ``n`` stand-in images and extrapolated to the profile's test
     set. Chapter 4 (Stable Diffusion) is not estimated: {} there."""
-    p = {**load_profile("cpu")[STEMS[chapter]], **(load_profile(profile).get(STEMS[chapter]) or {})}
+    p = profile_settings(chapter, profile)
     timing, scheduler = Path(out) / "timing", make_scheduler()
     def folder(name):  # the longer of the two timing runs of recipe ``name``
         runs = [f for f in timing.iterdir() if f.name.rsplit("-", 1)[0] == name and f.name.rsplit("-", 1)[1].isdigit()]
