@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+CHECKPOINTS = Path(__file__).parent / "checkpoints"  # the shipped models, one folder each (igm_lite.pretrained makes them)
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"  # diffusers' file name
 INFERENCE_NAME = "inference.json"  # {"settings": {...}, "chosen_on": "...", "command": "..."}

@@ -27,7 +27,7 @@ from torch import nn
 
 from .checks import check_float, check_sample
 from .data.base import Batch
-from .io import CONFIG_NAME, ModelFolder, read_config
+from .io import CHECKPOINTS, CONFIG_NAME, ModelFolder, read_config
 
 # An AutoencoderKL's constructor arguments that describe its architecture and latents (the rest of a diffusers
 # config.json is bookkeeping such as _class_name and _diffusers_version).
@@ -141,8 +141,6 @@ def load_autoencoder(ref: str) -> Autoencoder:
     """An autoencoder by reference, in eval mode: a shipped checkpoint name (e.g. ``"faces32-vae"``), a model folder
     written by ``Autoencoder``, a diffusers ``AutoencoderKL`` folder, a Stable Diffusion pipeline folder (its ``vae/``)
     or a hub id of one (e.g. ``igm_lite.sd.DEFAULT_MODEL_ID``). Loaded once per process."""
-    from .pretrained import CHECKPOINTS
-
     if not isinstance(ref, str) or not ref:
         raise TypeError(f"an autoencoder is named by a str (shipped name, folder or hub id), got {ref!r}")
     path = CHECKPOINTS / ref if (CHECKPOINTS / ref).is_dir() else Path(ref)

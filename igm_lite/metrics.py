@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy import linalg
+
+from .data.attributes import ATTRIBUTES
 
 
 def set_accuracy(predicted, truth) -> float:
@@ -49,19 +50,20 @@ def match_positions(pred, truth):
 def position_outcomes(preds, truths, threshold: float = 0.002) -> dict:
     """Per item, what ``position_metrics`` counts: ``found`` (one 0/1 per true object, scene by scene in order:
     matched to a prediction with MSE below ``threshold``), ``k_right`` (one 0/1 per scene: as many predictions as
-    objects) and ``errors`` (the matched pairs' MSEs). Two readers on the same scenes are compared by pairing these."""
+    objects), ``k_error`` (one per scene: predictions minus objects, negative when objects were missed) and ``errors``
+    (the matched pairs' MSEs). Two readers on the same scenes are compared by pairing these."""
     if len(preds) != len(truths) or not truths:
         raise ValueError(f"need one prediction per scene and at least one scene, got {len(preds)} and {len(truths)}")
-    found, k_right, errs = [], [], []
+    found, k_error, errs = [], [], []
     for p, t in zip(preds, truths):
         _, cols, mse = match_positions(p, t)
         t = torch.as_tensor(t).reshape(-1, 2)
         hit = torch.zeros(len(t), dtype=torch.bool)
         hit[torch.as_tensor(cols, dtype=torch.long)] = mse < threshold
         found += hit.tolist()
-        k_right.append(len(torch.as_tensor(p).reshape(-1, 2)) == len(t))
+        k_error.append(len(torch.as_tensor(p).reshape(-1, 2)) - len(t))
         errs.append(mse)
-    return {"found": found, "k_right": k_right, "errors": torch.cat(errs)}
+    return {"found": found, "k_right": [e == 0 for e in k_error], "k_error": k_error, "errors": torch.cat(errs)}
 
 
 def position_metrics(preds, truths, threshold: float = 0.002) -> dict:
@@ -81,8 +83,6 @@ def position_metrics(preds, truths, threshold: float = 0.002) -> dict:
 def attribute_scores(pred: torch.Tensor, truth: torch.Tensor, names=None) -> dict:
     """Accuracy with all attributes right, and per attribute: pred and truth (B, A) in {0, 1}; ``names`` the
     attributes' names (default: the faces' ``ATTRIBUTES``)."""
-    from .data.faces import ATTRIBUTES
-
     right = (pred.cpu() == truth.cpu()).float()
     return {"accuracy": float(right.prod(1).mean()), "per_attribute": {a: float(right[:, i].mean()) for i, a in enumerate(names or ATTRIBUTES)}}
 

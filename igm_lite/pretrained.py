@@ -28,12 +28,10 @@ from .data.digits import DigitWorld
 from .data.faces import FACE_WORLDS, EveryFaceWorld, FaceWorld
 from .data.toy2d import StripeWorld
 from .infer.base import default_device
-from .io import CONFIG_NAME, INFERENCE_NAME, atomic_dir, read_config
+from .io import CHECKPOINTS, CONFIG_NAME, INFERENCE_NAME, atomic_dir, read_config
 from .latent import Autoencoder, AutoencoderLoss, encode, load_autoencoder, small_vae
 from .sd import DEFAULT_MODEL_ID
 from .train import TrainConfig, choose_precision, train
-
-CHECKPOINTS = Path(__file__).parent / "checkpoints"
 
 
 @dataclass

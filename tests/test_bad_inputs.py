@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from igm_lite import ComposedDenoiser, ComposedLoss, DiscreteEngine, PositionEngine, TrainConfig, train
-from igm_lite.baselines import AttributeClassifier, SetPredictor
-from igm_lite.data.faces import FaceWorld, attribute_pool
+from igm_lite.data.attributes import attribute_pool
+from igm_lite.data.faces import FaceWorld
 from igm_lite.infer.base import denoising_error
 from igm_lite.infer.continuous import descend, k_scan, multistart
 from igm_lite.infer.discrete import CachedScorer, product_sets
@@ -237,8 +237,8 @@ def test_bench_command_line_refuses_counts_below_one(capsys):
 
 
 def test_every_engine_answers_an_image_alike_alone_and_in_a_batch():
-    from igm_lite.infer.attributes import infer_faces
     from igm_lite.data.clevr import ClevrWorld
+    from igm_lite.infer.attributes import infer_faces
 
     scenes = ClevrWorld(size=32).test_set(3, "id", seed=5).x
     # the position engine (grid, batched refinement, pruning)

@@ -2,11 +2,11 @@
 
 import pytest
 import torch
-
 from real_formats import write_celeba
 
+from igm_lite.data.attributes import ATTRIBUTES, attribute_concepts, attribute_pool, attrs_from_slots
 from igm_lite.data.celeba import CelebA
-from igm_lite.data.faces import ATTRIBUTES, GROUP_B_SHIFT, FaceWorld, attribute_concepts, attribute_pool, attrs_from_slots
+from igm_lite.data.faces import GROUP_B_SHIFT, FaceWorld
 from igm_lite.infer.discrete import product_sets
 
 

@@ -5,15 +5,14 @@ import sys
 
 import pytest
 import torch
+from real_formats import write_celeba
+from tiny_sd import build_tiny_sd
 
 from igm_lite import latent
 from igm_lite.data.faces import face_test_set
 from igm_lite.infer.attributes import attribute_votes, infer_faces
 from igm_lite.latent import Autoencoder, encode, load_autoencoder, small_vae
 from igm_lite.pretrained import load_model, make
-
-from real_formats import write_celeba
-from tiny_sd import build_tiny_sd
 
 
 def tiny_autoencoder(seed=0):
@@ -75,8 +74,8 @@ def test_latent_recipes_run_and_inference_encodes_each_face_once(tmp_path, monke
     assert torch.equal(naive.attrs, cached.attrs) and float(naive.network_evals[0]) == 4 * float(cached.network_evals[0])
     assert attribute_votes(faces.x, faces.meta["attrs"], model, n_noise=4).vote.shape == (3, 4, 3)
     assert torch.equal(encode(load_model("faces32-mean"), faces.x), faces.x)  # a pixel model takes the images themselves
+    from igm_lite.data.attributes import attribute_pool
     from igm_lite.infer.discrete import DiscreteEngine
-    from igm_lite.data.faces import attribute_pool
     from igm_lite.schedule import make_scheduler
 
     with pytest.raises(ValueError, match="denoises latents of the autoencoder"):  # an image given where a latent belongs

@@ -1,6 +1,7 @@
 """Chapter 3's figures: attributes in and out of distribution, IGM's engines and the ResNet (``python -m igm_lite.bench celeba``)."""
 from __future__ import annotations
 
+from ..data.attributes import ATTRIBUTES
 from ..data.faces import GROUP_B_SHIFT, face_test_set
 from ..infer.attributes import infer_faces
 from ..infer.discrete import DiscreteConfig
@@ -17,8 +18,11 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.seed, methods=("cach
     """Yield one result dict per method, all on the same faces (and, for the engines, the same noise) of the named
     ``world`` (``igm_lite.data.faces.FACE_WORLDS``). Each row's ``ci95`` is the Wilson interval of its accuracy over
     the faces, and ``correct`` says which faces it read right ('0'/'1' per face, ``igm_lite.metrics.unbits``), so that
-    two rows on the same faces can be compared pairwise (``igm_lite.metrics.paired_difference``). ``n_noise``,
-    ``t_range`` and ``schedule`` at None are the model's recorded settings (``inference.json``)."""
+    two rows on the same faces can be compared pairwise (``igm_lite.metrics.paired_difference``). ``says`` and
+    ``true`` are the shares of faces on which the reader says each attribute is present and on which it is (a
+    reader's bias), and the engines that score all 8 configurations on every sample (naive, cached) add the medians over faces of the least error
+    (``least_error_median``) and of the gap to the second least (``gap_median``). ``n_noise``, ``t_range`` and
+    ``schedule`` at None are the model's recorded settings (``inference.json``)."""
     batch = face_test_set(split, n, seed, root, size, shift, world)
     truth = batch.meta["attrs"]
     kinds = {"resnet" if m == "resnet" else "igm" for m in methods}
@@ -32,7 +36,12 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.seed, methods=("cach
         right = (out.attrs.cpu() == truth.cpu()).all(1)
         row = {"bench": "celeba", "method": method, "split": split, "n": len(truth), **accuracy_ci(right),
                "per_attribute": {a: round(v, 4) for a, v in sc["per_attribute"].items()},
-               "network_evals_per_image": float(out.network_evals.mean()), "seconds_per_image": round(float(out.seconds.mean()), 5), "correct": bits(right)}
+               "network_evals_per_image": float(out.network_evals.mean()), "seconds_per_image": round(float(out.seconds.mean()), 5), "correct": bits(right),
+               "says": shares(out.attrs), "true": shares(truth)}
+        if method in ("naive", "cached"):  # every configuration scored on every sample
+            least = out.errors.sort(dim=1).values
+            row["least_error_median"] = float(f"{least[:, 0].median():.3g}")
+            row["gap_median"] = float(f"{(least[:, 1] - least[:, 0]).median():.3g}")
         if first is None:
             first = (method, out.attrs)
         else:
@@ -43,3 +52,8 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.seed, methods=("cach
                                n_noise=out.config.n_samples if out.config else n_noise, t_range=list(out.config.t_range if out.config else t_range or _D.t_range),
                                schedule=[list(s) for s in out.config.stages] if method == "eliminate" and out.config else None)
         yield row
+
+
+def shares(attrs) -> dict:
+    """The share of faces whose attribute is 1, per attribute (``ATTRIBUTES`` order), to 4 places."""
+    return {a: round(float(v), 4) for a, v in zip(ATTRIBUTES, attrs.float().cpu().mean(0))}

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .attributes import attribute_concepts
 from .base import Batch
-from .faces import attribute_concepts
 
 CELEBA_ATTRIBUTES = ("Black_Hair", "Eyeglasses", "Smiling")
 SPLITS = {"train": (0, False), "val": (1, False), "id": (2, False), "ood": (2, True)}  # (partition, male)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..data.faces import ATTRIBUTES, attribute_pool, attrs_from_slots
+from ..data.attributes import ATTRIBUTES, attribute_pool, attrs_from_slots
 from ..latent import encode
 from ..schedule import make_scheduler
 from .discrete import METHODS, CachedScorer, DiscreteConfig, DiscreteEngine, product_sets

@@ -19,7 +19,6 @@ from ..compose import ComposedDenoiser
 from ..concepts import check_concepts
 from ..schedule import NoiseSamples
 
-
 # The most backbone rows in one call, the default of every engine: large enough to keep the CPU's cores busy,
 # small enough for a laptop's memory (a GPU takes more: set each engine's max_rows).
 MAX_ROWS = 128

@@ -35,7 +35,6 @@ from ..schedule import draw_noise
 from .base import MAX_ROWS, InferenceResult
 from .discrete import CachedScorer, greedy_search
 
-
 # Seed offsets: each random stream of the engine is seeded by (seed + offset), so that the grid's cache, the
 # refinement and the last check never share noise with each other.
 REFINE_SEED = 1  # the refinement's fresh noise at every step

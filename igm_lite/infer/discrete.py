@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import torch
 
 from ..checks import check_int, check_pool, check_sample, check_sets, check_t_range, configure
-from ..io import recorded_settings
 from ..compose import ComposedDenoiser, coefficients, needs_uncond
+from ..io import recorded_settings
 from ..schedule import NoiseSamples, draw_noise
 from .base import MAX_ROWS, InferenceResult, check_noise_samples, denoising_error
 
