@@ -52,9 +52,9 @@ class AttributeClassifier(ImageInput, ModelFolder, nn.Module):
         if len(hidden_sizes) != len(depths):
             raise ValueError(f"hidden_sizes and depths need one entry per stage, got {hidden_sizes} and {depths}")
         self.config = dict(num_attributes=num_attributes, in_channels=in_channels, embedding_size=embedding_size,
-                           hidden_sizes=list(hidden_sizes), depths=list(depths), layer_type=layer_type)
-        if size is not None:  # stays out of config.json when not given, so older folders load unchanged
-            self.config["size"] = check_int(size, "size")
+                           hidden_sizes=list(hidden_sizes), depths=list(depths), layer_type=layer_type,
+                           # size stays out of config.json when not given, so older folders load unchanged
+                           **({} if size is None else {"size": check_int(size, "size")}))
         self.resnet = ResNetModel(ResNetConfig(num_channels=in_channels, embedding_size=embedding_size,
                                                hidden_sizes=list(hidden_sizes), depths=list(depths), layer_type=layer_type))
         self.head = nn.Linear(hidden_sizes[-1], num_attributes)

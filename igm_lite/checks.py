@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+from collections.abc import Mapping
 
 import torch
 
@@ -107,7 +108,7 @@ def check_sample(x, model, name: str = "x0", batched: bool = False, values: bool
     if spec is not None and not _shape_matches(shape, tuple(spec)):
         what = "a batch" if batched else "one sample (no batch axis)"
         cfg = getattr(model, "config", None)
-        ae = cfg.get("autoencoder") if isinstance(cfg, dict) else None
+        ae = cfg.get("autoencoder") if isinstance(cfg, Mapping) else None
         hint = f" (this model denoises latents of the autoencoder {ae!r}: encode images once with igm_lite.latent.encode)" if ae else ""
         raise ValueError(f"{name} must be {what} of shape {_describe(tuple(spec), batched)} for this model, got shape {tuple(x.shape)}{hint}")
     if values:

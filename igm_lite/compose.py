@@ -20,6 +20,7 @@ The cached inference engine relies on this linearity: a set's error then expands
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import contextmanager
 
 import torch
@@ -33,16 +34,21 @@ from .io import CONFIG_NAME, WEIGHTS_NAME, ModelFolder  # noqa: F401  (re-export
 MODES = ("mean", "sum", "weighted")
 
 
+def check_mode(mode: str) -> str:
+    """``mode`` if it names a composition (``MODES``), else a ``ValueError`` that lists them."""
+    if mode not in MODES:
+        raise ValueError(f"unknown composition mode {mode!r}; expected one of {MODES}")
+    return mode
+
+
 def coefficients(mode: str, n_active: torch.Tensor, weight: float = 1.0):
     """Coefficients (a_u, a) of the composition for scenes with ``n_active`` concepts (each (B,))."""
     n = n_active.to(torch.get_default_dtype())
-    if mode == "mean":
+    if check_mode(mode) == "mean":
         return torch.zeros_like(n), 1.0 / n
     if mode == "sum":
         return torch.zeros_like(n), torch.ones_like(n)
-    if mode == "weighted":
-        return 1.0 - weight * n, torch.full_like(n, weight)
-    raise ValueError(f"unknown composition mode {mode!r}; expected one of {MODES}")
+    return 1.0 - weight * n, torch.full_like(n, weight)  # weighted
 
 
 def needs_uncond(mode: str) -> bool:
@@ -83,30 +89,34 @@ class ComposedDenoiser(ModelFolder, nn.Module):
     def __init__(self, backbone: dict, concept_dim: int, mode: str = "mean", weight: float = 1.0, learned_null: bool = False,
                  encoder: str = "mlp", data_range=None, autoencoder: str | None = None):
         super().__init__()
-        if mode not in MODES:
-            raise ValueError(f"unknown composition mode {mode!r}; expected one of {MODES}")
-        if not isinstance(backbone, dict) or "kind" not in backbone:
+        if not isinstance(backbone, Mapping) or "kind" not in backbone:
             raise TypeError(f"backbone must be a dict with a 'kind' ('mlp' or 'unet') and its keyword arguments, got {backbone!r}")
         concept_dim = check_int(concept_dim, "concept_dim")
-        weight = check_float(weight, "weight")
-        self.config = dict(backbone=dict(backbone), concept_dim=concept_dim, mode=mode, weight=weight, learned_null=learned_null)
+        config = dict(backbone=dict(backbone), concept_dim=concept_dim, mode=check_mode(mode), weight=check_float(weight, "weight"),
+                      learned_null=learned_null)
         if encoder != "mlp":  # the defaults stay out of config.json, so older folders load unchanged
-            self.config["encoder"] = encoder
+            config["encoder"] = encoder
         if data_range is not None:
             if data_range != "none":
                 lo, hi = (check_float(v, "data_range") for v in data_range)
                 if lo >= hi:
                     raise ValueError(f"data_range must be (lo, hi) with lo < hi, got {data_range}")
                 data_range = [lo, hi]
-            self.config["data_range"] = data_range
+            config["data_range"] = data_range
         if autoencoder is not None:
             if not isinstance(autoencoder, str) or not autoencoder:
                 raise TypeError(f"autoencoder must name one (a shipped name, a folder or a hub id), got {autoencoder!r}")
-            self.config["autoencoder"] = autoencoder
+            config["autoencoder"] = autoencoder
         kwargs = dict(backbone)
-        self.backbone = build_backbone(kwargs.pop("kind"), **kwargs)
-        self.encoder = ConceptEncoder(concept_dim, self.backbone.embed_dim, learned_null=learned_null, kind=encoder)
-        self.network_evals = 0
+        backbone = build_backbone(kwargs.pop("kind"), **kwargs)
+        self._compose(config, backbone, ConceptEncoder(concept_dim, backbone.embed_dim, learned_null=learned_null, kind=encoder))
+
+    def _compose(self, config: dict, backbone: nn.Module, encoder: nn.Module) -> None:
+        """What every composed denoiser holds: its configuration (read-only from here on), the per-concept backbone and
+        concept encoder, its count of backbone rows, and no composition override (``composed_as``)."""
+        self.config = config
+        self.backbone, self.encoder = backbone, encoder
+        self.network_evals, self._composition = 0, None
 
     @property
     def sample_shape(self) -> tuple | None:
@@ -128,24 +138,24 @@ class ComposedDenoiser(ModelFolder, nn.Module):
 
     @property
     def mode(self) -> str:
-        return self.config["mode"]
+        """The composition in use: the config's, or ``composed_as``'s inside its block."""
+        return self._composition[0] if self._composition else self.config["mode"]
 
     @property
     def weight(self) -> float:
-        return self.config["weight"]
+        return self._composition[1] if self._composition else self.config["weight"]
 
     @contextmanager
     def composed_as(self, mode: str, weight: float | None = None):
         """Compose with another ``mode`` (and ``weight``) inside a ``with`` block: the same per-concept
-        denoisers, another composition (e.g. a model trained on single captions, tested both ways)."""
-        if mode not in MODES:
-            raise ValueError(f"unknown composition mode {mode!r}; expected one of {MODES}")
-        saved = self.config["mode"], self.config["weight"]
-        self.config["mode"], self.config["weight"] = mode, saved[1] if weight is None else weight
+        denoisers, another composition (e.g. a model trained on single captions, tested both ways). The config
+        (what the model was built and trained with) does not change."""
+        saved = self._composition
+        self._composition = (check_mode(mode), self.weight if weight is None else check_float(weight, "weight"))
         try:
             yield self
         finally:
-            self.config["mode"], self.config["weight"] = saved
+            self._composition = saved
 
     # -- per-concept predictions -------------------------------------------------------------
     def predict(self, x: torch.Tensor, t: torch.Tensor, c: torch.Tensor) -> torch.Tensor:

@@ -12,8 +12,10 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from types import MappingProxyType
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -48,12 +50,42 @@ def atomic_dir(path: str | os.PathLike):
         raise
 
 
-class ModelFolder:
-    """Mixin for an ``nn.Module`` whose ``self.config`` dict holds its constructor's keyword arguments:
-    ``save_pretrained`` / ``write_to`` write a model folder, ``from_pretrained`` rebuilds the model."""
+def frozen(value):
+    """A read-only copy of a configuration (as diffusers' ``FrozenDict``): every dict in it a read-only mapping, all
+    the way down; it compares equal to the plain dicts it was made from."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: frozen(v) for k, v in value.items()})
+    return [frozen(v) for v in value] if isinstance(value, list) else value
 
-    config: dict
+
+def thawed(value):
+    """The plain dicts of a ``frozen`` configuration (what JSON and a constructor take)."""
+    if isinstance(value, Mapping):
+        return {k: thawed(v) for k, v in value.items()}
+    return [thawed(v) for v in value] if isinstance(value, list) else value
+
+
+class ModelFolder:
+    """Mixin for an ``nn.Module`` whose ``config`` holds its constructor's keyword arguments, set once in the
+    constructor and read-only after (``frozen``; a model built differently is a new model): ``save_pretrained`` /
+    ``write_to`` write a model folder, ``from_pretrained`` rebuilds the model."""
+
     inference: dict = {}  # the settings of inference.json (an instance's own after from_pretrained; never mutated)
+
+    @property
+    def config(self) -> Mapping:
+        return self.__dict__["_config"]
+
+    @config.setter
+    def config(self, value: Mapping) -> None:
+        if "_config" in self.__dict__:
+            raise AttributeError(f"a {type(self).__name__}'s config is fixed when it is built; build another model instead")
+        self.__dict__["_config"] = frozen(value)
+
+    def register_to_config(self, **changes) -> None:
+        """Replace config entries as a whole, the one way a config changes after construction (as diffusers'
+        ``register_to_config``): for a setting measured after training, e.g. an autoencoder's latent scale."""
+        self.__dict__["_config"] = frozen({**thawed(self.config), **changes})
 
     def save_pretrained(self, path) -> None:
         """Write ``config.json`` and the weights to the folder ``path`` atomically."""
@@ -63,7 +95,7 @@ class ModelFolder:
     def write_to(self, folder) -> None:
         """Write config and weights into an existing folder (non-atomic; see ``save_pretrained``)."""
         folder = Path(folder)
-        (folder / CONFIG_NAME).write_text(json.dumps({"class": type(self).__name__, **self.config}, indent=2))
+        (folder / CONFIG_NAME).write_text(json.dumps({"class": type(self).__name__, **thawed(self.config)}, indent=2))
         state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
         save_file(state, str(folder / WEIGHTS_NAME))
 

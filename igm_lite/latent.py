@@ -20,6 +20,7 @@ reads a diffusers ``AutoencoderKL`` folder, or the ``vae/`` of a Stable Diffusio
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -64,7 +65,7 @@ class Autoencoder(ModelFolder, nn.Module):
         super().__init__()
         from diffusers import AutoencoderKL
 
-        if not isinstance(vae, dict):
+        if not isinstance(vae, Mapping):
             raise TypeError(f"vae must be a dict of AutoencoderKL arguments (see small_vae), got {type(vae).__name__}")
         vae = {k: list(v) if isinstance(v, tuple) else v for k, v in vae.items() if k in _VAE_KEYS}
         self.vae = AutoencoderKL(**vae)
@@ -116,7 +117,7 @@ class Autoencoder(ModelFolder, nn.Module):
         mu = self.vae.encode(images).latent_dist.mean
         s = float(1.0 / mu.std())
         self.vae.register_to_config(scaling_factor=s)
-        self.config["vae"]["scaling_factor"] = s
+        self.register_to_config(vae={**self.config["vae"], "scaling_factor": s})
         return s
 
 
@@ -160,7 +161,7 @@ def load_autoencoder(ref: str) -> Autoencoder:
 
 def autoencoder_of(model) -> Autoencoder | None:
     """The autoencoder a model's config names (None for a pixel-space model)."""
-    ref = getattr(model, "config", {}).get("autoencoder") if isinstance(getattr(model, "config", None), dict) else None
+    ref = getattr(model, "config", {}).get("autoencoder") if isinstance(getattr(model, "config", None), Mapping) else None
     return load_autoencoder(ref) if ref else None
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .compose import MODES, ComposedDenoiser
+from .compose import ComposedDenoiser, check_mode
 from .infer.base import default_device
 from .latent import vae_latents
 
@@ -69,15 +69,12 @@ class StableDiffusionDenoiser(ComposedDenoiser):
     ``"weighted"`` (weight 1: the sum of differences from the empty prompt's prediction)."""
 
     def __init__(self, unet, null_embedding: torch.Tensor, scheduler, mode: str = "mean", weight: float = 1.0):
-        nn.Module.__init__(self)
-        if mode not in MODES:
-            raise ValueError(f"unknown composition mode {mode!r}; expected one of {MODES}")
+        nn.Module.__init__(self)  # the parts are the pipeline's, not built from a config
         seq_len = null_embedding.shape[-2]
-        self.config = dict(concept_dim=null_embedding[0].numel() if null_embedding.dim() == 3 else null_embedding.numel(),
-                           mode=mode, weight=weight, backbone={"kind": "stable-diffusion"})
-        self.backbone = TextUNet(unet, seq_len, scheduler.alphas_cumprod, scheduler.config.prediction_type)
-        self.encoder = PromptEncoder(null_embedding)
-        self.network_evals = 0
+        config = dict(concept_dim=null_embedding[0].numel() if null_embedding.dim() == 3 else null_embedding.numel(),
+                      mode=check_mode(mode), weight=weight, backbone={"kind": "stable-diffusion"})
+        self._compose(config, TextUNet(unet, seq_len, scheduler.alphas_cumprod, scheduler.config.prediction_type),
+                      PromptEncoder(null_embedding))
 
     def save_pretrained(self, path) -> None:  # the weights are the pipeline's: save that instead
         raise NotImplementedError("a StableDiffusionDenoiser wraps a pretrained pipeline; save the pipeline itself")
