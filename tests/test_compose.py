@@ -186,6 +186,24 @@ def test_composed_as_switches_the_form_for_a_block_only(toy_model):
     with pytest.raises(ValueError, match="unknown composition mode"):
         with model.composed_as("max"):
             pass
+    assert model.config["mode"] == "mean" and model.mode == "mean"  # the config never changed
+
+
+def test_a_models_config_is_read_only_after_construction(toy_model, tmp_path):
+    """The config is what the model was built with: no entry, nested or not, can be changed in place or replaced;
+    register_to_config replaces entries as a whole; the folder written from it loads back equal."""
+    model = toy_model("mean", concept_dim=3)
+    with pytest.raises(TypeError):
+        model.config["mode"] = "sum"
+    with pytest.raises(TypeError):
+        model.config["backbone"]["hidden"] = 1
+    with pytest.raises(AttributeError, match="fixed when it is built"):
+        model.config = {**model.config, "mode": "sum"}
+    model.save_pretrained(tmp_path / "m")
+    again = ComposedDenoiser.from_pretrained(tmp_path / "m")
+    assert again.config == model.config and again.config["backbone"] == dict(model.config["backbone"])
+    model.register_to_config(weight=0.5)
+    assert model.config["weight"] == 0.5 and model.weight == 0.5 and again.config["weight"] == 1.0
 
 
 def test_linear_concept_encoder_is_an_embedding_bag(tmp_path):
