@@ -21,7 +21,9 @@ Map (arrows point one way: infer/train -> compose -> concepts/backbones; data fe
     data/      worlds and loaders in one batch format: toy2d (2-D stripes), faces (procedural), celeba (real),
                digits (captioned canvases of real digits), labelled (photos + label CSV), clevr (procedural
                CLEVR-like scenes and the real CLEVR_v1.0)
-    pretrained shipped checkpoints and the recipes that make them
+    recipes    the recorded recipe of every shipped model (and of the GPU profiles' models): data, by name
+    maker      `python -m igm_lite.pretrained make NAME`: runs a recipe, writes the model folder and its recipe.json
+    pretrained the loaders of the shipped checkpoints and of model folders (load_pretrained, load_model)
     bench/     `python -m igm_lite.bench ...`: the figures the chapters quote, one file per chapter, and the results
                files that keep them (igm_lite/results/; the top floor: nothing else imports it)
     viz        the figures the chapters draw

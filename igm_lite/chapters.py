@@ -30,7 +30,8 @@ def models_for(names: dict, model_dir: str = "", retrain: bool = False, steps: i
     the recipe's data overrides, e.g. a dataset root; ``autoencoder``: latent recipes' autoencoder, e.g. a Stable
     Diffusion hub id or folder); training resumes from checkpoints kept beside the folders.
     Returns {key: name or folder}, for ``igm_lite.pretrained.load_model``."""
-    from .pretrained import RECIPES, make
+    from .maker import make
+    from .recipes import RECIPES
 
     if retrain:
         if not model_dir:

@@ -12,7 +12,8 @@ from igm_lite import latent
 from igm_lite.data.faces import face_test_set
 from igm_lite.infer.attributes import attribute_votes, infer_faces
 from igm_lite.latent import Autoencoder, encode, load_autoencoder, small_vae
-from igm_lite.pretrained import load_model, make
+from igm_lite.maker import make
+from igm_lite.pretrained import load_model
 
 
 def tiny_autoencoder(seed=0):

@@ -303,7 +303,8 @@ def test_every_checker_rejects_the_stub_and_accepts_the_reference_solution(nb_pa
 
 
 def test_competence_is_checked_only_for_models_trained_in_full(tmp_path):
-    from igm_lite.pretrained import RECIPES, make
+    from igm_lite.maker import make
+    from igm_lite.recipes import RECIPES
 
     assert chapters.trained_in_full({name: name for name, r in RECIPES.items() if r.shipped})
     short = make("toy2d-joint-weighted", tmp_path / "short", 2, progress=False)

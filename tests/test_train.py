@@ -134,6 +134,6 @@ def test_mixed_precision_follows_the_device():
     with mock.patch("torch.cuda.is_available", return_value=False):
         assert choose_precision("auto") == "no"
     assert [choose_precision(p, cuda=True, capability=(7, 5)) for p in ("no", "fp16", "bf16")] == ["no", "fp16", "bf16"]  # as asked
-    from igm_lite.pretrained import RECIPES
+    from igm_lite.recipes import RECIPES
 
     assert all(r.train.get("mixed_precision", "no") in ("no", "auto") for r in RECIPES.values()), "GPU recipes follow the device"

@@ -29,8 +29,9 @@ from ..infer.continuous import PositionEngine, grid_region
 from ..infer.discrete import parse_schedule
 from ..infer.zeroshot import ZeroShot
 from ..metrics import attribute_scores, position_metrics
-from ..pretrained import RECIPES as ALL_RECIPES
-from ..pretrained import load_model, make
+from ..maker import make
+from ..pretrained import load_model
+from ..recipes import RECIPES as ALL_RECIPES
 from ..schedule import make_scheduler
 from .toy2d import TOY_MODELS, toy2d_inference
 

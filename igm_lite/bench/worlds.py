@@ -15,7 +15,9 @@ from pathlib import Path
 
 from ..data.faces import FACE_WORLDS
 from ..metrics import paired_difference, unbits
-from ..pretrained import CHECKPOINTS, RECIPES, make
+from ..io import CHECKPOINTS
+from ..maker import make
+from ..recipes import RECIPES
 from .faces import celeba
 
 READERS = {  # reader -> (its recipe in a world, the method that reads with it)
