@@ -62,8 +62,9 @@ RECIPES["faces32-mean"] = Recipe(
     inference=dict(
         settings=dict(n_samples=16, t_range=[0, 1000], spacing="random", schedule=[[4, 2], [7, 1]]),
         chosen_on="200 validation faces per split (seed 1; the test faces are seed 0): t over the whole schedule (the paper's); "
-                  "the elimination schedule the cheapest of five of 32-40 rows that came within 1 point of naive on both splits",
-        command="python -m igm_lite.bench celeba --split {id,ood} --n 200 --seed 1 --noise 16 --method naive eliminate --schedule S"),
+                  "the elimination schedule the cheapest of five of 36-40 rows that came within 1 point of cached on both splits "
+                  "(igm_lite/results/celeba-settings.jsonl)",
+        command="python -m igm_lite.bench results celeba-settings"),
 )
 RECIPES["faces32-resnet"] = Recipe(
     model=dict(num_attributes=3, embedding_size=32, hidden_sizes=[32, 64, 128], depths=[1, 1, 1], size=32),
@@ -78,11 +79,11 @@ _VAE_TRAIN = dict(steps=1500, batch_size=32, lr=1e-3, warmup=100, seed=0)
 _LATENT_TRAIN = dict(steps=3000, batch_size=32, lr=2e-3, warmup=200, seed=0)
 _LATENT_INFERENCE = dict(
     settings=dict(n_samples=32, t_range=[0, 1000], spacing="random", schedule=[[4, 2], [10, 1]]),
-    chosen_on="200 group-A validation faces (seed 1; the test faces are seed 0), 32 samples, cached: four t ranges all read "
-              "100% with faces32-latent, the tie to the paper's whole schedule; five elimination schedules all read 100%, "
-              "of the two cheapest (48 rows) the one that decides on more samples",
-    command="python -m igm_lite.bench celeba --split id --seed 1 --n 200 --model faces32-latent --noise 32 --t-range LO HI "
-            "--method cached (then --method eliminate --schedule S)")
+    chosen_on="200 group-A validation faces (seed 1; the test faces are seed 0), 32 samples, cached: three of four t ranges "
+              "read 100% with faces32-latent (t from 500: 92.5%), the tie to the paper's whole schedule; five elimination "
+              "schedules all read 100%, of the two cheapest (48 rows) the one that decides on more samples "
+              "(igm_lite/results/celeba-settings.jsonl)",
+    command="python -m igm_lite.bench results celeba-settings")
 for _suffix, _group, _seen in (("", "AB", "faces of both groups"), ("-a", "A", "group-A faces only")):
     RECIPES[f"faces32-vae{_suffix}"] = Recipe(
         model=dict(vae=small_vae(32)), world="faces", data=dict(group=_group), train=_VAE_TRAIN, kind="autoencoder",

@@ -69,9 +69,9 @@ def test_attribute_votes_sum_to_the_engines_decisions(tmp_path):
     """Each sample's vote on an attribute (error with it absent - error with it present, the others true)
     averages to the difference of the cached engine's errors for those two configurations."""
     from igm_lite import ComposedDenoiser
+    from igm_lite.data import attrs_from_slots
     from igm_lite.data.faces import face_test_set
     from igm_lite.infer.attributes import attribute_votes, infer_faces
-    from igm_lite.data import attrs_from_slots
     from igm_lite.infer.discrete import product_sets
 
     torch.manual_seed(0)
@@ -199,7 +199,7 @@ def test_gpu_check_estimates_the_gpu_profiles_training_from_a_measured_rate(tmp_
     """What each chapter's GPU profile trains (the names the chapters give their models, the profile's steps or the
     recipes'), and an estimate that is the rate over the second timing's extra steps times those steps."""
     from igm_lite.bench import gpucheck
-    from igm_lite.pretrained import RECIPES
+    from igm_lite.recipes import RECIPES
 
     gpu = gpucheck.load_profile("gpu")
     assert gpucheck.profile_trainings("01") == {name: gpu["01_ebm_composition"]["train_steps"] for name in gpucheck.TOY_MODELS}
@@ -223,11 +223,11 @@ def test_gpu_check_estimates_the_gpu_profiles_training_from_a_measured_rate(tmp_
 def test_results_files_record_each_row_with_the_command_that_printed_it(tmp_path, monkeypatch, capsys):
     """`python -m igm_lite.bench results NAME` reruns the recorded commands and writes their rows, atomically; find()
     picks one row by its fields and settings, and refuses an ambiguous match."""
-    from igm_lite.bench import results
+    from igm_lite.bench import cli, results
 
     monkeypatch.setitem(results.RUNS, "tiny", ["celeba --split id --n 2 --noise 2 --method cached resnet",
                                                "celeba --split ood --n 2 --noise 2 --method cached"])
-    out = results.regenerate("tiny", tmp_path / "tiny.jsonl")
+    out = cli.regenerate("tiny", tmp_path / "tiny.jsonl")
     rows = results.load_results("tiny", tmp_path)
     assert [r["method"] for r in rows] == ["cached", "resnet", "cached"] and not list(tmp_path.glob(".*"))
     assert rows[0]["command"] == "python -m igm_lite.bench celeba --split id --n 2 --noise 2 --method cached resnet"
@@ -243,20 +243,20 @@ def test_results_files_record_each_row_with_the_command_that_printed_it(tmp_path
 def test_results_resume_keeps_the_rows_of_commands_already_run(tmp_path, monkeypatch):
     """A long grid runs in pieces: --resume reruns only the commands whose rows the file lacks, keeps the others'
     rows and writes them back in the order of RUNS."""
-    from igm_lite.bench import results
+    from igm_lite.bench import cli, results
 
     monkeypatch.setitem(results.RUNS, "tiny", ["celeba --split id --n 2 --noise 2 --method resnet",
                                                "celeba --split ood --n 2 --noise 2 --method resnet"])
     path = tmp_path / "tiny.jsonl"
-    first = results.regenerate("tiny", path)
+    first = cli.regenerate("tiny", path)
     rows = results.load_results("tiny", tmp_path)
     marked = [{**rows[0], "accuracy": -1.0}, rows[1]]  # a row the resume must keep as it is, not recompute
     results.write_rows(path, marked[1:] + marked[:1])  # out of order, as parts of a grid may be
-    results.regenerate("tiny", path, resume=True)
+    cli.regenerate("tiny", path, resume=True)
     again = results.load_results("tiny", tmp_path)
     assert [r["split"] for r in again] == ["id", "ood"] and again[0]["accuracy"] == -1.0 and first == path
     path.write_text(path.read_text().splitlines(keepends=True)[1])  # the first command's rows lost: rerun it alone
-    results.regenerate("tiny", path, resume=True)
+    cli.regenerate("tiny", path, resume=True)
     assert [r["split"] for r in results.load_results("tiny", tmp_path)] == ["id", "ood"]
 
 
@@ -270,9 +270,9 @@ def test_worlds_grid_trains_what_it_lacks_and_pairs_the_readers(tmp_path, monkey
 
     grid = importlib.import_module("igm_lite.bench.worlds")  # the module (the package exports its function ``worlds``)
 
-    from igm_lite import pretrained
+    from igm_lite import maker
 
-    monkeypatch.setattr(grid, "make", lambda *a, **k: pretrained.make(*a, **{**k, "steps": 2}))
+    monkeypatch.setattr(grid, "make", lambda *a, **k: maker.make(*a, **{**k, "steps": 2}))
     rows = list(grid.worlds("cue", train_seed=3, n=5, seed=0, models=str(tmp_path)))
     assert all((tmp_path / f"faces32-{kind}-cue-s3" / "recipe.json").is_file() for kind in ("latent", "resnet"))
     assert json.loads((tmp_path / "faces32-latent-cue-s3" / "recipe.json").read_text())["train_config"]["seed"] == 3
@@ -302,90 +302,11 @@ def test_each_shipped_results_file_holds_the_rows_of_its_recorded_runs():
         assert printed == [f"python -m igm_lite.bench {c}" for c in commands], f"{name}.jsonl is not the output of RUNS[{name!r}]"
 
 
-def test_every_figure_a_chapter_quotes_is_in_its_results_file():
-    """Every percentage (X.X%) of a chapter's text before its Summary (result box, body, "What we measured") is a
-    benchmark's, read from the chapter's results files, or the paper's; so is the introduction's table of results."""
-    import re
-    from pathlib import Path
-
-    from igm_lite.bench import results
-    from igm_lite.metrics import paired_difference, unbits
-
-    def shares(value):  # every fraction a row holds (intervals' bounds included), as the text writes it (X.X%)
-        if isinstance(value, (dict, list)):
-            values = value.values() if isinstance(value, dict) else value
-            return set().union(*(shares(v) for v in values)) if value else set()
-        return {f"{100 * value:.1f}%"} if isinstance(value, float) and 0 <= value <= 1 else set()
-
-    def measured(*names):
-        return set().union(*(shares(row) for name in names for row in results.load_results(name)))
-
-    root = Path(__file__).resolve().parents[1]
-    quoting = {  # chapter: (its results files, the paper's figures it quotes)
-        "01_ebm_composition": (["toy2d"], set()),
-        "02_clevr_objects": (["clevr", "clevr-given"], {"94.7%", "85.3%", "72.8%", "68.0%", "80.4%", "53.3%", "5.3%", "2.9%",
-                                                         "82.5%", "59.0%", "82.2%", "58.7%", "72.4%", "52.9%"}),
-        "03_celeba_attributes": (["celeba", "celeba-shifts", "celeba-t", "celeba-worlds"], {"80.8%", "79.6%", "65.6%", "62.2%"}),
-        "04_zero_shot": (["zeroshot"], {"87.3%", "70.4%", "73.2%"}),
-    }
-    def intervals(value):  # every 95% interval a row holds (accuracies' and paired differences'), in points
-        if isinstance(value, dict):
-            found = set()
-            for k, v in value.items():
-                if k.endswith("ci95") and isinstance(v, list) and len(v) == 2 and all(isinstance(x, float) for x in v):
-                    found.add(points(v))
-                elif isinstance(v, (dict, list)):
-                    found |= intervals(v)
-            return found
-        return set().union(set(), *(intervals(v) for v in value if isinstance(v, dict))) if isinstance(value, list) else set()
-
-    def points(bounds):
-        return tuple(100 * b for b in bounds)
-
-    def same_faces(a, b):  # two rows of different commands on the same test items (the faces benches' settings say which)
-        keys = ("seed", "data", "size", "world", "shift")
-        sa, sb = a.get("settings", {}), b.get("settings", {})
-        return a.get("n") == b.get("n") and "seed" in sa and all(sa.get(k) == sb.get(k) for k in keys)
-
-    def paired(rows):  # the paired differences of two rows of one command and split, both ways, from per-item outcomes
-        out = set()
-        for a in rows:
-            for b in rows:
-                for key in ("correct", "found"):
-                    same = a is not b and a.get("split") == b.get("split") and (a["command"] == b["command"] or same_faces(a, b))
-                    if same and key in a and key in b and len(a[key]) == len(b[key]):
-                        out.add(points(paired_difference(unbits(a[key]), unbits(b[key]))["ci95"]))
-        return out
-
-    for stem, (names, paper) in quoting.items():
-        nb = json.loads((root / "notebooks" / f"{stem}.ipynb").read_text())
-        cells = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
-        end = next(i for i, c in enumerate(cells) if c.startswith("## Summary"))
-        assert re.search(r"```\{admonition\} Result\n(.*?)```", cells[0], re.S), f"{stem} opens with its result box"
-        text = "\n".join(cells[:end]).replace("\u2212", "-")
-        quoted = set(re.findall(r"\d+\.\d%", text))
-        assert quoted, f"{stem} quotes no figure"
-        assert quoted - measured(*names) - paper == set(), f"{stem} quotes figures that no run in {names} printed"
-        # every interval "[lo, hi]" (in points or %, signed or not) is a row's ci95 or the paired difference of two rows
-        rows = [row for name in names for row in results.load_results(name)]
-        known = set().union(set(), *(intervals(r) for r in rows)) | paired(rows)
-        known |= {(-hi, -lo) for lo, hi in known}  # the same comparison the other way round
-        quoted_intervals = {tuple(float(x) for x in m) for m in re.findall(r"\[([+-]?\d+\.\d)%?, ([+-]?\d+\.\d)%?\]", text)}
-        assert quoted_intervals, f"{stem} gives no interval"
-        near = lambda q: any(abs(q[0] - k[0]) <= 0.0501 and abs(q[1] - k[1]) <= 0.0501 for k in known)  # rounding of 4-place bounds
-        assert {q for q in quoted_intervals if not near(q)} == set(), f"{stem}: intervals that no row of {names} holds and no two rows give"
-    # the introduction's table: this book's column from the results files, the paper's column from the paper
-    table = [line.split(" | ") for line in (root / "book" / "intro.md").read_text().splitlines() if line.startswith("| {doc}")]
-    assert len(table) == 4, "the introduction's table has one row per chapter"
-    ours = set(re.findall(r"\d+\.\d%", " ".join(row[2] for row in table)))
-    assert ours and ours - measured(*results.RUNS) == set()
-
-
 def test_celeba_bench_defaults_are_the_models_validated_settings(capsys):
     """With no option the bench uses each model's recorded settings: the same rows as the recorded settings spelt
     out, and elimination spends at least 10 times fewer rows than naive would."""
     from igm_lite.bench import main
-    from igm_lite.pretrained import RECIPES
+    from igm_lite.recipes import RECIPES
 
     for model, spelt in (("faces32-mean", ["--noise", "16", "--t-range", "0", "1000", "--schedule", "4:2,7:1"]),
                          ("faces32-latent", ["--noise", "32", "--t-range", "0", "1000", "--schedule", "4:2,10:1"])):
@@ -405,7 +326,7 @@ def test_gpu_check_estimates_chapters_2_and_3s_evaluation_with_their_engines(tmp
     """The evaluation estimate runs each chapter's engine at a profile's settings (here the smoke profile, on the CPU
     recipes' architectures) with the model the training estimate left, and extrapolates to the profile's test set."""
     from igm_lite.bench import gpucheck
-    from igm_lite.pretrained import make
+    from igm_lite.maker import make
 
     smoke = gpucheck.load_profile("smoke")
     for chapter, name in (("02", "clevr32"), ("03", "faces32-mean")):

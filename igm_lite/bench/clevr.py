@@ -7,7 +7,15 @@ import time
 
 from ..checks import check_int
 from ..data.clevr import clevr_test_set
-from ..infer.continuous import OFFICIAL, DescentConfig, PositionConfig, PositionEngine, grid_region, k_scan, multistart
+from ..infer.continuous import (
+    OFFICIAL,
+    DescentConfig,
+    PositionConfig,
+    PositionEngine,
+    grid_region,
+    k_scan,
+    multistart,
+)
 from ..metrics import bits, ci95, position_metrics, position_outcomes
 from ..pretrained import load_model
 from ..schedule import make_scheduler
@@ -59,6 +67,7 @@ def clevr(split: str = "ood", n: int = 100, seed: int = 0, methods=("igm",), k_m
                "perception_rate_ci95": ci95(m["perception_rate"], sum(ks)),  # over objects (those of one scene are not independent)
                "k_accuracy_ci95": ci95(m["k_accuracy"], len(truths)), "network_evals_per_image": evals,
                "found": bits(o["found"]), "k_right": bits(o["k_right"]),  # per object and per scene, for paired comparisons
+               "k_too_few": sum(e < 0 for e in o["k_error"]), "k_too_many": sum(e > 0 for e in o["k_error"]),  # miscounted scenes
                "seconds_per_image": round((time.perf_counter() - start) / len(truths), 4),
                "settings": {"seed": seed, "data": str(root) if root else "procedural", "size": size, "threshold": threshold,
                             "model": str(resnet if method == "resnet" else slot if method == "slot" else model),

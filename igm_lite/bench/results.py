@@ -1,15 +1,16 @@
 """The benchmark runs behind each chapter's quoted figures, kept in results files that ship with the package.
 
     python -m igm_lite.bench results celeba      # reruns chapter 3's runs (RUNS["celeba"]), rewrites its file
+                                                 # (igm_lite.bench.cli.regenerate)
 
 Each line of ``igm_lite/results/NAME.jsonl`` is one row that a run of ``RUNS[NAME]`` printed (its figures and
-``settings``), with ``command``: the ``python -m igm_lite.bench`` command line that printed it. A chapter's results table reads its
+``settings``), with ``command``: the ``python -m igm_lite.bench`` command line that printed it, and ``threads``: the
+CPU threads it ran on (its seconds depend on them and on the machine; its other figures do not). A chapter's results table reads its
 figures from there (``load_results``, ``find``), and a test checks that every figure its text quotes is in the file.
 """
 from __future__ import annotations
 
 import json
-import shlex
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -23,6 +24,11 @@ RUNS = {
         f"clevr --split {split} --n 10 --seed 0 --k given --method reference igm" for split in ("id", "ood")
     ] + [f"clevr --split id --n 10 --seed 0 --k given --method multistart --inits {inits} --steps {steps}"
          for inits, steps in ((1, 300), (8, 300), (8, 2000))],
+    "clevr-validation": [  # the grid engine's settings on validation scenes (seed 1): its defaults, then one setting changed
+        f"clevr --split {split} --n 32 --seed 1 --method igm{extra}"
+        for extra in ("", " --noise 2", " --noise 4", " --grid 10", " --grid 14", " --refine 0", " --t-range 0 1000")
+        for split in ("id", "ood", "shapes")
+    ],
     "celeba": [
         f"{_FACES} --split {split} --noise 16 --schedule 4:2,7:1 --method naive cached eliminate resnet" for split in ("id", "ood")
     ] + [
@@ -36,6 +42,23 @@ RUNS = {
     ] + [f"{_FACES} --split {split} --noise 16 --t-range 250 1000 --method cached" for split in ("id", "ood")] + [
         f"{_FACES} --split ood --noise 16 --shift {a} {b} --method cached resnet"  # pairs of differences (exercise ex-shift)
         for a, b in (("hair", "jaw"), ("hair", "tones"), ("jaw", "beard"), ("jaw", "tones"), ("beard", "tones"))
+    ],
+    "celeba-settings": [  # the settings each face model carries: the runs that chose them, then test rows of others
+        f"celeba --n 200 --seed 1 --split {split} --noise 16 --method cached" for split in ("id", "ood")
+    ] + [  # the pixel model's elimination schedules of 36-40 rows, on validation faces (seed 1)
+        f"celeba --n 200 --seed 1 --split {split} --noise 16 --schedule {s} --method eliminate"
+        for split in ("id", "ood") for s in ("4:2,7:1", "2:2,8:1", "3:2,8:1", "5:2,7:1", "4:2,8:1")
+    ] + [  # the latent models' range of t and schedule, on group-A validation faces
+        f"celeba --n 200 --seed 1 --split id --model {model} --noise 32 --t-range {lo} {hi} --method cached"
+        for model in ("faces32-latent", "faces32-latent-a") for lo, hi in ((0, 1000), (0, 500), (250, 1000), (500, 1000))
+    ] + [
+        f"celeba --n 200 --seed 1 --split id --model faces32-latent --noise 32 --schedule {s} --method eliminate"
+        for s in ("8:2,12:1", "6:2,12:1", "10:1", "4:2,10:1", "8:1")
+    ] + [  # the pixel model on the test faces from t = 250: 32 samples, and both schedules against cached
+        f"celeba --n 200 --seed 0 --split {split} --noise 32 --t-range 250 1000 --method cached" for split in ("id", "ood")
+    ] + [
+        f"celeba --n 200 --seed 0 --split {split} --noise 16 --t-range 250 1000 --schedule {s} --method cached eliminate"
+        for split in ("id", "ood") for s in ("4:2,7:1", "2:2,8:1")
     ],
     "celeba-t": [  # which noise levels: IGM's pixel model on validation faces (seed 1) over ranges of t
         f"celeba --n 100 --seed 1 --split {split} --noise 32 --t-range {lo} {hi} --method cached"
@@ -55,41 +78,12 @@ RUNS = {
         "zeroshot --k 3 --n 50 --seed 0 --method cached dc-joint",
         "zeroshot --k 2 --n 200 --seed 1 --method cached",  # validation canvases: which composition form to quote
         "zeroshot --k 1 --n 200 --seed 0 --noise 16 --method cached",  # the noise estimate's share of the error
+        "zeroshot --k 2 --n 200 --seed 0 --noise 16 --method cached",
+        "zeroshot --k 3 --n 200 --seed 0 --noise 16 --method cached",
+    ] + [  # the cache against the official loop on the same noise: same decisions, the rows and seconds of each
+        f"zeroshot --k {k} --m {m} --n {n} --seed 0 --noise 16 --method igm naive" for k, m, n in ((2, 5, 10), (2, 10, 5), (3, 10, 3))
     ],
 }
-
-
-def regenerate(name: str, out: Path | None = None, resume: bool = False) -> Path:
-    """Run every command of ``RUNS[name]`` and write their rows, with their commands, to ``out`` (default: the
-    package's ``results/NAME.jsonl``), atomically after each command. ``resume``: keep the rows of the commands
-    already in the file and run only the missing ones (long grids run in pieces)."""
-    import contextlib
-
-    import torch
-
-    from .cli import NO_GRAD, build_parser, call, prepare
-
-    if name not in RUNS:
-        raise KeyError(f"no recorded runs for {name!r}; known: {sorted(RUNS)}")
-    out = Path(out) if out is not None else RESULTS / f"{name}.jsonl"
-    done = {}  # command -> its rows, from an earlier run (resume)
-    if resume and out.is_file():
-        for row in load_results(out.stem, out.parent):
-            done.setdefault(row["command"], []).append(row)
-    rows = []
-    for command in RUNS[name]:
-        line = f"python -m igm_lite.bench {command}"
-        if line in done:
-            rows += done[line]
-            continue
-        args = prepare(build_parser().parse_args(shlex.split(command)))
-        with torch.no_grad() if args.bench in NO_GRAD else contextlib.nullcontext():
-            for row in call(args.fn, args):
-                rows.append({**row, "command": line})
-                print(json.dumps(rows[-1]), flush=True)
-        write_rows(out, rows + [r for c in RUNS[name][RUNS[name].index(command) + 1:] for r in done.get(f"python -m igm_lite.bench {c}", [])])
-    write_rows(out, rows)
-    return out
 
 
 def write_rows(out: Path, rows: list[dict]) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..data.digits import captions, digit_test_set, prompt_pool
-from ..infer.base import distributed_map, process_state
+from ..infer.base import distributed_map
 from ..infer.zeroshot import ZERO_SHOT, ZeroShot
 from ..metrics import accuracy_ci, bits, same_decisions
 from ..pretrained import load_model
