@@ -448,7 +448,7 @@ def error_vs_k_figure(curves: dict, truth_k: dict | None = None, title: str = "d
 
 
 @_styled
-def method_figure(world: StripeWorld | None = None, scene=(0, 2), n_points: int = 300, n_noise: int = 64, seed: int = 0):
+def method_figure(world: StripeWorld | None = None, scene=(0, 2), n_points: int = 300, n_samples: int = 64, seed: int = 0):
     """The whole method on the 2-D stripe world, with its exact denoisers: compose (two experts and their product),
     observe (a cloud drawn from the product), invert (the denoising error of every candidate set of one or two
     concepts on shared noise samples; the least error names the concepts that made the cloud)."""
@@ -473,8 +473,8 @@ def method_figure(world: StripeWorld | None = None, scene=(0, 2), n_points: int 
         ax.set_xticks([])
         ax.set_yticks([])
     scheduler = make_scheduler()
-    noise = draw_noise(tuple(cloud.shape), n_noise, generator=g)  # shared by every candidate set, as the engines share it
-    x_t = scheduler.add_noise(cloud.expand(n_noise, -1, -1), noise.noise, noise.t)
+    noise = draw_noise(tuple(cloud.shape), n_samples, generator=g)  # shared by every candidate set, as the engines share it
+    x_t = scheduler.add_noise(cloud.expand(n_samples, -1, -1), noise.noise, noise.t)
     abar = scheduler.alphas_cumprod[noise.t].view(-1, 1).expand(-1, n_points)
     sets = world.scenes(1) + world.scenes(2)
     errors = [float((noise.noise - world.ideal_eps(x_t, abar, s)).pow(2).mean()) for s in sets]

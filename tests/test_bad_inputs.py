@@ -260,5 +260,5 @@ def test_every_engine_answers_an_image_alike_alone_and_in_a_batch():
     # the attribute engines and the ResNet
     faces = FaceWorld(32).batch(3, "B", generator=torch.Generator().manual_seed(0)).x
     for method, net in (("cached", model("faces32-mean")), ("resnet", model("faces32-resnet"))):
-        batch = infer_faces(faces, method, net, n_noise=4).attrs
-        assert all(torch.equal(infer_faces(faces[b : b + 1], method, net, n_noise=4).attrs[0], batch[b]) for b in range(3))
+        batch = infer_faces(faces, method, net, n_samples=4).attrs
+        assert all(torch.equal(infer_faces(faces[b : b + 1], method, net, n_samples=4).attrs[0], batch[b]) for b in range(3))

@@ -80,9 +80,9 @@ def test_attribute_votes_sum_to_the_engines_decisions(tmp_path):
     model = ComposedDenoiser(unet, concept_dim=6, mode="mean").eval()
     faces = face_test_set("ood", 3)
     attrs = faces.meta["attrs"]
-    v = attribute_votes(faces.x, attrs, model, n_noise=5, t_range=(10, 900), seed=2)
+    v = attribute_votes(faces.x, attrs, model, n_samples=5, t_range=(10, 900), seed=2)
     assert v.vote.shape == (3, 5, 3) and v.t.shape == (5,) and ((v.t >= 10) & (v.t < 900)).all()
-    errors = infer_faces(faces.x, "cached", model, n_noise=5, t_range=(10, 900), seed=2).errors
+    errors = infer_faces(faces.x, "cached", model, n_samples=5, t_range=(10, 900), seed=2).errors
     configs = attrs_from_slots(product_sets([2, 2, 2]))
     for b in range(3):
         for a in range(3):
@@ -160,7 +160,7 @@ def test_clevr_bench_runs_every_method_on_the_same_scenes(tmp_path, capsys):
     assert rows[4]["k_accuracy"] == 1.0 and rows[5]["k_accuracy"] == 1.0  # K from the ground truth
     with pytest.raises(ValueError, match="inits >= 2"):
         list(__import__("igm_lite.bench", fromlist=["clevr"]).clevr("id", 1, methods=("multistart",), inits=1, size=16,
-                                                                    model=str(tmp_path / "igm"), n_noise=1, steps=1))
+                                                                    model=str(tmp_path / "igm"), n_samples=1, steps=1))
 
 
 def test_layout_bench_times_both_layouts_of_a_unet(tmp_path, capsys):
@@ -282,7 +282,7 @@ def test_worlds_grid_trains_what_it_lacks_and_pairs_the_readers(tmp_path, monkey
         assert r["ci95"][0] <= r["accuracy"] <= r["ci95"][1] and r["settings"]["world"] == "cue"
     latent, resnet = rows[2], rows[3]
     assert latent["vs_resnet"] == paired_difference(unbits(latent["correct"]), unbits(resnet["correct"]))
-    assert latent["settings"]["n_noise"] == 32  # the latent model's recorded setting
+    assert latent["settings"]["n_samples"] == 32  # the latent model's recorded setting
     summary = grid.worlds_summary(rows + [{**rows[2], "train_seed": 4, "accuracy": 0.0}])
     entry = next(e for e in summary if e["reader"] == "latent" and e["split"] == "ood")
     assert entry["seeds"] == [3, 4] and entry["range"] == [0.0, latent["accuracy"]] and entry["ordering"] in ("igm", "resnet", "not told apart")

@@ -69,11 +69,11 @@ def test_latent_recipes_run_and_inference_encodes_each_face_once(tmp_path, monke
     calls = []
     real = Autoencoder.encode
     monkeypatch.setattr(Autoencoder, "encode", lambda self, x: calls.append(len(x)) or real(self, x))
-    naive = infer_faces(faces.x, "naive", model, n_noise=4)
-    cached = infer_faces(faces.x, "cached", model, n_noise=4)
+    naive = infer_faces(faces.x, "naive", model, n_samples=4)
+    cached = infer_faces(faces.x, "cached", model, n_samples=4)
     assert calls == [3, 3]  # one encoder call per batch of faces, whatever the engine, configurations and samples
     assert torch.equal(naive.attrs, cached.attrs) and float(naive.network_evals[0]) == 4 * float(cached.network_evals[0])
-    assert attribute_votes(faces.x, faces.meta["attrs"], model, n_noise=4).vote.shape == (3, 4, 3)
+    assert attribute_votes(faces.x, faces.meta["attrs"], model, n_samples=4).vote.shape == (3, 4, 3)
     assert torch.equal(encode(load_model("faces32-mean"), faces.x), faces.x)  # a pixel model takes the images themselves
     from igm_lite.data.attributes import attribute_pool
     from igm_lite.infer.discrete import DiscreteEngine
@@ -98,7 +98,7 @@ def test_gpu_latent_recipe_trains_on_a_stable_diffusion_vae_from_a_folder(tmp_pa
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["autoencoder"] == str(sd) and cfg["backbone"]["sample_size"] == 4
     assert json.loads((out / "recipe.json").read_text())["command"].endswith(f"--autoencoder {sd}")
-    row = next(celeba("ood", n=5, methods=["cached"], root=tmp_path / "celeba", size=32, model=str(out), n_noise=2))
+    row = next(celeba("ood", n=5, methods=["cached"], root=tmp_path / "celeba", size=32, model=str(out), n_samples=2))
     assert row["n"] == 2 and row["network_evals_per_image"] == 12
     with pytest.raises(ValueError, match="not a latent model"):
         make("faces32-mean", tmp_path / "x", steps=1, autoencoder=str(sd))

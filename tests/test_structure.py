@@ -79,14 +79,14 @@ def test_command_line_defaults_are_the_configurations():
     defaults = {name: {a.dest: a.default for a in p._actions} for name, p in sub.items()}
     clevr, faces, zs = defaults["clevr"], defaults["celeba"], defaults["zeroshot"]
     P, D, Z = PositionConfig(), DiscreteConfig(), ZERO_SHOT
-    assert (clevr["grid"], clevr["n_noise"], tuple(clevr["t_range"]), clevr["refine"]) == (P.grid, P.n_samples, P.t_range, P.refine_steps)
+    assert (clevr["grid"], clevr["n_samples"], tuple(clevr["t_range"]), clevr["refine"]) == (P.grid, P.n_samples, P.t_range, P.refine_steps)
     assert (clevr["inits"], clevr["steps"]) == (DescentConfig().inits, DescentConfig().steps)
-    assert (faces["n_noise"], faces["t_range"], faces["schedule"], faces["seed"]) == (None, None, None, D.seed)  # the model's recorded settings
-    assert (zs["n_noise"], tuple(zs["t_range"]), zs["seed"]) == (Z.n_samples, Z.t_range, Z.seed)
+    assert (faces["n_samples"], faces["t_range"], faces["schedule"], faces["seed"]) == (None, None, None, D.seed)  # the model's recorded settings
+    assert (zs["n_samples"], tuple(zs["t_range"]), zs["seed"]) == (Z.n_samples, Z.t_range, Z.seed)
 
 
 @pytest.mark.parametrize("stem, config, names", [
-    ("02_clevr_objects", PositionConfig(), {"grid": "grid", "n_noise": "n_samples", "refine_steps": "refine_steps", "t": "t_range"}),
+    ("02_clevr_objects", PositionConfig(), {"grid": "grid", "n_samples": "n_samples", "refine_steps": "refine_steps", "t": "t_range"}),
     ("04_zero_shot", ZERO_SHOT, {"t": "t_range"}),
 ])
 def test_chapter_parameters_are_the_engines_defaults(stem, config, names):
@@ -101,7 +101,7 @@ def test_chapter_3_reads_its_models_settings_instead_of_restating_them():
     """The face models carry their validated settings (inference.json); chapter 3's parameters leave them to the
     models (0 / empty) and stay for the reader who wants to change one."""
     p = parameters("03_celeba_attributes")
-    assert (p["n_noise"], p["t_range"], p["schedule"]) == (0, "", "")
+    assert (p["n_samples"], p["t_range"], p["schedule"]) == (0, "", "")
     assert (p["latent_noise"], p["latent_t_range"], p["latent_schedule"]) == (0, "", "")
 
 
@@ -120,6 +120,6 @@ def test_engines_refuse_unknown_settings():
     from igm_lite.pretrained import load_pretrained
 
     with pytest.raises(TypeError, match="unknown setting"):
-        DiscreteEngine(load_pretrained("toy2d-joint-sum"), make_scheduler(), n_noise=4)
+        DiscreteEngine(load_pretrained("toy2d-joint-sum"), make_scheduler(), noise=4)  # the command line's --noise is n_samples here
     with pytest.raises(TypeError, match="config must be a DiscreteConfig"):
         DiscreteEngine(load_pretrained("toy2d-joint-sum"), make_scheduler(), PositionConfig())

@@ -28,12 +28,12 @@ _P, _D = PositionConfig(), DescentConfig()
 
 def clevr(split: str = "ood", n: int = 100, seed: int = 0, methods=("igm",), k_mode: str = "infer", root=None, size: int = 32,
           model: str = "clevr32", resnet: str = "clevr32-resnet", slot: str = "clevr32-slot", grid: int = _P.grid,
-          n_noise: int = _P.n_samples, t_range=_P.t_range, refine: int = _P.refine_steps, inits: int = _D.inits, steps: int = _D.steps,
+          n_samples: int = _P.n_samples, t_range=_P.t_range, refine: int = _P.refine_steps, inits: int = _D.inits, steps: int = _D.steps,
           k_range=(1, 10), threshold: float = 0.002, batch_size: int = 8):
     """Yield one result dict per method on the same scenes (``igm_lite.bench``). ``igm`` is ``PositionEngine`` (grid,
-    greedy, refine, prune) with ``grid``, ``n_noise`` samples from ``t_range`` and ``refine`` steps, ``batch_size``
+    greedy, refine, prune) with ``grid``, ``n_samples`` samples from ``t_range`` and ``refine`` steps, ``batch_size``
     scenes refined together; ``reference`` is the official algorithm (``OFFICIAL``, K from the ground truth);
-    ``multistart`` is ``inits`` random initialisations x ``steps`` steps, the best kept on ``n_noise`` fixed samples,
+    ``multistart`` is ``inits`` random initialisations x ``steps`` steps, the best kept on ``n_samples`` fixed samples,
     K given or scanned over ``k_range`` (least error)."""
     batch_size = check_int(batch_size, "batch_size")
     batch = clevr_test_set(split, n, seed, root, size)
@@ -48,13 +48,13 @@ def clevr(split: str = "ood", n: int = 100, seed: int = 0, methods=("igm",), k_m
         else:
             net = load_model(model)
             if method == "igm":
-                cfg = PositionConfig(grid=grid, n_samples=n_noise, t_range=t_range, refine_steps=refine, seed=seed, region=grid_region(root))
+                cfg = PositionConfig(grid=grid, n_samples=n_samples, t_range=t_range, refine_steps=refine, seed=seed, region=grid_region(root))
                 eng, settings = PositionEngine(net, scheduler, cfg), {**dataclasses.asdict(cfg), "batch": batch_size}
                 res = [r for i in range(0, len(batch), batch_size)
                        for r in eng.infer_many(batch.x[i : i + batch_size], ks[i : i + batch_size] if k_mode == "given" else None)]
             else:
                 cfg = OFFICIAL if method == "reference" else DescentConfig(inits=inits, steps=steps)
-                cfg = dataclasses.replace(cfg, n_samples=n_noise, seed=seed)
+                cfg = dataclasses.replace(cfg, n_samples=n_samples, seed=seed)
                 settings = dataclasses.asdict(cfg)
                 if method == "reference" or k_mode == "given":  # every image with its own K, all in one batch
                     res = multistart(net, batch.x, ks, scheduler, cfg)

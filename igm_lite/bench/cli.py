@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=count(1), default=d("steps"), help="sampling steps")
     t.add_argument("--clouds", type=count(1), default=d("clouds"), help="observed clouds per scene (26 scenes)")
     t.add_argument("--points", type=count(1), default=d("points"), help="points per observed cloud")
-    t.add_argument("--noise", dest="n_noise", type=count(1), default=d("n_noise"), help="shared noise samples per inference")
+    t.add_argument("--n-samples", "--noise", dest="n_samples", type=count(1), default=d("n_samples"), help="shared noise samples per inference")
     t.add_argument("--seed", type=int, default=d("seed"))
     t.add_argument("--no-exact", dest="exact", action="store_false", help="skip the two closed-form rows")
     t.add_argument("--no-naive", dest="naive", action="store_false", help="skip the naive engine run beside the cached one")
@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--size", type=count(1), default=d("size"), help="image side in pixels")
     c.add_argument("--model", default=d("model"), help="shipped checkpoint name or model folder (composed denoiser)")
     c.add_argument("--classifier", default=d("classifier"), help="shipped checkpoint name or model folder (ResNet)")
-    c.add_argument("--noise", dest="n_noise", type=count(1), default=d("n_noise"),
+    c.add_argument("--n-samples", "--noise", dest="n_samples", type=count(1), default=d("n_samples"),
                    help="shared noise samples per image (default: the model's recorded setting, its inference.json)")
     c.add_argument("--t-range", dest="t_range", type=int, nargs=2, default=d("t_range"), help="(default: the model's recorded setting)")
     c.add_argument("--schedule", type=parse_schedule,
@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("--m", type=count(1), default=d("m"), help="candidate digits (prompts): the first M")
     z.add_argument("--mode", choices=["mean", "weighted"], help="IGM's composition (default: the model's own, mean)")
     z.add_argument("--model", default=d("model"), help="shipped checkpoint name or model folder")
-    z.add_argument("--noise", dest="n_noise", type=count(1), default=d("n_noise"), help="shared noise samples per image")
+    z.add_argument("--n-samples", "--noise", dest="n_samples", type=count(1), default=d("n_samples"), help="shared noise samples per image")
     z.add_argument("--t-range", dest="t_range", type=int, nargs=2, default=d("t_range"))
     z.add_argument("--sd", help=f"a Stable Diffusion hub id or folder (GPU profile), e.g. {DEFAULT_MODEL_ID}")
     z.add_argument("--images", help="with --sd: a labelled image folder (labels.csv: file,label[;label...])")
@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--resnet", default=d("resnet"), help="the ResNet set predictor (name or folder)")
     v.add_argument("--slot", default=d("slot"), help="the Slot Attention set predictor (name or folder)")
     v.add_argument("--grid", type=count(1), default=d("grid"), help="igm: the grid is GRID x GRID positions")
-    v.add_argument("--noise", dest="n_noise", type=count(1), default=d("n_noise"), help="shared noise samples per image (igm cache; best-init selection)")
+    v.add_argument("--n-samples", "--noise", dest="n_samples", type=count(1), default=d("n_samples"), help="shared noise samples per image (igm cache; best-init selection)")
     v.add_argument("--t-range", dest="t_range", type=int, nargs=2, default=d("t_range"), help="igm: timesteps of the noise samples")
     v.add_argument("--refine", type=count(0), default=d("refine"), help="igm: gradient steps after the grid search")
     v.add_argument("--inits", type=count(1), default=d("inits"), help="multistart: random initialisations per image")

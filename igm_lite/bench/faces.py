@@ -13,7 +13,7 @@ _D = DiscreteConfig()
 
 
 def celeba(split: str = "ood", n: int = 200, seed: int = _D.seed, methods=("cached",), root=None, size: int = 32,
-           model: str = "faces32-mean", classifier: str = "faces32-resnet", n_noise: int | None = None, t_range=None,
+           model: str = "faces32-mean", classifier: str = "faces32-resnet", n_samples: int | None = None, t_range=None,
            schedule=None, shift=GROUP_B_SHIFT, world: str = "disjoint"):
     """Yield one result dict per method, all on the same faces (and, for the engines, the same noise) of the named
     ``world`` (``igm_lite.data.faces.FACE_WORLDS``). Each row's ``ci95`` is the Wilson interval of its accuracy over
@@ -21,7 +21,7 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.seed, methods=("cach
     two rows on the same faces can be compared pairwise (``igm_lite.metrics.paired_difference``). ``says`` and
     ``true`` are the shares of faces on which the reader says each attribute is present and on which it is (a
     reader's bias), and the engines that score all 8 configurations on every sample (naive, cached) add the medians over faces of the least error
-    (``least_error_median``) and of the gap to the second least (``gap_median``). ``n_noise``, ``t_range`` and
+    (``least_error_median``) and of the gap to the second least (``gap_median``). ``n_samples``, ``t_range`` and
     ``schedule`` at None are the model's recorded settings (``inference.json``)."""
     batch = face_test_set(split, n, seed, root, size, shift, world)
     truth = batch.meta["attrs"]
@@ -31,7 +31,7 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.seed, methods=("cach
     first = None
     for method in methods:
         key = "resnet" if method == "resnet" else "igm"
-        out = infer_faces(inputs[key], method, nets[key], n_noise=n_noise, t_range=t_range, seed=seed, schedule=schedule)
+        out = infer_faces(inputs[key], method, nets[key], n_samples=n_samples, t_range=t_range, seed=seed, schedule=schedule)
         sc = attribute_scores(out.attrs, truth)
         right = (out.attrs.cpu() == truth.cpu()).all(1)
         row = {"bench": "celeba", "method": method, "split": split, "n": len(truth), **accuracy_ci(right),
@@ -49,7 +49,7 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.seed, methods=("cach
         row["settings"] = dict(seed=seed, data=str(root) if root else "procedural", size=size, world=None if root else world,
                                shift=list(shift) if root is None and split == "ood" else None,
                                model=None if method == "resnet" else str(model), classifier=str(classifier) if method == "resnet" else None,
-                               n_noise=out.config.n_samples if out.config else n_noise, t_range=list(out.config.t_range if out.config else t_range or _D.t_range),
+                               n_samples=out.config.n_samples if out.config else n_samples, t_range=list(out.config.t_range if out.config else t_range or _D.t_range),
                                schedule=[list(s) for s in out.config.stages] if method == "eliminate" and out.config else None)
         yield row
 

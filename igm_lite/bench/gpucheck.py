@@ -43,7 +43,7 @@ def evaluate(chapter: str, model, n: int, device, seed: int = 0) -> dict:
     scenes, on the CPU like the chapter: its 2-D model is tiny): {"accuracy", "images", "metric"}."""
     scheduler = make_scheduler()
     if chapter == "01":
-        out = toy2d_inference(model.cpu(), StripeWorld(), scheduler, clouds=max(1, n // 26), n_noise=16, seed=seed)
+        out = toy2d_inference(model.cpu(), StripeWorld(), scheduler, clouds=max(1, n // 26), n_samples=16, seed=seed)
         return {"accuracy": out["set_accuracy"], "images": out["n"], "metric": "concept sets right"}
     if chapter == "02":
         batch = clevr_test_set("ood", n, seed)
@@ -53,7 +53,7 @@ def evaluate(chapter: str, model, n: int, device, seed: int = 0) -> dict:
                 "metric": "perception rate, 6-8 objects"}
     if chapter == "03":
         faces = face_test_set("id", n, seed)
-        res = infer_faces(faces.x.to(device), "cached", model, n_noise=16, seed=seed)
+        res = infer_faces(faces.x.to(device), "cached", model, n_samples=16, seed=seed)
         return {"accuracy": attribute_scores(res.attrs, faces.meta["attrs"])["accuracy"], "images": n, "metric": "all three attributes"}
     x, y = digit_test_set(2, n, seed)
     zs, pool = ZeroShot(model, scheduler, n_samples=16, seed=seed), prompt_pool().to(device)
@@ -118,19 +118,19 @@ def estimate_evaluation(chapter: str, out, device, n: int = 2, profile: str = "g
     start = time.perf_counter()
     if chapter == "01":
         model = load_model(folder(TOY_MODELS[-1]))
-        done = toy2d_inference(model, StripeWorld(), scheduler, clouds=1, n_noise=p["n_noise"], seed=0)["n"]
+        done = toy2d_inference(model, StripeWorld(), scheduler, clouds=1, n_samples=p["n_samples"], seed=0)["n"]
         total, what = 26 * p["clouds_per_scene"] * len(TOY_MODELS), "clouds read by the four models"
     elif chapter == "02":
         model = load_model(folder(p["recipe"])).to(device)
         batch = clevr_test_set("ood", n, 0, size=p["image_size"])
-        PositionEngine(model, scheduler, grid=p["grid"], n_samples=p["n_noise"], t_range=(p["t_lo"], p["t_hi"]),
+        PositionEngine(model, scheduler, grid=p["grid"], n_samples=p["n_samples"], t_range=(p["t_lo"], p["t_hi"]),
                        refine_steps=p["refine_steps"], region=grid_region()).infer_many(batch.x.to(device))
         done, total, what = n, 2 * p["n_test"], "scenes read by IGM (both splits)"
     elif chapter == "03":
         model = load_model(folder(f"{p['recipe']}-mean")).to(device)
         faces = face_test_set("id", n, 0, size=p["image_size"])
         with torch.no_grad():
-            infer_faces(faces.x.to(device), "eliminate", model, n_noise=p["n_noise"], schedule=parse_schedule(p["schedule"]))
+            infer_faces(faces.x.to(device), "eliminate", model, n_samples=p["n_samples"], schedule=parse_schedule(p["schedule"]))
         done, total, what = n, 2 * p["n_test"], "faces read by the pixel model's staged elimination (both splits)"
     else:
         return {}

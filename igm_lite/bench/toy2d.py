@@ -50,13 +50,13 @@ def toy2d_generation(model, world: StripeWorld, scheduler, k: int, n: int = 1000
     return {"kl_mean": sum(dists.values()) / len(dists), "per_scene": dists}
 
 
-def toy2d_inference(model, world: StripeWorld, scheduler, clouds: int = 4, points: int = 32, n_noise: int = 32,
+def toy2d_inference(model, world: StripeWorld, scheduler, clouds: int = 4, points: int = 32, n_samples: int = 32,
                     t_range=(0, 1000), seed: int = 0, naive: bool = False) -> dict:
     """Recover the concept set of point clouds by enumeration of every valid set (K = 1, 2, 3).
     ``naive``: also run the naive engine on the same clouds and noise, and report its cost and agreement."""
     sets = [list(s) for k in (1, 2, 3) for s in world.scenes(k)]
-    engine = DiscreteEngine(model, scheduler, n_samples=n_noise, t_range=t_range, seed=seed)
-    reference = DiscreteEngine(model, scheduler, n_samples=n_noise, t_range=t_range, seed=seed, method="naive")
+    engine = DiscreteEngine(model, scheduler, n_samples=n_samples, t_range=t_range, seed=seed)
+    reference = DiscreteEngine(model, scheduler, n_samples=n_samples, t_range=t_range, seed=seed, method="naive")
     pool = torch.eye(world.num_concepts)
     truth, pred, evals, seconds = [], [], 0, 0.0
     ref = {"same": 0, "evals": 0, "seconds": 0.0}
@@ -84,7 +84,7 @@ def toy2d_inference(model, world: StripeWorld, scheduler, clouds: int = 4, point
     return out
 
 
-def toy2d(models=TOY_MODELS, n_gen: int = 1000, steps: int = 100, clouds: int = 4, points: int = 32, n_noise: int = 32,
+def toy2d(models=TOY_MODELS, n_gen: int = 1000, steps: int = 100, clouds: int = 4, points: int = 32, n_samples: int = 32,
           seed: int = 0, exact: bool = True, naive: bool = True):
     """Yield one result dict per model (and the two closed-form rows)."""
     world, scheduler = StripeWorld(), make_scheduler()
@@ -98,7 +98,7 @@ def toy2d(models=TOY_MODELS, n_gen: int = 1000, steps: int = 100, clouds: int = 
             g = toy2d_generation(model, world, scheduler, k, n_gen, steps, seed, exact=name if model is None else None)
             out[f"kl_k{k}"] = round(g["kl_mean"], 4)
         if model is not None:
-            inf = toy2d_inference(model, world, scheduler, clouds, points, n_noise, seed=seed, naive=naive)
+            inf = toy2d_inference(model, world, scheduler, clouds, points, n_samples, seed=seed, naive=naive)
             out.update(set_accuracy=round(inf["set_accuracy"], 4), set_accuracy_ci95=ci95(inf["set_accuracy"], inf["n"]),
                        set_accuracy_by_k={k: round(v, 4) for k, v in inf["by_k"].items()},
                        k_accuracy=round(inf["k_accuracy"], 4), k_accuracy_ci95=ci95(inf["k_accuracy"], inf["n"]), clouds=inf["n"], network_evals_per_cloud=inf["network_evals_per_cloud"],
@@ -112,5 +112,5 @@ def toy2d(models=TOY_MODELS, n_gen: int = 1000, steps: int = 100, clouds: int = 
                            evals_ratio_naive_over_cached=round(nv["network_evals_per_cloud"] / inf["network_evals_per_cloud"], 2),
                            seconds_ratio_naive_over_cached=round(nv["seconds_per_cloud"] / max(inf["seconds_per_cloud"], 1e-9), 2))
         out.update(seconds=round(time.perf_counter() - start, 1),
-                   settings=dict(n_gen=n_gen, sample_steps=steps, clouds_per_scene=clouds, points=points, n_noise=n_noise, seed=seed))
+                   settings=dict(n_gen=n_gen, sample_steps=steps, clouds_per_scene=clouds, points=points, n_samples=n_samples, seed=seed))
         yield out

@@ -12,7 +12,7 @@ ZS_METHODS = ("igm", "dc", "dc-joint", "naive", "cached")  # cached: igm, igm-we
 
 
 def zeroshot(k: int | None = 2, n: int = 200, seed: int = ZERO_SHOT.seed, methods=("igm",), m: int = 10, mode: str | None = None,
-             model: str = "digits32", n_noise: int = ZERO_SHOT.n_samples, t_range=ZERO_SHOT.t_range, sd: str | None = None,
+             model: str = "digits32", n_samples: int = ZERO_SHOT.n_samples, t_range=ZERO_SHOT.t_range, sd: str | None = None,
              images=None, prompt: str = "a photo of a {}", size: int = 512):
     """Yield one result dict per method, all on the same images and noise (``igm_lite.bench``)."""
     if sd is None:
@@ -50,7 +50,7 @@ def zeroshot(k: int | None = 2, n: int = 200, seed: int = ZERO_SHOT.seed, method
             if i not in latents:
                 latents[i] = pipe.encode(data[keep[i]][0].unsqueeze(0))[0]
             return latents[i]
-    zs = ZeroShot(net, scheduler, n_samples=n_noise, t_range=t_range, seed=seed, joint_prompts=joint)
+    zs = ZeroShot(net, scheduler, n_samples=n_samples, t_range=t_range, seed=seed, joint_prompts=joint)
     first = None
     for method in methods:
         if method == "cached":  # IGM in both forms and DC top-K read from one cache (M + 1 rows per sample)
@@ -79,5 +79,5 @@ def zeroshot(k: int | None = 2, n: int = 200, seed: int = ZERO_SHOT.seed, method
             else:
                 row[f"same_decisions_as_{first[0]}"] = same_decisions(answers, first[1])
             row["settings"] = dict(seed=seed, model=sd or str(model), images=str(images) if images else "digits (procedural canvases)",
-                                   mode=form, n_noise=n_noise, t_range=list(t_range), shared_cache=method == "cached")
+                                   mode=form, n_samples=n_samples, t_range=list(t_range), shared_cache=method == "cached")
             yield row

@@ -43,10 +43,10 @@ class AttributeResult:
     config: DiscreteConfig | None = None
 
 
-def infer_faces(x: torch.Tensor, method: str, model=None, *, n_noise: int | None = None, t_range=None, seed: int = _D.seed,
+def infer_faces(x: torch.Tensor, method: str, model=None, *, n_samples: int | None = None, t_range=None, seed: int = _D.seed,
                 schedule=None) -> AttributeResult:
     """Attributes (B, 3) of faces x (B, 3, H, W) by ``method``: ``"naive"``, ``"cached"`` or ``"eliminate"``
-    enumeration of the 8 configurations with the composed ``model`` on ``n_noise`` shared noise samples (t from
+    enumeration of the 8 configurations with the composed ``model`` on ``n_samples`` shared noise samples (t from
     ``t_range``; ``schedule``: the elimination schedule), or ``"resnet"`` (``model`` is an ``AttributeClassifier``).
     A setting left at None is the model's recorded one (``inference.json``), else ``DiscreteConfig``'s default."""
     if method not in FACE_METHODS:
@@ -57,7 +57,7 @@ def infer_faces(x: torch.Tensor, method: str, model=None, *, n_noise: int | None
             attrs = model.predict(x)
         per = (time.perf_counter() - start) / len(x)
         return AttributeResult(attrs, None, torch.zeros(len(x)), torch.full((len(x),), per))
-    engine = DiscreteEngine(model, make_scheduler(), face_settings(model, n_noise, t_range, schedule, seed=seed, method=method))
+    engine = DiscreteEngine(model, make_scheduler(), face_settings(model, n_samples, t_range, schedule, seed=seed, method=method))
     sets, pool = product_sets([2] * len(ATTRIBUTES)), attribute_pool()
     start = time.perf_counter()
     z = encode(model, x)  # a latent model's latents, once per face (pixels: the faces themselves)
@@ -68,10 +68,10 @@ def infer_faces(x: torch.Tensor, method: str, model=None, *, n_noise: int | None
                            engine.config)
 
 
-def face_settings(model, n_noise: int | None = None, t_range=None, schedule=None, **fields) -> DiscreteConfig:
+def face_settings(model, n_samples: int | None = None, t_range=None, schedule=None, **fields) -> DiscreteConfig:
     """The settings the attribute engines use for ``model``: each one given (not None), else the model's recorded one
     (its folder's ``inference.json``), else ``DiscreteConfig``'s default. ``fields``: other ``DiscreteConfig`` fields."""
-    given = {k: v for k, v in (("n_samples", n_noise), ("t_range", t_range), ("schedule", schedule)) if v is not None}
+    given = {k: v for k, v in (("n_samples", n_samples), ("t_range", t_range), ("schedule", schedule)) if v is not None}
     return DiscreteEngine(model, make_scheduler(), **given, **fields).config
 
 
@@ -84,20 +84,20 @@ class Votes:
 
 
 @torch.no_grad()
-def attribute_votes(x: torch.Tensor, attrs: torch.Tensor, model, *, n_noise: int | None = None, t_range=None,
+def attribute_votes(x: torch.Tensor, attrs: torch.Tensor, model, *, n_samples: int | None = None, t_range=None,
                     seed: int = _D.seed, spacing: str = "random") -> Votes:
     """How each noise sample votes on each attribute, for faces x (B, 3, H, W) with attributes attrs (B, 3):
     vote[b, n, a] = error(attribute a absent) - error(attribute a present), the other two attributes at their
     true values, at noise sample n alone: positive votes "present". The sum over n is the decision that
     ``infer_faces`` makes for attribute a when the others are right. The samples are the engine's (same seed,
     same t and noise for every face; ``spacing="even"`` spreads the t evenly over the range, to see every
-    noise level). 6 network rows per face and sample. ``n_noise`` / ``t_range`` at None: the model's recorded settings."""
+    noise level). 6 network rows per face and sample. ``n_samples`` / ``t_range`` at None: the model's recorded settings."""
     scheduler = make_scheduler()
     x = encode(model, x)
-    engine = DiscreteEngine(model, scheduler, face_settings(model, n_noise, t_range, seed=seed, spacing=spacing))
-    samples, n_noise = engine.noise_for(x[0]), engine.config.n_samples
+    engine = DiscreteEngine(model, scheduler, face_settings(model, n_samples, t_range, seed=seed, spacing=spacing))
+    samples, n_samples = engine.noise_for(x[0]), engine.config.n_samples
     pool, slots = attribute_pool(), 2 * torch.arange(len(ATTRIBUTES))
-    vote = torch.zeros(len(x), n_noise, len(ATTRIBUTES))
+    vote = torch.zeros(len(x), n_samples, len(ATTRIBUTES))
     for b, (img, a) in enumerate(zip(x, torch.as_tensor(attrs).long().cpu())):
         true = slots + (1 - a)
         sets = true.repeat(2 * len(ATTRIBUTES), 1)  # rows 2a / 2a + 1: attribute a present / absent

@@ -94,9 +94,9 @@ OFFICIAL = DescentConfig(inits=1, steps=2000)
 
 
 def descend(model, x0, init, mask, scheduler, *, steps: int, lr: float = DescentConfig.lr, t_range=DescentConfig.t_range,
-            n_noise: int = 1, grad_clip: float = 1.0, generator=None, trace: list | None = None):
+            n_samples: int = 1, grad_clip: float = 1.0, generator=None, trace: list | None = None):
     """Gradient descent on positions. x0 (B, C, H, W); init (B, R, K, 2) R initialisations per image;
-    mask (B, K) the active objects. Each step draws ``n_noise`` (t, eps) per image, shared by its R
+    mask (B, K) the active objects. Each step draws ``n_samples`` (t, eps) per image, shared by its R
     initialisations; AdamW; the gradient norm of each initialisation is clipped to ``grad_clip``;
     positions are clamped to [0, 1]. ``generator``: one ``torch.Generator`` per image (a list of B), so that
     an image's noise does not depend on the batch it is in; one generator is used by every image in turn;
@@ -109,25 +109,25 @@ def descend(model, x0, init, mask, scheduler, *, steps: int, lr: float = Descent
     B, R, K, _ = init.shape
     if tuple(mask.shape) != (B, K):
         raise ValueError(f"mask must have shape (B, K) = {(B, K)}, got {tuple(mask.shape)}")
-    steps, n_noise = check_int(steps, "steps", lo=0), check_int(n_noise, "n_noise")
+    steps, n_samples = check_int(steps, "steps", lo=0), check_int(n_samples, "n_samples")
     lo, hi = check_t_range(t_range, scheduler)
     lr, grad_clip = check_float(lr, "lr", lo=0, lo_open=True), check_float(grad_clip, "grad_clip", lo=0)
     gens = per_image_generators(generator, B)
     pos = init.detach().clone().to(x0).requires_grad_(True)
     opt = torch.optim.AdamW([pos], lr=lr)
     evals0, grad_rows = model.network_evals, 0
-    rows_mask = mask.unsqueeze(1).expand(B, R, K).repeat_interleave(n_noise, 0).reshape(-1, K)
+    rows_mask = mask.unsqueeze(1).expand(B, R, K).repeat_interleave(n_samples, 0).reshape(-1, K)
     with torch.enable_grad():
         for _ in range(steps):
-            t = torch.cat([torch.randint(lo, hi, (n_noise,), generator=g) for g in gens]).to(x0.device)
-            eps = torch.cat([torch.randn((n_noise, *x0.shape[1:]), generator=g) for g in gens]).to(x0)
-            x_t = scheduler.add_noise(x0.repeat_interleave(n_noise, 0), eps, t)
+            t = torch.cat([torch.randint(lo, hi, (n_samples,), generator=g) for g in gens]).to(x0.device)
+            eps = torch.cat([torch.randn((n_samples, *x0.shape[1:]), generator=g) for g in gens]).to(x0)
+            x_t = scheduler.add_noise(x0.repeat_interleave(n_samples, 0), eps, t)
             eps_u = None
             if needs_uncond(model.mode):
                 with torch.no_grad():
                     eps_u = model.predict_null(x_t, t).repeat_interleave(R, 0)
             rep = lambda a: a.repeat_interleave(R, 0)  # noqa: E731  (image-noise rows -> x R inits)
-            p = pos.unsqueeze(1).expand(B, n_noise, R, K, 2).reshape(-1, K, 2)
+            p = pos.unsqueeze(1).expand(B, n_samples, R, K, 2).reshape(-1, K, 2)
             err = composed_error(model, rep(x_t), rep(t), rep(eps), p, rows_mask, eps_u)
             grad_rows += int(rows_mask.sum())
             opt.zero_grad()
