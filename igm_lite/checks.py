@@ -182,3 +182,10 @@ def configure(cls, config, overrides: dict, model=None, base=None):
                     for k, v in recorded_settings(model).items() if k in names}
         config = dataclasses.replace(base or cls(), **recorded)
     return dataclasses.replace(config, **overrides)
+
+
+def engine_settings(cls, model, base=None, **given):
+    """The settings an engine of configuration ``cls`` uses for ``model``: each one given that is not None, else the
+    model's recorded one (its ``inference.json``), else ``base``'s or the dataclass's default (``configure``). A chapter
+    passes its parameters here, None where the reader left them to the model."""
+    return configure(cls, None, {k: v for k, v in given.items() if v is not None}, model, base)
