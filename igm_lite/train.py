@@ -171,6 +171,46 @@ class TrainResult:
     resumed_from: int  # the step the run resumed from (0: from scratch)
 
 
+def resume_from(out_dir, model, opt, lr_sched) -> tuple[int, list]:
+    """Load the newest intact checkpoint of ``out_dir`` into the model, optimizer and learning-rate schedule; return
+    its step and losses ((0, []) when there is none). Damaged checkpoints are skipped with a warning; if every one is
+    damaged, a ``ValueError`` names them."""
+    damaged = []
+    for ckpt in reversed(checkpoints(out_dir)):  # the newest intact checkpoint
+        try:
+            state = load_state(ckpt, model)
+        except ConfigMismatch:
+            raise
+        except ValueError as e:
+            damaged.append(f"{ckpt.name}: {e}")
+            continue
+        if damaged:
+            warnings.warn(f"skipped damaged checkpoints ({'; '.join(damaged)}); resuming from {ckpt}", stacklevel=3)
+        opt.load_state_dict(state["optimizer"])
+        lr_sched.load_state_dict(state["lr_scheduler"])
+        return state["step"], state["losses"]
+    if damaged:
+        raise ValueError(f"no intact checkpoint in {out_dir} to resume from ({'; '.join(damaged)}); remove them, or pass resume=False")
+    return 0, []
+
+
+def save_checkpoint(accelerator, model, opt, lr_sched, config: TrainConfig, out_dir, step: int, losses: list) -> None:
+    """Write ``out_dir/checkpoint-STEP`` atomically (weights, config, optimizer and schedule state, losses) from the
+    main process, and keep the newest ``config.keep``; non-finite weights stop the run instead."""
+    if not all(torch.isfinite(p).all() for p in model.parameters()):
+        diverged("the weights are no longer finite", step - 1, config, out_dir)
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        with atomic_dir(Path(out_dir) / f"checkpoint-{step:06d}") as tmp:
+            accelerator.unwrap_model(model).write_to(tmp)
+            (tmp / "train_config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
+            torch.save({"optimizer": opt.state_dict(), "lr_scheduler": lr_sched.state_dict(), "step": step, "losses": losses},
+                       tmp / STATE_NAME)
+        for old in checkpoints(out_dir)[: -config.keep]:
+            shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+
+
 def train(
     model: ComposedDenoiser,
     batch_fn: Callable[[int, torch.Generator], Batch],
@@ -204,44 +244,9 @@ def train(
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay)
     warm = lambda s: min(1.0, (s + 1) / max(1, config.warmup))  # noqa: E731
     lr_sched = torch.optim.lr_scheduler.LambdaLR(opt, warm)
-    start, losses = 0, []
-    found = checkpoints(out_dir) if (out_dir is not None and resume) else []
-    damaged = []
-    for ckpt in reversed(found):  # the newest intact checkpoint
-        try:
-            state = load_state(ckpt, model)
-        except ConfigMismatch:
-            raise
-        except ValueError as e:
-            damaged.append(f"{ckpt.name}: {e}")
-            continue
-        if damaged:
-            warnings.warn(f"skipped damaged checkpoints ({'; '.join(damaged)}); resuming from {ckpt}", stacklevel=2)
-        opt.load_state_dict(state["optimizer"])
-        lr_sched.load_state_dict(state["lr_scheduler"])
-        start, losses = state["step"], state["losses"]
-        break
-    else:
-        if damaged:
-            raise ValueError(f"no intact checkpoint in {out_dir} to resume from ({'; '.join(damaged)}); remove them, or pass resume=False")
+    start, losses = resume_from(out_dir, model, opt, lr_sched) if (out_dir is not None and resume) else (0, [])
     model, opt = accelerator.prepare(model, opt)
     rank, device = accelerator.process_index, accelerator.device
-
-    def save(step):
-        if out_dir is None:
-            return
-        if not all(torch.isfinite(p).all() for p in model.parameters()):
-            diverged("the weights are no longer finite", step - 1, config, out_dir)
-        accelerator.wait_for_everyone()
-        if accelerator.is_main_process:
-            with atomic_dir(Path(out_dir) / f"checkpoint-{step:06d}") as tmp:
-                accelerator.unwrap_model(model).write_to(tmp)
-                (tmp / "train_config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2))
-                torch.save({"optimizer": opt.state_dict(), "lr_scheduler": lr_sched.state_dict(), "step": step, "losses": losses},
-                           tmp / STATE_NAME)
-            for old in checkpoints(out_dir)[: -config.keep]:
-                shutil.rmtree(old, ignore_errors=True)
-        accelerator.wait_for_everyone()
 
     model.train()
     grad_was = torch.is_grad_enabled()
@@ -266,8 +271,8 @@ def train(
         losses.append(value)
         bar.set_postfix(loss=f"{losses[-1]:.4f}")
         done = step + 1
-        if (config.checkpoint_every and done % config.checkpoint_every == 0) or done == config.steps:
-            save(done)
+        if out_dir is not None and ((config.checkpoint_every and done % config.checkpoint_every == 0) or done == config.steps):
+            save_checkpoint(accelerator, model, opt, lr_sched, config, out_dir, done, losses)
     torch.set_grad_enabled(grad_was)
     model = accelerator.unwrap_model(model)
     model.eval()
