@@ -23,6 +23,8 @@ Network evaluations are counted in backbone rows: a row that is also back-propag
 """
 from __future__ import annotations
 
+import dataclasses
+
 import time
 from dataclasses import dataclass
 
@@ -265,9 +267,8 @@ def k_scan(model, x0, scheduler, k_range=(1, 10), config: DescentConfig | None =
     out = []
     for b in range(x0.shape[0]):
         best = min((run[b] for run in runs), key=lambda o: o.error)
-        best.network_evals = sum(run[b].network_evals for run in runs)
-        best.info["error_by_k"] = {k_lo + i: run[b].error for i, run in enumerate(runs)}
-        out.append(best)
+        out.append(dataclasses.replace(best, network_evals=sum(run[b].network_evals for run in runs),  # a new result: the
+                                       info={**best.info, "error_by_k": {k_lo + i: run[b].error for i, run in enumerate(runs)}}))  # runs' stay as they were
     return out
 
 
