@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from ..chapters import load_profile
+from ..checks import engine_settings
 from ..data.celeba import write_celeba_folder
 from ..data.clevr import clevr_test_set
 from ..data.digits import digit_test_set, prompt_pool
@@ -25,11 +26,11 @@ from ..data.faces import face_test_set
 from ..data.toy2d import StripeWorld
 from ..infer.attributes import infer_faces
 from ..infer.base import default_device
-from ..infer.continuous import PositionEngine, grid_region
+from ..infer.continuous import PositionConfig, PositionEngine, grid_region
 from ..infer.discrete import parse_schedule
 from ..infer.zeroshot import ZeroShot
-from ..metrics import attribute_scores, position_metrics
 from ..maker import make
+from ..metrics import attribute_scores, position_metrics
 from ..pretrained import load_model
 from ..recipes import RECIPES as ALL_RECIPES
 from ..schedule import make_scheduler
@@ -123,8 +124,10 @@ def estimate_evaluation(chapter: str, out, device, n: int = 2, profile: str = "g
     elif chapter == "02":
         model = load_model(folder(p["recipe"])).to(device)
         batch = clevr_test_set("ood", n, 0, size=p["image_size"])
-        PositionEngine(model, scheduler, grid=p["grid"], n_samples=p["n_samples"], t_range=(p["t_lo"], p["t_hi"]),
-                       refine_steps=p["refine_steps"], region=grid_region()).infer_many(batch.x.to(device))
+        settings = engine_settings(PositionConfig, model, grid=p["grid"] or None, n_samples=p["n_samples"] or None,  # as the chapter
+                                   t_range=tuple(map(int, p["t_range"].split())) or None,
+                                   refine_steps=None if p["refine_steps"] < 0 else p["refine_steps"])
+        PositionEngine(model, scheduler, settings, region=grid_region()).infer_many(batch.x.to(device))
         done, total, what = n, 2 * p["n_test"], "scenes read by IGM (both splits)"
     elif chapter == "03":
         model = load_model(folder(f"{p['recipe']}-mean")).to(device)
