@@ -27,6 +27,7 @@ PAPER_SCHEDULE = dict(
     prediction_type="epsilon",  # the network predicts the noise eps
     clip_sample=False,  # data need not lie in [-1, 1] (2-D toys, latents)
 )
+WHOLE_SCHEDULE = (0, PAPER_SCHEDULE["num_train_timesteps"])  # every timestep [0, T): training's and the paper's CelebA inference range
 
 
 def make_scheduler(**overrides) -> DDPMScheduler:
@@ -57,7 +58,7 @@ def draw_noise(
     shape: tuple[int, ...],
     n: int,
     *,
-    t_range: tuple[int, int] = (0, 1000),
+    t_range: tuple[int, int] = WHOLE_SCHEDULE,
     spacing: str = "random",
     generator: torch.Generator | None = None,
     seed: int | None = None,

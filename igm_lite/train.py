@@ -43,8 +43,7 @@ from .checks import check_float, check_int, check_t_range
 from .compose import ComposedDenoiser
 from .data.base import Batch
 from .io import atomic_dir
-from .schedule import make_scheduler
-
+from .schedule import WHOLE_SCHEDULE, make_scheduler
 
 PRECISIONS = ("no", "fp16", "bf16", "auto")
 
@@ -73,7 +72,7 @@ class TrainConfig:
     warmup: int = 100  # steps of linear learning-rate warm-up (then constant)
     grad_clip: float = 1.0  # gradient-norm clipping (0: none)
     p_uncond: float = 0.0  # share of samples trained as unconditional (null concept), for eps_u
-    t_range: tuple = (0, 1000)  # timesteps drawn uniformly from [lo, hi)
+    t_range: tuple = WHOLE_SCHEDULE  # timesteps drawn uniformly from [lo, hi)
     seed: int = 0  # seeds data, noise and initialisation
     checkpoint_every: int = 500  # steps between checkpoints (0: only at the end)
     keep: int = 2  # newest checkpoints kept
@@ -101,7 +100,7 @@ class ComposedLoss:
             which the ``"weighted"`` composition needs for eps_u.
     """
 
-    def __init__(self, scheduler=None, t_range=(0, 1000), p_uncond: float = 0.0):
+    def __init__(self, scheduler=None, t_range=WHOLE_SCHEDULE, p_uncond: float = 0.0):
         self.scheduler = scheduler or make_scheduler()
         self.t_range, self.p_uncond = check_t_range(t_range, self.scheduler), check_float(p_uncond, "p_uncond", 0, 1)
 

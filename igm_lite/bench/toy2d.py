@@ -7,11 +7,13 @@ import torch
 
 from ..concepts import one_hot_sets
 from ..data.toy2d import StripeWorld
-from ..infer.discrete import DiscreteEngine
+from ..infer.discrete import DiscreteConfig, DiscreteEngine
 from ..metrics import bits, ci95, gaussian_kl, set_accuracy
 from ..pretrained import load_pretrained
 from ..sample import sample
 from ..schedule import make_scheduler
+
+_D = DiscreteConfig()  # the discrete engine's defaults: 32 samples, t over the whole schedule
 
 TOY_MODELS = ("toy2d-independent-sum", "toy2d-independent-weighted", "toy2d-joint-sum", "toy2d-joint-weighted")
 
@@ -50,8 +52,8 @@ def toy2d_generation(model, world: StripeWorld, scheduler, k: int, n: int = 1000
     return {"kl_mean": sum(dists.values()) / len(dists), "per_scene": dists}
 
 
-def toy2d_inference(model, world: StripeWorld, scheduler, clouds: int = 4, points: int = 32, n_samples: int = 32,
-                    t_range=(0, 1000), seed: int = 0, naive: bool = False) -> dict:
+def toy2d_inference(model, world: StripeWorld, scheduler, clouds: int = 4, points: int = 32, n_samples: int = _D.n_samples,
+                    t_range=_D.t_range, seed: int = 0, naive: bool = False) -> dict:
     """Recover the concept set of point clouds by enumeration of every valid set (K = 1, 2, 3).
     ``naive``: also run the naive engine on the same clouds and noise, and report its cost and agreement."""
     sets = [list(s) for k in (1, 2, 3) for s in world.scenes(k)]
@@ -84,7 +86,7 @@ def toy2d_inference(model, world: StripeWorld, scheduler, clouds: int = 4, point
     return out
 
 
-def toy2d(models=TOY_MODELS, n_gen: int = 1000, steps: int = 100, clouds: int = 4, points: int = 32, n_samples: int = 32,
+def toy2d(models=TOY_MODELS, n_gen: int = 1000, steps: int = 100, clouds: int = 4, points: int = 32, n_samples: int = _D.n_samples,
           seed: int = 0, exact: bool = True, naive: bool = True):
     """Yield one result dict per model (and the two closed-form rows)."""
     world, scheduler = StripeWorld(), make_scheduler()

@@ -28,7 +28,7 @@ import torch
 from ..checks import check_int, check_pool, check_sample, check_sets, check_t_range, configure
 from ..compose import ComposedDenoiser, coefficients, needs_uncond
 from ..io import recorded_settings
-from ..schedule import NoiseSamples, draw_noise
+from ..schedule import WHOLE_SCHEDULE, NoiseSamples, draw_noise
 from .base import MAX_ROWS, InferenceResult, check_noise_samples, denoising_error
 
 
@@ -249,7 +249,7 @@ class DiscreteConfig:
     """The settings of ``DiscreteEngine`` (and of the engines built on it), with their defaults."""
 
     n_samples: int = 32  # N, the shared (t, eps) samples every candidate set is judged on
-    t_range: tuple = (0, 1000)  # timesteps are drawn from [lo, hi) (the paper's CelebA inference: the whole schedule)
+    t_range: tuple = WHOLE_SCHEDULE  # timesteps are drawn from [lo, hi) (the paper's CelebA inference: the whole schedule)
     spacing: str = "random"  # "random" (uniform draws, the paper) or "even" timesteps (Diffusion Classifier)
     seed: int = 0  # seed of the shared noise: the same samples for every image
     method: str = "cached"  # "cached" (each candidate once per sample), "eliminate" (cached + staged elimination), "naive"

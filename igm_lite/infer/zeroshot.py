@@ -26,7 +26,7 @@ from .discrete import CachedScorer, DiscreteConfig, DiscreteEngine, subsets
 METHODS = ("igm", "dc", "dc-joint", "naive")
 # Zero-shot's shared noise: the discrete engine's settings, with timesteps from the middle of the schedule (the
 # smallest t barely tell prompts apart and the largest are mostly noise).
-ZERO_SHOT = DiscreteConfig(n_samples=32, t_range=(100, 700))
+ZERO_SHOT = DiscreteConfig(t_range=(100, 700))
 
 
 class ZeroShot:
