@@ -23,6 +23,20 @@ import yaml
 # -- what every chapter does ---------------------------------------------------------------------------------------
 
 
+def start_chapter(seed: int):
+    """What every chapter does first: seed torch, switch gradients off (``igm_lite.train`` and the gradient searches
+    switch them on themselves), and return the device (the GPU when there is one; on Colab, Runtime > Change runtime
+    type > GPU) and the paper's noise schedule (``igm_lite.schedule.PAPER_SCHEDULE``)."""
+    import torch
+
+    from .infer.base import default_device
+    from .schedule import make_scheduler
+
+    torch.manual_seed(seed)
+    torch.set_grad_enabled(False)
+    return default_device(), make_scheduler()
+
+
 def models_for(names: dict, model_dir: str = "", retrain: bool = False, steps: int = 0, data: dict | None = None,
                autoencoder: str | None = None) -> dict:
     """The chapter's models, ``names`` = {key: recipe name}: the shipped checkpoints, or with ``model_dir`` the model

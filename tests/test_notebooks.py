@@ -339,3 +339,22 @@ def test_the_book_runs_each_checker_on_the_reference_solution_and_the_editions_k
     for folder in (chapters.COLAB, chapters.STUDENT):
         edition = nbformat.read(nb_path.parent / folder / nb_path.name, as_version=4)
         assert not [c for c in edition.cells if chapters.SOLUTION_CHECK in c.metadata.get("tags", [])]
+
+
+def test_start_chapter_seeds_switches_gradients_off_and_gives_the_device_and_schedule():
+    import torch
+
+    from igm_lite.chapters import start_chapter
+    from igm_lite.schedule import PAPER_SCHEDULE
+
+    grad = torch.is_grad_enabled()
+    try:
+        device, scheduler = start_chapter(3)
+        first = torch.rand(2)
+        start_chapter(3)
+        assert torch.equal(first, torch.rand(2)) and not torch.is_grad_enabled()
+        assert torch.device(device).type in ("cpu", "cuda", "mps")
+        assert scheduler.config.num_train_timesteps == PAPER_SCHEDULE["num_train_timesteps"]
+        assert scheduler.config.beta_end == PAPER_SCHEDULE["beta_end"]
+    finally:
+        torch.set_grad_enabled(grad)
