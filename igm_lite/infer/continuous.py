@@ -312,6 +312,19 @@ class PositionConfig:
             object.__setattr__(self, name, value)
 
 
+@dataclass
+class _Search:
+    """One image's search inside ``PositionEngine.infer_many``: the grid answer, then its refined positions."""
+
+    pos: torch.Tensor  # (K, 2) the current positions
+    k: int | None  # the given number of objects (None: inferred)
+    candidates: torch.Tensor  # the grid sets the greedy search visited
+    errors: torch.Tensor  # their errors
+    evals: float  # backbone rows spent so far
+    grid_answer: torch.Tensor  # (K, 2) the grid search's answer, before refinement
+    grid_error: float
+
+
 class PositionEngine:
     """Grid search by the cached discrete engine, then gradient refinement, then a pruning check.
 
@@ -363,40 +376,37 @@ class PositionEngine:
             if len(ks) != len(x0):
                 raise ValueError(f"ks must give one count per image ({len(x0)}), got {len(ks)}")
             ks = [check_int(k, "k", 1, self.pool.shape[0]) for k in ks]
-        start, B, found = time.perf_counter(), len(x0), []
+        start, B, searches = time.perf_counter(), len(x0), []
         for b in range(B):
             scorer, k = self.cache(x0[b]), None if ks is None else int(ks[b])
             grow = k if k is not None else (min(self.config.k_max, scorer.M) if self.config.overshoot else None)
             idx, err, cands, errors = greedy_search(scorer, k=grow, k_max=None if grow else min(self.config.k_max, scorer.M),
                                                     conflicts=self.conflicts(self.pool[:, :2]))
             pos = self.pool[idx, :2].to(x0)
-            found.append(dict(pos=pos, k=k, cands=cands, errors=errors, evals=scorer.network_evals,
-                              info={"grid_answer": pos.clone(), "grid_error": err}))
+            searches.append(_Search(pos, k, cands, errors, scorer.network_evals, pos.clone(), err))
         if self.config.refine_steps:
-            sizes = [len(f["pos"]) for f in found]
+            sizes = [len(s.pos) for s in searches]
             init, mask = x0.new_zeros(B, 1, max(sizes), 2), torch.zeros(B, max(sizes), dtype=torch.bool)
-            for b, f in enumerate(found):
-                init[b, 0, : sizes[b]], mask[b, : sizes[b]] = f["pos"], True
+            for b, s in enumerate(searches):
+                init[b, 0, : sizes[b]], mask[b, : sizes[b]] = s.pos, True
             new, spent = descend(self.model, x0, init, mask, self.scheduler, steps=self.config.refine_steps, lr=self.config.refine_lr,
                                  t_range=self.config.t_range, generator=[torch.Generator().manual_seed(self.config.seed + REFINE_SEED)
                                                                          for _ in range(B)])
-            for b, (f, rows) in enumerate(zip(found, rows_per_image(spent, sizes, 1, self.model))):
-                f["pos"], f["evals"] = new[b, 0, : sizes[b]], f["evals"] + rows
-        out = []
-        for b, f in enumerate(found):
+            for b, (s, rows) in enumerate(zip(searches, rows_per_image(spent, sizes, 1, self.model))):
+                s.pos, s.evals = new[b, 0, : sizes[b]], s.evals + rows
+        checked = []
+        for b, s in enumerate(searches):
             # score the answer (and every answer less one object) from one small cache, on FRESH noise samples:
             # the grid search chose its objects on the first ones, so an extra object fits their noise too
-            pos = f["pos"]
             c = self.config
             fresh = draw_noise(tuple(x0.shape[1:]), c.prune_samples, t_range=c.t_range, seed=c.seed + CHECK_SEED)
-            final = CachedScorer(self.model, x0[b], position_concepts(pos), fresh, self.scheduler, self.config.max_rows)
-            if self.config.prune and f["k"] is None:
-                keep, err = prune(final, self.conflicts(pos))
+            final = CachedScorer(self.model, x0[b], position_concepts(s.pos), fresh, self.scheduler, c.max_rows)
+            if c.prune and s.k is None:
+                keep, err = prune(final, self.conflicts(s.pos))
             else:
-                keep, err = list(range(len(pos))), float(final.errors(torch.arange(len(pos))[None])[0])
-            f["info"]["pruned"] = len(pos) - len(keep)
-            out.append(InferenceResult(pos[keep], err, f["cands"], f["errors"], round(f["evals"] + final.network_evals),
-                                       0.0, info=f["info"]))
-        for r in out:
-            r.seconds = (time.perf_counter() - start) / B
-        return out
+                keep, err = list(range(len(s.pos))), float(final.errors(torch.arange(len(s.pos))[None])[0])
+            checked.append((s, keep, err, final.network_evals))
+        seconds = (time.perf_counter() - start) / B  # per image: the refinement is shared by the batch
+        return [InferenceResult(s.pos[keep], err, s.candidates, s.errors, round(s.evals + evals), seconds,
+                                info={"grid_answer": s.grid_answer, "grid_error": s.grid_error, "pruned": len(s.pos) - len(keep)})
+                for s, keep, err, evals in checked]
