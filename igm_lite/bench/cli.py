@@ -116,6 +116,19 @@ def build_parser() -> argparse.ArgumentParser:
     """The parser of ``python -m igm_lite.bench``: one subcommand per benchmark, its defaults the functions'."""
     p = argparse.ArgumentParser(prog="python -m igm_lite.bench", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="bench", required=True)
+    _toy2d_options(sub)
+    _celeba_options(sub)
+    _worlds_options(sub)
+    _zeroshot_options(sub)
+    _clevr_options(sub)
+    _layout_options(sub)
+    _results_options(sub)
+    _gpu_check_options(sub)
+    return p
+
+
+def _toy2d_options(sub) -> None:
+    """The options of ``python -m igm_lite.bench toy2d``."""
     t = sub.add_parser("toy2d", help="chapter 1: joint versus independent composition on the 2-D stripe world")
     d = lambda name: default(toy2d, name)  # noqa: E731
     t.add_argument("--models", nargs="+", default=d("models"))
@@ -127,6 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=d("seed"))
     t.add_argument("--no-exact", dest="exact", action="store_false", help="skip the two closed-form rows")
     t.add_argument("--no-naive", dest="naive", action="store_false", help="skip the naive engine run beside the cached one")
+
+
+def _celeba_options(sub) -> None:
+    """The options of ``python -m igm_lite.bench celeba``."""
     c = sub.add_parser("celeba", help="chapter 3: attributes in and out of distribution, IGM engines and the ResNet")
     d = lambda name: default(celeba, name)  # noqa: E731
     c.add_argument("--split", choices=sorted(FACE_GROUPS), default=d("split"))
@@ -145,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--shift", nargs="*", choices=GROUP_B_SHIFT, default=d("shift"),
                    help="procedural ood faces: which of group B's differences apply (default: all; none: group A's faces)")
     c.add_argument("--world", choices=list(FACE_WORLDS), default=d("world"), help="procedural faces: the world they come from")
+
+
+def _worlds_options(sub) -> None:
+    """The options of ``python -m igm_lite.bench worlds``."""
     w = sub.add_parser("worlds", help="chapter 3's grid: latent IGM and the ResNet trained on one world's group A with one seed, on new faces")
     d = lambda name: default(worlds, name)  # noqa: E731
     w.add_argument("--world", choices=list(FACE_WORLDS), default=d("world"))
@@ -154,6 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--readers", nargs="+", choices=list(READERS), default=d("readers"))
     w.add_argument("--splits", nargs="+", choices=sorted(FACE_GROUPS), default=d("splits"))
     w.add_argument("--models", default=d("models"), help="where the readers trained for the grid are kept")
+
+
+def _zeroshot_options(sub) -> None:
+    """The options of ``python -m igm_lite.bench zeroshot``."""
     z = sub.add_parser("zeroshot", help="chapter 4: choose K of M prompts zero-shot: IGM, Diffusion Classifier (top-K, joint), naive")
     d = lambda name: default(zeroshot, name)  # noqa: E731
     z.add_argument("--k", type=count(0), default=d("k"), help="objects per image (0 with --sd: each image's own label count)")
@@ -169,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("--images", help="with --sd: a labelled image folder (labels.csv: file,label[;label...])")
     z.add_argument("--prompt", default=d("prompt"), help="with --sd: the prompt template")
     z.add_argument("--size", type=count(1), default=d("size"), help="with --sd: image side in pixels")
+
+
+def _clevr_options(sub) -> None:
+    """The options of ``python -m igm_lite.bench clevr``."""
     v = sub.add_parser("clevr", help="chapter 2: object positions and counts, IGM against the official algorithm and two baselines")
     d = lambda name: default(clevr, name)  # noqa: E731
     v.add_argument("--split", choices=["id", "ood", "shapes"], default=d("split"), help="3-5 objects, 6-8 objects, 6-8 of unseen shapes")
@@ -189,15 +218,27 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--steps", type=count(1), default=d("steps"), help="multistart: gradient steps")
     v.add_argument("--threshold", type=float, default=d("threshold"), help="perception: the largest matched MSE that counts")
     v.add_argument("--batch", dest="batch_size", type=count(1), default=d("batch_size"), help="igm: images refined together in one batched descent")
+
+
+def _layout_options(sub) -> None:
+    """The options of ``python -m igm_lite.bench layout``."""
     lay = sub.add_parser("layout", help="the UNets' speed with NCHW against channels-last (NHWC) weights and inputs")
     d = lambda name: default(layout, name)  # noqa: E731
     lay.add_argument("--models", nargs="+", default=d("models"))
     lay.add_argument("--batch", type=count(1), default=d("batch"), help="rows per forward call (the caches' calls)")
     lay.add_argument("--grad-batch", dest="grad_batch", type=count(1), default=d("grad_batch"), help="rows per forward+backward call (refinement)")
     lay.add_argument("--reps", type=count(1), default=d("reps"), help="timed rounds (medians are printed)")
+
+
+def _results_options(sub) -> None:
+    """The options of ``python -m igm_lite.bench results``."""
     r = sub.add_parser("results", help="rerun the runs whose figures a chapter quotes and rewrite its results file (igm_lite/results/)")
     r.add_argument("name", choices=sorted(RUNS), help="the runs of one results file (toy2d: chapter 1; clevr, clevr-given, clevr-validation: chapter 2; celeba, celeba-settings, celeba-shifts, celeba-t, celeba-worlds: chapter 3; zeroshot: chapter 4)")
     r.add_argument("--resume", action="store_true", help="keep the rows of the commands already in the file and run only the others (the file is rewritten after each command)")
+
+
+def _gpu_check_options(sub) -> None:
+    """The options of ``python -m igm_lite.bench gpu-check``."""
     g = sub.add_parser("gpu-check", help="every chapter's device code path: its small recipe trained briefly, its engine on a few images")
     d = lambda name: default(gpu_check, name)  # noqa: E731
     g.add_argument("--out", default=d("out"), help="where the briefly trained models go")
@@ -207,7 +248,6 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=d("seed"))
     g.add_argument("--estimate-steps", dest="estimate_steps", type=int, default=d("estimate_steps"),
                    help="steps each GPU-profile recipe is timed for (and twice as many) to estimate the profile's training time here; 0: no estimate")
-    return p
 
 
 FUNCTIONS = {"toy2d": toy2d, "celeba": celeba, "worlds": worlds, "zeroshot": zeroshot, "clevr": clevr, "layout": layout, "gpu-check": gpu_check}
