@@ -97,6 +97,13 @@ def test_chapters_2_and_4_read_the_engines_settings_instead_of_restating_them():
     assert engine_settings(PositionConfig, clevr) == PositionConfig()  # clevr32's recorded settings are the defaults
     assert engine_settings(PositionConfig, clevr, grid=16, n_samples=None).grid == 16
     assert engine_settings(DiscreteConfig, digits, base=ZERO_SHOT).t_range == ZERO_SHOT.t_range
+    # the chapters' parameters as they are written: 0 / -1 / "" leave a setting to the model, "LO HI" is a range
+    from igm_lite.chapters import chapter_settings
+
+    assert chapter_settings(PositionConfig, clevr, grid=p2["grid"], n_samples=p2["n_samples"], t_range=p2["t_range"],
+                            refine_steps=p2["refine_steps"]) == PositionConfig()
+    assert chapter_settings(PositionConfig, clevr, grid=16, t_range="0 500", refine_steps=0) == PositionConfig(
+        grid=16, t_range=(0, 500), refine_steps=0)
 
 
 def test_chapter_3_reads_its_models_settings_instead_of_restating_them():

@@ -7,15 +7,7 @@ import time
 
 from ..checks import check_int
 from ..data.clevr import clevr_test_set
-from ..infer.continuous import (
-    OFFICIAL,
-    DescentConfig,
-    PositionConfig,
-    PositionEngine,
-    grid_region,
-    k_scan,
-    multistart,
-)
+from ..infer.continuous import OFFICIAL, DescentConfig, PositionConfig, PositionEngine, grid_region, k_scan, multistart
 from ..metrics import bits, ci95, position_metrics, position_outcomes
 from ..pretrained import load_model
 from ..schedule import make_scheduler

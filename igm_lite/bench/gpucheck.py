@@ -17,8 +17,7 @@ from pathlib import Path
 
 import torch
 
-from ..chapters import load_profile
-from ..checks import engine_settings
+from ..chapters import chapter_settings, load_profile
 from ..data.celeba import write_celeba_folder
 from ..data.clevr import clevr_test_set
 from ..data.digits import digit_test_set, prompt_pool
@@ -124,9 +123,7 @@ def estimate_evaluation(chapter: str, out, device, n: int = 2, profile: str = "g
     elif chapter == "02":
         model = load_model(folder(p["recipe"])).to(device)
         batch = clevr_test_set("ood", n, 0, size=p["image_size"])
-        settings = engine_settings(PositionConfig, model, grid=p["grid"] or None, n_samples=p["n_samples"] or None,  # as the chapter
-                                   t_range=tuple(map(int, p["t_range"].split())) or None,
-                                   refine_steps=None if p["refine_steps"] < 0 else p["refine_steps"])
+        settings = chapter_settings(PositionConfig, model, **{k: p[k] for k in ("grid", "n_samples", "t_range", "refine_steps")})
         PositionEngine(model, scheduler, settings, region=grid_region()).infer_many(batch.x.to(device))
         done, total, what = n, 2 * p["n_test"], "scenes read by IGM (both splits)"
     elif chapter == "03":
