@@ -1,14 +1,15 @@
 """igm_lite: compositional scene understanding through inverse generative modeling (IGM, ICML 2025).
 
 Map (arrows point one way: infer/train -> compose -> concepts/backbones; data feeds them all):
-    schedule   the noise schedule (diffusers) and shared noise samples
+    schedule   the noise schedule (diffusers), the shared noise samples and their settings (NoiseConfig)
     concepts   concept tensors (B, K, D) + mask (B, K), their checks and encoder
     backbones  per-concept denoisers eps(x_t, t | c): an MLP for 2-D toys, a diffusers UNet for images
     compose    the composed denoiser: the one place where per-concept predictions are combined
     train      the joint (composed) denoising loss and the accelerate training loop, checkpoints
     io         atomic writes; model folders (config.json + safetensors)
     checks     the checks at every entry point: images against their model, pools, sets, counts, t ranges
-    infer/     inference engines, each with a configuration and a result dataclass: discrete (cached enumeration
+    infer/     inference engines, one door (infer.base.Engine: infer one image, infer_many a batch), each with a
+               configuration holding a NoiseConfig and a result dataclass: discrete (cached enumeration
                and search), continuous (object positions and their number: grid + cache + refinement, gradient
                descent), zeroshot (choose K of M prompts: IGM, Diffusion Classifier top-K and joint, naive),
                attributes (the 8 attribute configurations of faces, and the vote of each noise sample)
@@ -31,15 +32,15 @@ Map (arrows point one way: infer/train -> compose -> concepts/backbones; data fe
 from .compose import MODES, ComposedDenoiser, coefficients, combine
 from .concepts import check_concepts, one_hot_sets
 from .data.base import Batch
-from .infer.base import InferenceResult, denoising_error
-from .infer.continuous import DescentConfig, PositionConfig, PositionEngine
+from .infer.base import Engine, InferenceResult, denoising_error
+from .infer.continuous import DescentConfig, DescentEngine, PositionConfig, PositionEngine
 from .infer.discrete import CachedScorer, DiscreteConfig, DiscreteEngine, product_sets, subsets
-from .schedule import NoiseSamples, draw_noise, make_scheduler
+from .schedule import NoiseConfig, NoiseSamples, draw_noise, make_scheduler
 from .train import ComposedLoss, TrainConfig, train
 
 __version__ = "0.1.0"
 __all__ = [
-    "MODES", "Batch", "CachedScorer", "ComposedDenoiser", "ComposedLoss", "DescentConfig", "DiscreteConfig", "DiscreteEngine",
-    "InferenceResult", "NoiseSamples", "PositionConfig", "PositionEngine", "TrainConfig", "check_concepts", "coefficients", "combine", "denoising_error", "draw_noise",
+    "MODES", "Batch", "CachedScorer", "ComposedDenoiser", "ComposedLoss", "DescentConfig", "DescentEngine", "DiscreteConfig",
+    "DiscreteEngine", "Engine", "InferenceResult", "NoiseConfig", "NoiseSamples", "PositionConfig", "PositionEngine", "TrainConfig", "check_concepts", "coefficients", "combine", "denoising_error", "draw_noise",
     "make_scheduler", "one_hot_sets", "product_sets", "subsets", "train",
 ]

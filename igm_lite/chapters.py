@@ -37,19 +37,21 @@ def start_chapter(seed: int):
     return default_device(), make_scheduler()
 
 
-def chapter_settings(cls, model, base=None, **params):
-    """The settings of an engine (configuration dataclass ``cls``) in a chapter: each parameter the reader set, else
-    the model's recorded one (its ``inference.json``), else ``base``'s or the dataclass's default
-    (``igm_lite.checks.engine_settings``). A chapter leaves a setting to the model with 0 for a count, -1 for
-    ``refine_steps`` (where 0 means no refinement) and "" for a range; a range is written "LO HI"."""
-    from .checks import engine_settings
+def chapter_settings(engine, model, **params):
+    """The settings of an engine (an ``igm_lite.infer`` engine class) in a chapter: each parameter the reader set, else
+    the model's recorded one (its ``inference.json``), else the engine's default (``Engine.settings_for``). A chapter
+    leaves a setting to the model with 0 for a count, -1 for ``refine_steps`` (where 0 means no refinement) and "" for
+    a range or a schedule; a range is written "LO HI", an elimination schedule "4:2,10:1"."""
+    from .infer.discrete import parse_schedule
 
     def given(name, value):
+        if name == "schedule":
+            return parse_schedule(value)
         if isinstance(value, str):
             return tuple(map(int, value.split())) or None
         return None if value < 0 or (value == 0 and name != "refine_steps") else value
 
-    return engine_settings(cls, model, base, **{name: given(name, value) for name, value in params.items()})
+    return engine.settings_for(model, **{name: given(name, value) for name, value in params.items()})
 
 
 def models_for(names: dict, model_dir: str = "", retrain: bool = False, steps: int = 0, data: dict | None = None,

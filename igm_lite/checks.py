@@ -166,26 +166,46 @@ def check_sets(sets, M: int, name: str = "sets") -> torch.Tensor:
     return out
 
 
+def _nested(cls) -> dict:
+    """The fields of ``cls`` that are configurations themselves (``noise``), with their own field names."""
+    return {f.name: {g.name for g in dataclasses.fields(f.default)} for f in dataclasses.fields(cls) if dataclasses.is_dataclass(f.default)}
+
+
+def _replace(config, settings: dict):
+    """``config`` with ``settings`` applied; a setting that is a field of a nested configuration (``n_samples`` of
+    ``noise``) is applied there."""
+    settings, inner = dict(settings), {}
+    for name, fields in _nested(type(config)).items():
+        part = {k: settings.pop(k) for k in list(settings) if k in fields}
+        if part:
+            inner[name] = dataclasses.replace(settings.pop(name, getattr(config, name)), **part)
+    return dataclasses.replace(config, **settings, **inner)
+
+
 def configure(cls, config, overrides: dict, model=None, base=None):
     """An engine's settings: ``config`` (an instance of the dataclass ``cls``) with ``overrides`` applied. Without
     ``config``: the settings ``model`` carries from its folder (``inference.json``, those that are fields of ``cls``)
     over ``base`` (default: the dataclass's defaults). So an explicit setting wins, then the model's validated
-    settings, then the defaults written once in the dataclass."""
+    settings, then the defaults written once in the dataclass. The fields of a nested configuration (the noise
+    settings ``n_samples``, ``t_range``, ``spacing``, ``seed``) are given by their own names."""
     if config is not None and not isinstance(config, cls):
         raise TypeError(f"config must be a {cls.__name__}, got {type(config).__name__}")
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = {f.name for f in dataclasses.fields(cls)}.union(*_nested(cls).values())
     unknown = set(overrides) - names
     if unknown:
         raise TypeError(f"unknown setting(s) {sorted(unknown)}; {cls.__name__} has {sorted(names)}")
     if config is None:
         recorded = {k: tuple(map(tuple, v)) if k == "schedule" else tuple(v) if isinstance(v, list) else v
                     for k, v in recorded_settings(model).items() if k in names}
-        config = dataclasses.replace(base or cls(), **recorded)
-    return dataclasses.replace(config, **overrides)
+        config = _replace(base or cls(), recorded)
+    return _replace(config, overrides)
 
 
-def engine_settings(cls, model, base=None, **given):
-    """The settings an engine of configuration ``cls`` uses for ``model``: each one given that is not None, else the
-    model's recorded one (its ``inference.json``), else ``base``'s or the dataclass's default (``configure``). A chapter
-    passes its parameters here, None where the reader left them to the model."""
-    return configure(cls, None, {k: v for k, v in given.items() if v is not None}, model, base)
+def flat_settings(config) -> dict:
+    """A configuration as one flat dict (a nested configuration's fields by their own names): what
+    ``inference.json`` and the results rows record, and what ``configure`` takes back."""
+    out = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        out.update(flat_settings(value) if dataclasses.is_dataclass(value) else {f.name: value})
+    return out

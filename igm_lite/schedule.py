@@ -27,12 +27,35 @@ PAPER_SCHEDULE = dict(
     prediction_type="epsilon",  # the network predicts the noise eps
     clip_sample=False,  # data need not lie in [-1, 1] (2-D toys, latents)
 )
+SPACINGS = ("random", "even")
 WHOLE_SCHEDULE = (0, PAPER_SCHEDULE["num_train_timesteps"])  # every timestep [0, T): training's and the paper's CelebA inference range
 
 
 def make_scheduler(**overrides) -> DDPMScheduler:
     """A diffusers ``DDPMScheduler`` with the paper's defaults; keyword arguments override them."""
     return DDPMScheduler(**{**PAPER_SCHEDULE, **overrides})
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    """The shared noise an engine judges every candidate on: one of these sits in every engine's configuration
+    (``config.noise``), each engine with its own defaults. ``draw`` gives the samples (``draw_noise``)."""
+
+    n_samples: int = 32  # N, the shared (t, eps) samples
+    t_range: tuple = WHOLE_SCHEDULE  # timesteps are drawn from [lo, hi)
+    spacing: str = "random"  # "random" (uniform draws, the paper) or "even" timesteps (Diffusion Classifier)
+    seed: int = 0  # the same samples for every image (an engine's other random streams add offsets to it)
+
+    def __post_init__(self):
+        if self.spacing not in SPACINGS:
+            raise ValueError(f"spacing must be one of {SPACINGS}, got {self.spacing!r}")
+        for name, value in (("n_samples", check_int(self.n_samples, "n_samples")), ("t_range", check_t_range(self.t_range)),
+                            ("seed", check_int(self.seed, "seed", lo=None))):
+            object.__setattr__(self, name, value)
+
+    def draw(self, shape: tuple[int, ...], n: int | None = None, seed_offset: int = 0) -> "NoiseSamples":
+        """``n`` (default ``n_samples``) samples for one sample of ``shape``, from ``seed + seed_offset``."""
+        return draw_noise(tuple(shape), n or self.n_samples, t_range=self.t_range, spacing=self.spacing, seed=self.seed + seed_offset)
 
 
 @dataclass
@@ -82,6 +105,6 @@ def draw_noise(
     elif spacing == "even":
         t = torch.linspace(lo, hi - 1, n).round().long()
     else:
-        raise ValueError(f"spacing must be 'random' or 'even', got {spacing!r}")
+        raise ValueError(f"spacing must be one of {SPACINGS}, got {spacing!r}")
     noise = torch.randn((n, *shape), generator=generator)
     return NoiseSamples(t=t, noise=noise)

@@ -68,7 +68,7 @@ CASES = [
     ("0..255 faces into the ResNet", lambda: model("faces32-resnet").predict((face()[None] + 1) * 127.5), ValueError, "x has values in"),
     ("64 px scenes into the set predictor", lambda: model("clevr32-slot").predict(torch.zeros(1, 3, 64, 64)), ValueError, "x must be a batch of shape (B, 3, 32, 32)"),
     ("64 px scene into the position engine", lambda: PositionEngine(model("clevr32"), SCHED).infer(torch.zeros(3, 64, 64)), ValueError, "x0 must be one sample"),
-    ("0..255 digits, zero-shot", lambda: ZeroShot(model("digits32"), SCHED, n_samples=2).perceive(torch.full((1, 32, 32), 200.0), torch.eye(10), 2), ValueError, "x0 has values in"),
+    ("0..255 digits, zero-shot", lambda: ZeroShot(model("digits32"), SCHED, n_samples=2).infer(torch.full((1, 32, 32), 200.0), torch.eye(10), 2), ValueError, "x0 has values in"),
     ("2-D points of size 3 into a 2-D model", lambda: DiscreteEngine(ComposedDenoiser(TOY, 4), SCHED, n_samples=2).infer(torch.zeros(5, 3), torch.eye(4), [[0]]), ValueError, "x0 must be one sample (no batch axis) of shape (..., 2)"),
     # timesteps past the schedule
     ("t_range past T, discrete engine", lambda: faces_engine(t_range=(0, 2000)), ValueError, "t_range must satisfy 0 <= lo < hi <= T = 1000"),

@@ -85,10 +85,10 @@ def test_engine_finds_off_grid_positions_and_their_number(oracle):
     assert res.k == 4
     m = position_metrics([res.answer], [truth])
     assert m["perception_rate"] == 1.0 and m["k_accuracy"] == 1.0
-    grown = len(res.info["grid_answer"])  # the greedy search grows past K (to k_max); pruning brings it back
-    assert grown > 4 and res.info["pruned"] == grown - 4
+    grown = len(res.grid_answer)  # the greedy search grows past K (to k_max); pruning brings it back
+    assert grown > 4 and res.pruned == grown - 4
     given = eng.infer(scene(truth), k=4)  # K given: the grid answer, then the gradient steps move it off the grid, closer
-    _, _, grid_mse = match_positions(given.info["grid_answer"], truth)
+    _, _, grid_mse = match_positions(given.grid_answer, truth)
     _, _, mse = match_positions(given.answer, truth)
     assert given.k == 4 and mse.mean() < grid_mse.mean()
     # cost: the grid once per sample (64 + null), 60 steps of (null + 3 x grown rows), grown + null on 12 fresh samples
@@ -145,7 +145,7 @@ def test_engine_refuses_a_batch_or_nan_image(oracle):
     with pytest.raises(ValueError, match="NaN"):
         eng.infer(torch.full((1, S, S), float("nan")))
     with pytest.raises(ValueError, match="one count per image"):
-        eng.infer_many(torch.zeros(2, 1, S, S), ks=[3])
+        eng.infer_many(torch.zeros(2, 1, S, S), [3])
 
 
 def test_infer_many_refines_a_batch_and_splits_its_cost_exactly(oracle):
@@ -157,10 +157,10 @@ def test_infer_many_refines_a_batch_and_splits_its_cost_exactly(oracle):
     assert [r.k for r in out] == [3, 2]
     assert position_metrics([r.answer for r in out], truths)["perception_rate"] == 1.0
     for r in out:  # each image's own rows: its grid cache, its share of the batched steps, its last check
-        grown = len(r.info["grid_answer"])
+        grown = len(r.grid_answer)
         assert r.network_evals == (64 + 1) * 4 + 40 * (1 + 3 * grown) + (grown + 1) * 12
-    given = eng.infer_many(x0, ks=[3, 2])
-    assert [r.k for r in given] == [3, 2] and all(r.info["pruned"] == 0 for r in given)
+    given = eng.infer_many(x0, [3, 2])
+    assert [r.k for r in given] == [3, 2] and all(r.pruned == 0 for r in given)
     # one image alone is the same computation as infer
     assert torch.equal(eng.infer_many(x0[:1])[0].answer, eng.infer(x0[0]).answer)
 
@@ -170,7 +170,7 @@ def test_multistart_takes_one_k_per_image_and_k_scan_picks_the_count(oracle):
     truths = [torch.tensor([[0.35, 0.4]]), torch.tensor([[0.3, 0.3], [0.68, 0.62]])]
     x0 = torch.stack([scene(t) for t in truths])
     out = multistart(model, x0, [1, 2], sched, inits=6, steps=60, lr=1e-2, n_samples=4, seed=0)
-    assert [r.answer.shape for r in out] == [(1, 2), (2, 2)] and out[1].info["inits"].shape == (6, 2, 2)
+    assert [r.answer.shape for r in out] == [(1, 2), (2, 2)] and out[1].inits.shape == (6, 2, 2)
     # cost: image b's share of the batched steps is steps x (its null row + 3 x inits x K_b), then its selection cache
     assert out[0].network_evals == 60 * (1 + 3 * 6 * 1) + 4 * (6 * 1 + 1)
     assert out[1].network_evals == 60 * (1 + 3 * 6 * 2) + 4 * (6 * 2 + 1)
@@ -179,7 +179,7 @@ def test_multistart_takes_one_k_per_image_and_k_scan_picks_the_count(oracle):
     scan = k_scan(model, x0, sched, (1, 3), inits=6, steps=60, lr=1e-2, n_samples=4, seed=0)
     assert [r.k for r in scan] == [1, 2]
     assert position_metrics([r.answer for r in scan], truths)["k_accuracy"] == 1.0
-    assert sorted(scan[0].info["error_by_k"]) == [1, 2, 3]
+    assert sorted(scan[0].error_by_k) == [1, 2, 3]
     assert scan[0].network_evals == sum(60 * (1 + 3 * 6 * k) + 4 * (6 * k + 1) for k in (1, 2, 3))
     with pytest.raises(ValueError, match="inits >= 2"):
         k_scan(model, x0, sched, (1, 2), inits=1)

@@ -152,8 +152,8 @@ def test_elimination_spends_less_and_keeps_the_winner(toy_model):
     cached = DiscreteEngine(model, sched, n_samples=32).infer(x0, pool, sets)
     elim = DiscreteEngine(model, sched, n_samples=32, method="eliminate", schedule=[(4, 3), (32, 1)]).infer(x0, pool, sets)
     assert elim.network_evals < cached.network_evals
-    assert elim.network_evals == 4 * 12 + 28 * len(elim.candidates[elim.info["last_stage"] == 1].unique())
-    final = elim.info["last_stage"] == 1
+    assert elim.network_evals == 4 * 12 + 28 * len(elim.candidates[elim.last_stage == 1].unique())
+    final = elim.last_stage == 1
     assert int(final.sum()) == 3
     assert torch.allclose(elim.errors[final], cached.errors[final], rtol=1e-5)  # all 32 samples, same noise
     with pytest.raises(ValueError, match="increase"):

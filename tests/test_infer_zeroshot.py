@@ -16,34 +16,34 @@ def test_methods_share_noise_and_cache(toy_model):
     pool = torch.eye(6)
     zs = ZeroShot(model, make_scheduler(), n_samples=5, seed=2, joint_prompts=lambda s: pool[s].sum(1))
     x0 = torch.randn(4, 2)
-    ig, nv, dc, dj = (zs.perceive(x0, pool, 2, m) for m in ("igm", "naive", "dc", "dc-joint"))
+    ig, nv, dc, dj = (zs.infer(x0, pool, 2, m) for m in ("igm", "naive", "dc", "dc-joint"))
     assert ig.answer.tolist() == nv.answer.tolist() and torch.allclose(ig.errors, nv.errors, rtol=1e-4, atol=1e-6)
     assert ig.network_evals == dc.network_evals == 5 * 6 and nv.network_evals == 5 * 15 * 2
     assert dj.network_evals == 5 * 15 and dj.candidates.shape == (15, 2)
     assert dc.answer.tolist() == sorted(dc.errors.argsort()[:2].tolist())
     assert dj.answer.tolist() == subsets(6, 2)[int(dj.errors.argmin())].tolist()
     # the singleton errors DC ranks are IGM's own K = 1 scores
-    assert torch.allclose(dc.errors, zs.perceive(x0, pool, 1, "igm").errors)
+    assert torch.allclose(dc.errors, zs.infer(x0, pool, 1, "igm").errors)
 
 
 def test_mode_override_is_temporary(toy_model):
     model = toy_model("mean", concept_dim=4)
     zs = ZeroShot(model, make_scheduler(), n_samples=3)
     x0, pool = torch.randn(4, 2), torch.eye(4)
-    w = zs.perceive(x0, pool, 2, "igm", mode="weighted")
+    w = zs.infer(x0, pool, 2, "igm", mode="weighted")
     assert w.network_evals == 3 * 5 and model.mode == "mean"  # the null concept joined the cache
-    assert zs.perceive(x0, pool, 2, "naive", mode="weighted").answer.tolist() == w.answer.tolist()
+    assert zs.infer(x0, pool, 2, "naive", mode="weighted").answer.tolist() == w.answer.tolist()
 
 
 def test_bad_requests(toy_model):
     zs = ZeroShot(toy_model("mean", concept_dim=4), make_scheduler(), n_samples=2)
     x0, pool = torch.randn(4, 2), torch.eye(4)
     with pytest.raises(ValueError, match="method must be one of"):
-        zs.perceive(x0, pool, 2, "clip")
+        zs.infer(x0, pool, 2, "clip")
     with pytest.raises(ValueError, match="k must lie"):
-        zs.perceive(x0, pool, 5)
+        zs.infer(x0, pool, 5)
     with pytest.raises(ValueError, match="joint_prompts"):
-        zs.perceive(x0, pool, 2, "dc-joint")
+        zs.infer(x0, pool, 2, "dc-joint")
     assert set(METHODS) == {"igm", "dc", "dc-joint", "naive"}
 
 
@@ -80,10 +80,10 @@ def test_compare_reads_both_forms_and_dc_from_one_cache(toy_model):
     both = zs.compare(x0, pool, 2)
     assert both.network_evals == 4 * 6 and model.mode == "mean"  # 5 prompts + the empty one, once per sample
     for form in ("mean", "weighted"):
-        ref = zs.perceive(x0, pool, 2, "igm", mode=form)
+        ref = zs.infer(x0, pool, 2, "igm", mode=form)
         assert both.igm[form].tolist() == ref.answer.tolist()
         assert torch.allclose(both.set_errors[form], ref.errors, rtol=1e-5, atol=1e-7)
-    assert both.dc.tolist() == zs.perceive(x0, pool, 2, "dc").answer.tolist()
+    assert both.dc.tolist() == zs.infer(x0, pool, 2, "dc").answer.tolist()
     assert both.set_errors["mean"].shape == (10,) and both.prompt_errors.shape == (5,)
 
 

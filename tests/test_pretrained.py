@@ -83,7 +83,7 @@ def test_a_shipped_model_carries_the_inference_settings_it_was_validated_with(tm
     """inference.json beside each shipped engine model equals its recipe's record (settings, what they were chosen on,
     the validation command); the recipe writes it; a loaded model carries the settings and the engines use them
     unless told otherwise; a folder without them falls back to the dataclass's defaults."""
-    from igm_lite import make_scheduler
+    from igm_lite import NoiseConfig, make_scheduler
     from igm_lite.infer.continuous import PositionConfig, PositionEngine
     from igm_lite.infer.discrete import DiscreteConfig, DiscreteEngine
     from igm_lite.io import INFERENCE_NAME, read_inference
@@ -95,12 +95,12 @@ def test_a_shipped_model_carries_the_inference_settings_it_was_validated_with(tm
         assert record == RECIPES[name].inference and record["chosen_on"] and record["command"].startswith("python -m igm_lite.bench")
     pixel = load_pretrained("faces32-mean")
     cfg = DiscreteEngine(pixel, make_scheduler()).config
-    assert (cfg.n_samples, cfg.t_range, cfg.stages) == (16, (0, 1000), [(4, 2), (7, 1)])
+    assert (cfg.noise.n_samples, cfg.noise.t_range, cfg.stages) == (16, (0, 1000), [(4, 2), (7, 1)])
     # a recorded schedule belongs to the number of samples it was chosen with: another number, the engine's default stages
-    assert DiscreteEngine(pixel, make_scheduler(), n_samples=8).config.stages == DiscreteConfig(n_samples=8).stages
+    assert DiscreteEngine(pixel, make_scheduler(), n_samples=8).config.stages == DiscreteConfig(noise=NoiseConfig(n_samples=8)).stages
     assert DiscreteEngine(pixel, make_scheduler(), n_samples=16, schedule=[(2, 2), (16, 1)]).config.stages == [(2, 2), (16, 1)]
     assert DiscreteEngine(pixel, make_scheduler(), DiscreteConfig()).config == DiscreteConfig()  # an explicit config wins
-    assert PositionEngine(load_pretrained("clevr32"), make_scheduler()).config.t_range == tuple(RECIPES["clevr32"].inference["settings"]["t_range"])
+    assert PositionEngine(load_pretrained("clevr32"), make_scheduler()).config.noise.t_range == tuple(RECIPES["clevr32"].inference["settings"]["t_range"])
     out = make("faces32-mean", out=tmp_path / "m", steps=1, progress=False)
     assert read_inference(out) == RECIPES["faces32-mean"].inference
     (out / INFERENCE_NAME).unlink()

@@ -56,7 +56,7 @@ def test_cached_and_naive_decisions_identical(tiny_sd, mode):
     zs = ZeroShot(sd.denoiser, sd.scheduler, n_samples=3, seed=1)
     for img in torch.rand(3, 3, 3, 32, 32) * 2 - 1:
         x0 = sd.encode(img)[0]
-        ig, nv = zs.perceive(x0, pool, 2, "igm", mode=mode), zs.perceive(x0, pool, 2, "naive", mode=mode)
+        ig, nv = zs.infer(x0, pool, 2, "igm", mode=mode), zs.infer(x0, pool, 2, "naive", mode=mode)
         assert ig.answer.tolist() == nv.answer.tolist()
         assert torch.allclose(ig.errors, nv.errors, rtol=1e-4, atol=1e-6)
         assert ig.network_evals == 3 * (4 + (mode == "weighted")) and nv.network_evals == 3 * 6 * (2 + (mode == "weighted"))

@@ -10,6 +10,7 @@ import pytest
 import igm_lite
 from igm_lite.bench import cli
 from igm_lite.infer import ZERO_SHOT, DescentConfig, DiscreteConfig, PositionConfig
+from igm_lite.schedule import NoiseConfig
 
 PKG = Path(igm_lite.__file__).parent
 ROOT = PKG.parent
@@ -78,32 +79,32 @@ def test_command_line_defaults_are_the_configurations():
     sub = {a.dest: a for a in cli.build_parser()._actions if a.dest == "bench"}["bench"].choices
     defaults = {name: {a.dest: a.default for a in p._actions} for name, p in sub.items()}
     clevr, faces, zs = defaults["clevr"], defaults["celeba"], defaults["zeroshot"]
-    P, D, Z = PositionConfig(), DiscreteConfig(), ZERO_SHOT
-    assert (clevr["grid"], clevr["n_samples"], tuple(clevr["t_range"]), clevr["refine"]) == (P.grid, P.n_samples, P.t_range, P.refine_steps)
-    assert (clevr["inits"], clevr["steps"]) == (DescentConfig().inits, DescentConfig().steps)
-    assert (faces["n_samples"], faces["t_range"], faces["schedule"], faces["seed"]) == (None, None, None, D.seed)  # the model's recorded settings
-    assert (zs["n_samples"], tuple(zs["t_range"]), zs["seed"]) == (Z.n_samples, Z.t_range, Z.seed)
+    P, D, Z, G = PositionConfig(), DiscreteConfig(), ZERO_SHOT, DescentConfig()
+    assert (clevr["grid"], clevr["n_samples"], tuple(clevr["t_range"]), clevr["refine"]) == (P.grid, P.noise.n_samples, P.noise.t_range, P.refine_steps)
+    assert (clevr["inits"], clevr["steps"], tuple(clevr["k_range"])) == (G.inits, G.steps, G.k_range)
+    assert (faces["n_samples"], faces["t_range"], faces["schedule"], faces["seed"]) == (None, None, None, D.noise.seed)  # the model's recorded settings
+    assert (zs["n_samples"], tuple(zs["t_range"]), zs["seed"]) == (Z.noise.n_samples, Z.noise.t_range, Z.noise.seed)
 
 
 def test_chapters_2_and_4_read_the_engines_settings_instead_of_restating_them():
     """Chapter 2's engine settings and chapter 4's range of t are left to the model's recorded settings (0 / -1 /
-    empty), which are the engines' defaults for the shipped models; engine_settings resolves them, a value set wins."""
-    from igm_lite.checks import engine_settings
+    empty), which are the engines' defaults for the shipped models; Engine.settings_for resolves them, a value set wins."""
+    from igm_lite.infer import PositionEngine, ZeroShot
     from igm_lite.pretrained import load_pretrained
 
     p2, p4 = parameters("02_clevr_objects"), parameters("04_zero_shot")
     assert (p2["grid"], p2["n_samples"], p2["t_range"], p2["refine_steps"]) == (0, 0, "", -1) and p4["t_range"] == ""
     clevr, digits = load_pretrained("clevr32"), load_pretrained("digits32")
-    assert engine_settings(PositionConfig, clevr) == PositionConfig()  # clevr32's recorded settings are the defaults
-    assert engine_settings(PositionConfig, clevr, grid=16, n_samples=None).grid == 16
-    assert engine_settings(DiscreteConfig, digits, base=ZERO_SHOT).t_range == ZERO_SHOT.t_range
+    assert PositionEngine.settings_for(clevr) == PositionConfig()  # clevr32's recorded settings are the defaults
+    assert PositionEngine.settings_for(clevr, grid=16, n_samples=None).grid == 16
+    assert ZeroShot.settings_for(digits).noise.t_range == ZERO_SHOT.noise.t_range
     # the chapters' parameters as they are written: 0 / -1 / "" leave a setting to the model, "LO HI" is a range
     from igm_lite.chapters import chapter_settings
 
-    assert chapter_settings(PositionConfig, clevr, grid=p2["grid"], n_samples=p2["n_samples"], t_range=p2["t_range"],
+    assert chapter_settings(PositionEngine, clevr, grid=p2["grid"], n_samples=p2["n_samples"], t_range=p2["t_range"],
                             refine_steps=p2["refine_steps"]) == PositionConfig()
-    assert chapter_settings(PositionConfig, clevr, grid=16, t_range="0 500", refine_steps=0) == PositionConfig(
-        grid=16, t_range=(0, 500), refine_steps=0)
+    assert chapter_settings(PositionEngine, clevr, grid=16, t_range="0 500", refine_steps=0) == PositionConfig(
+        grid=16, noise=NoiseConfig(n_samples=3, t_range=(0, 500)), refine_steps=0)
 
 
 def test_chapter_3_reads_its_models_settings_instead_of_restating_them():
@@ -111,7 +112,7 @@ def test_chapter_3_reads_its_models_settings_instead_of_restating_them():
     models (0 / empty) and stay for the reader who wants to change one."""
     p = parameters("03_celeba_attributes")
     assert (p["n_samples"], p["t_range"], p["schedule"]) == (0, "", "")
-    assert (p["latent_noise"], p["latent_t_range"], p["latent_schedule"]) == (0, "", "")
+    assert (p["latent_n_samples"], p["latent_t_range"], p["latent_schedule"]) == (0, "", "")
 
 
 def test_chapters_use_only_what_the_benchmarks_export():
@@ -129,6 +130,8 @@ def test_engines_refuse_unknown_settings():
     from igm_lite.pretrained import load_pretrained
 
     with pytest.raises(TypeError, match="unknown setting"):
+        DiscreteEngine(load_pretrained("toy2d-joint-sum"), make_scheduler(), samples=4)  # the number of samples is n_samples
+    with pytest.raises(TypeError, match="noise must be an igm_lite.NoiseConfig"):
         DiscreteEngine(load_pretrained("toy2d-joint-sum"), make_scheduler(), noise=4)  # the command line's --noise is n_samples here
     with pytest.raises(TypeError, match="config must be a DiscreteConfig"):
         DiscreteEngine(load_pretrained("toy2d-joint-sum"), make_scheduler(), PositionConfig())

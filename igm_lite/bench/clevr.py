@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from ..checks import check_int
+from ..checks import check_int, flat_settings
 from ..data.clevr import clevr_test_set
-from ..infer.continuous import OFFICIAL, DescentConfig, PositionConfig, PositionEngine, grid_region, k_scan, multistart
+from ..infer.continuous import OFFICIAL, DescentConfig, DescentEngine, PositionConfig, PositionEngine, grid_region
 from ..metrics import bits, ci95, position_metrics, position_outcomes
 from ..pretrained import load_model
 from ..schedule import make_scheduler
@@ -20,8 +20,8 @@ _P, _D = PositionConfig(), DescentConfig()
 
 def clevr(split: str = "ood", n: int = 100, seed: int = 0, methods=("igm",), k_mode: str = "infer", root=None, size: int = 32,
           model: str = "clevr32", resnet: str = "clevr32-resnet", slot: str = "clevr32-slot", grid: int = _P.grid,
-          n_samples: int = _P.n_samples, t_range=_P.t_range, refine: int = _P.refine_steps, inits: int = _D.inits, steps: int = _D.steps,
-          k_range=(1, 10), threshold: float = 0.002, batch_size: int = 8):
+          n_samples: int = _P.noise.n_samples, t_range=_P.noise.t_range, refine: int = _P.refine_steps, inits: int = _D.inits,
+          steps: int = _D.steps, k_range=_D.k_range, threshold: float = 0.002, batch_size: int = 8):
     """Yield one result dict per method on the same scenes (``igm_lite.bench``). ``igm`` is ``PositionEngine`` (grid,
     greedy, refine, prune) with ``grid``, ``n_samples`` samples from ``t_range`` and ``refine`` steps, ``batch_size``
     scenes refined together; ``reference`` is the official algorithm (``OFFICIAL``, K from the ground truth);
@@ -40,18 +40,17 @@ def clevr(split: str = "ood", n: int = 100, seed: int = 0, methods=("igm",), k_m
         else:
             net = load_model(model)
             if method == "igm":
-                cfg = PositionConfig(grid=grid, n_samples=n_samples, t_range=t_range, refine_steps=refine, seed=seed, region=grid_region(root))
-                eng, settings = PositionEngine(net, scheduler, cfg), {**dataclasses.asdict(cfg), "batch": batch_size}
+                eng = PositionEngine(net, scheduler, PositionConfig(), grid=grid, n_samples=n_samples, t_range=t_range, refine_steps=refine,
+                                     seed=seed, region=grid_region(root))
+                settings = {**flat_settings(eng.config), "batch": batch_size}
                 res = [r for i in range(0, len(batch), batch_size)
                        for r in eng.infer_many(batch.x[i : i + batch_size], ks[i : i + batch_size] if k_mode == "given" else None)]
             else:
-                cfg = OFFICIAL if method == "reference" else DescentConfig(inits=inits, steps=steps)
-                cfg = dataclasses.replace(cfg, n_samples=n_samples, seed=seed)
-                settings = dataclasses.asdict(cfg)
-                if method == "reference" or k_mode == "given":  # every image with its own K, all in one batch
-                    res = multistart(net, batch.x, ks, scheduler, cfg)
-                else:  # scan K: the least error on the fixed samples over k_range (the paper's choice of K)
-                    res = k_scan(net, batch.x, scheduler, k_range, cfg)
+                cfg = OFFICIAL if method == "reference" else dataclasses.replace(_D, inits=inits, steps=steps, k_range=k_range)
+                eng = DescentEngine(net, scheduler, cfg, n_samples=n_samples, seed=seed)
+                settings = flat_settings(eng.config)
+                # every image with its own K, all in one batch; or scan K: the least error on the fixed samples over k_range
+                res = eng.infer_many(batch.x, ks if method == "reference" or k_mode == "given" else None)
             preds, evals = [o.answer for o in res], sum(o.network_evals for o in res) / len(res)
         m, o = position_metrics(preds, truths, threshold), position_outcomes(preds, truths, threshold)
         yield {"bench": "clevr", "method": method, "split": split, "n": len(truths), "k": k_mode if method != "reference" else "given",

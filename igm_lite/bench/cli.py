@@ -109,7 +109,18 @@ def default(fn, name: str):
 def call(fn, args: argparse.Namespace):
     """``fn`` with the parsed options named like its parameters."""
     names = inspect.signature(fn).parameters
-    return fn(**{k: tuple(v) if isinstance(v, list) and k == "t_range" else v for k, v in vars(args).items() if k in names})
+    return fn(**{k: tuple(v) if isinstance(v, list) and k in ("t_range", "k_range") else v for k, v in vars(args).items() if k in names})
+
+
+def _noise_options(parser, fn, what: str, recorded: bool = False) -> None:
+    """The shared-noise options of a benchmark (``igm_lite.schedule.NoiseConfig``): ``--n-samples`` (also ``--noise``)
+    and, where the benchmark takes one, ``--t-range``; their defaults are ``fn``'s."""
+    tail = " (default: the model's recorded setting, its inference.json)" if recorded else ""
+    parser.add_argument("--n-samples", "--noise", dest="n_samples", type=count(1), default=default(fn, "n_samples"),
+                        help=f"shared noise samples per {what}{tail}")
+    if "t_range" in inspect.signature(fn).parameters:
+        parser.add_argument("--t-range", dest="t_range", type=int, nargs=2, metavar=("LO", "HI"), default=default(fn, "t_range"),
+                            help=f"the samples' timesteps are drawn from [LO, HI){tail}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,7 +147,7 @@ def _toy2d_options(sub) -> None:
     t.add_argument("--steps", type=count(1), default=d("steps"), help="sampling steps")
     t.add_argument("--clouds", type=count(1), default=d("clouds"), help="observed clouds per scene (26 scenes)")
     t.add_argument("--points", type=count(1), default=d("points"), help="points per observed cloud")
-    t.add_argument("--n-samples", "--noise", dest="n_samples", type=count(1), default=d("n_samples"), help="shared noise samples per inference")
+    _noise_options(t, toy2d, "inference")
     t.add_argument("--seed", type=int, default=d("seed"))
     t.add_argument("--no-exact", dest="exact", action="store_false", help="skip the two closed-form rows")
     t.add_argument("--no-naive", dest="naive", action="store_false", help="skip the naive engine run beside the cached one")
@@ -154,9 +165,7 @@ def _celeba_options(sub) -> None:
     c.add_argument("--size", type=count(1), default=d("size"), help="image side in pixels")
     c.add_argument("--model", default=d("model"), help="shipped checkpoint name or model folder (composed denoiser)")
     c.add_argument("--classifier", default=d("classifier"), help="shipped checkpoint name or model folder (ResNet)")
-    c.add_argument("--n-samples", "--noise", dest="n_samples", type=count(1), default=d("n_samples"),
-                   help="shared noise samples per image (default: the model's recorded setting, its inference.json)")
-    c.add_argument("--t-range", dest="t_range", type=int, nargs=2, default=d("t_range"), help="(default: the model's recorded setting)")
+    _noise_options(c, celeba, "face", recorded=True)
     c.add_argument("--schedule", type=parse_schedule,
                    help="eliminate: 'samples:kept,...', e.g. '8:2,32:1' (default: the model's recorded schedule, else the engine's)")
     c.add_argument("--shift", nargs="*", choices=GROUP_B_SHIFT, default=d("shift"),
@@ -188,8 +197,7 @@ def _zeroshot_options(sub) -> None:
     z.add_argument("--m", type=count(1), default=d("m"), help="candidate digits (prompts): the first M")
     z.add_argument("--mode", choices=["mean", "weighted"], help="IGM's composition (default: the model's own, mean)")
     z.add_argument("--model", default=d("model"), help="shipped checkpoint name or model folder")
-    z.add_argument("--n-samples", "--noise", dest="n_samples", type=count(1), default=d("n_samples"), help="shared noise samples per image")
-    z.add_argument("--t-range", dest="t_range", type=int, nargs=2, default=d("t_range"))
+    _noise_options(z, zeroshot, "image")
     z.add_argument("--sd", help=f"a Stable Diffusion hub id or folder (GPU profile), e.g. {DEFAULT_MODEL_ID}")
     z.add_argument("--images", help="with --sd: a labelled image folder (labels.csv: file,label[;label...])")
     z.add_argument("--prompt", default=d("prompt"), help="with --sd: the prompt template")
@@ -211,11 +219,12 @@ def _clevr_options(sub) -> None:
     v.add_argument("--resnet", default=d("resnet"), help="the ResNet set predictor (name or folder)")
     v.add_argument("--slot", default=d("slot"), help="the Slot Attention set predictor (name or folder)")
     v.add_argument("--grid", type=count(1), default=d("grid"), help="igm: the grid is GRID x GRID positions")
-    v.add_argument("--n-samples", "--noise", dest="n_samples", type=count(1), default=d("n_samples"), help="shared noise samples per image (igm cache; best-init selection)")
-    v.add_argument("--t-range", dest="t_range", type=int, nargs=2, default=d("t_range"), help="igm: timesteps of the noise samples")
+    _noise_options(v, clevr, "image (igm: the grid's cache; multistart: the choice of the best initialisation)")
     v.add_argument("--refine", type=count(0), default=d("refine"), help="igm: gradient steps after the grid search")
     v.add_argument("--inits", type=count(1), default=d("inits"), help="multistart: random initialisations per image")
     v.add_argument("--steps", type=count(1), default=d("steps"), help="multistart: gradient steps")
+    v.add_argument("--k-range", dest="k_range", type=int, nargs=2, metavar=("LO", "HI"), default=d("k_range"),
+                   help="multistart, --k infer: the numbers of objects scanned")
     v.add_argument("--threshold", type=float, default=d("threshold"), help="perception: the largest matched MSE that counts")
     v.add_argument("--batch", dest="batch_size", type=count(1), default=d("batch_size"), help="igm: images refined together in one batched descent")
 

@@ -12,7 +12,7 @@ from ..pretrained import load_model
 _D = DiscreteConfig()
 
 
-def celeba(split: str = "ood", n: int = 200, seed: int = _D.seed, methods=("cached",), root=None, size: int = 32,
+def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=("cached",), root=None, size: int = 32,
            model: str = "faces32-mean", classifier: str = "faces32-resnet", n_samples: int | None = None, t_range=None,
            schedule=None, shift=GROUP_B_SHIFT, world: str = "disjoint"):
     """Yield one result dict per method, all on the same faces (and, for the engines, the same noise) of the named
@@ -49,7 +49,7 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.seed, methods=("cach
         row["settings"] = dict(seed=seed, data=str(root) if root else "procedural", size=size, world=None if root else world,
                                shift=list(shift) if root is None and split == "ood" else None,
                                model=None if method == "resnet" else str(model), classifier=str(classifier) if method == "resnet" else None,
-                               n_samples=out.config.n_samples if out.config else n_samples, t_range=list(out.config.t_range if out.config else t_range or _D.t_range),
+                               n_samples=out.config.noise.n_samples if out.config else n_samples, t_range=list(out.config.noise.t_range if out.config else t_range or _D.noise.t_range),
                                schedule=[list(s) for s in out.config.stages] if method == "eliminate" and out.config else None)
         yield row
 

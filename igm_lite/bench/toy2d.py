@@ -52,8 +52,8 @@ def toy2d_generation(model, world: StripeWorld, scheduler, k: int, n: int = 1000
     return {"kl_mean": sum(dists.values()) / len(dists), "per_scene": dists}
 
 
-def toy2d_inference(model, world: StripeWorld, scheduler, clouds: int = 4, points: int = 32, n_samples: int = _D.n_samples,
-                    t_range=_D.t_range, seed: int = 0, naive: bool = False) -> dict:
+def toy2d_inference(model, world: StripeWorld, scheduler, clouds: int = 4, points: int = 32, n_samples: int = _D.noise.n_samples,
+                    t_range=_D.noise.t_range, seed: int = 0, naive: bool = False) -> dict:
     """Recover the concept set of point clouds by enumeration of every valid set (K = 1, 2, 3).
     ``naive``: also run the naive engine on the same clouds and noise, and report its cost and agreement."""
     sets = [list(s) for k in (1, 2, 3) for s in world.scenes(k)]
@@ -86,7 +86,7 @@ def toy2d_inference(model, world: StripeWorld, scheduler, clouds: int = 4, point
     return out
 
 
-def toy2d(models=TOY_MODELS, n_gen: int = 1000, steps: int = 100, clouds: int = 4, points: int = 32, n_samples: int = _D.n_samples,
+def toy2d(models=TOY_MODELS, n_gen: int = 1000, steps: int = 100, clouds: int = 4, points: int = 32, n_samples: int = _D.noise.n_samples,
           seed: int = 0, exact: bool = True, naive: bool = True):
     """Yield one result dict per model (and the two closed-form rows)."""
     world, scheduler = StripeWorld(), make_scheduler()

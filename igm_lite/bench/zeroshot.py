@@ -11,8 +11,8 @@ from ..schedule import make_scheduler
 ZS_METHODS = ("igm", "dc", "dc-joint", "naive", "cached")  # cached: igm, igm-weighted and dc from one cache
 
 
-def zeroshot(k: int | None = 2, n: int = 200, seed: int = ZERO_SHOT.seed, methods=("igm",), m: int = 10, mode: str | None = None,
-             model: str = "digits32", n_samples: int = ZERO_SHOT.n_samples, t_range=ZERO_SHOT.t_range, sd: str | None = None,
+def zeroshot(k: int | None = 2, n: int = 200, seed: int = ZERO_SHOT.noise.seed, methods=("igm",), m: int = 10, mode: str | None = None,
+             model: str = "digits32", n_samples: int = ZERO_SHOT.noise.n_samples, t_range=ZERO_SHOT.noise.t_range, sd: str | None = None,
              images=None, prompt: str = "a photo of a {}", size: int = 512):
     """Yield one result dict per method, all on the same images and noise (``igm_lite.bench``)."""
     if sd is None:
@@ -64,7 +64,7 @@ def zeroshot(k: int | None = 2, n: int = 200, seed: int = ZERO_SHOT.seed, method
                     for name, key in (("igm", "mean"), ("igm-weighted", "weighted"), ("dc", "dc"))]
         else:
             def one(i):
-                r = zs.perceive(get(i).float(), pool, ks[i], method, mode=mode)
+                r = zs.infer(get(i).float(), pool, ks[i], method, mode=mode)
                 return {"answer": r.answer.tolist(), "evals": r.network_evals, "seconds": r.seconds}
 
             runs = [(method, distributed_map(one, len(truth)), mode or net.mode)]

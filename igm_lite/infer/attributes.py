@@ -16,11 +16,10 @@ import torch
 from ..data.attributes import ATTRIBUTES, attribute_pool, attrs_from_slots
 from ..latent import encode
 from ..schedule import make_scheduler
-from .discrete import METHODS, CachedScorer, DiscreteConfig, DiscreteEngine, product_sets
+from .base import Engine
+from .discrete import METHODS, CachedScorer, DiscreteConfig, DiscreteEngine, product_sets, schedule_fits
 
 FACE_METHODS = (*METHODS, "resnet")
-# The attribute engines' defaults: the discrete engine's (32 samples, t over the whole schedule, the paper's CelebA).
-_D = DiscreteConfig()
 
 
 @dataclass
@@ -43,12 +42,39 @@ class AttributeResult:
     config: DiscreteConfig | None = None
 
 
-def infer_faces(x: torch.Tensor, method: str, model=None, *, n_samples: int | None = None, t_range=None, seed: int = _D.seed,
+class AttributeEngine(Engine):
+    """The attributes of faces by the discrete engine over the 8 configurations: ``infer(face)`` one face (3, H, W),
+    ``infer_many(faces)`` a batch (B, 3, H, W) -> ``AttributeResult`` (the batch's attributes as tensors). A latent
+    model's faces are encoded once each (``igm_lite.latent.encode``). Settings as ``DiscreteEngine``'s, e.g.
+    ``AttributeEngine(model, scheduler, method="eliminate", n_samples=16)``."""
+
+    Config = DiscreteConfig
+
+    def __init__(self, model, scheduler, config: DiscreteConfig | None = None, **overrides):
+        super().__init__(model, scheduler, config, **schedule_fits(model, config, overrides))
+        self.engine = DiscreteEngine(model, scheduler, self.config)
+
+    def infer(self, x: torch.Tensor) -> AttributeResult:
+        return self.infer_many(x[None])
+
+    def infer_many(self, x: torch.Tensor) -> AttributeResult:
+        sets, pool = product_sets([2] * len(ATTRIBUTES)), attribute_pool()
+        start = time.perf_counter()
+        z = encode(self.model, x)  # a latent model's latents, once per face (pixels: the faces themselves)
+        per = (time.perf_counter() - start) / len(x)
+        results = [self.engine.infer(img, pool, sets) for img in z]
+        return AttributeResult(torch.stack([attrs_from_slots(r.answer) for r in results]), torch.stack([r.errors for r in results]),
+                               torch.tensor([r.network_evals for r in results], dtype=torch.float),
+                               torch.tensor([r.seconds + per for r in results]), self.config)
+
+
+def infer_faces(x: torch.Tensor, method: str, model=None, *, n_samples: int | None = None, t_range=None, seed: int | None = None,
                 schedule=None) -> AttributeResult:
     """Attributes (B, 3) of faces x (B, 3, H, W) by ``method``: ``"naive"``, ``"cached"`` or ``"eliminate"``
-    enumeration of the 8 configurations with the composed ``model`` on ``n_samples`` shared noise samples (t from
-    ``t_range``; ``schedule``: the elimination schedule), or ``"resnet"`` (``model`` is an ``AttributeClassifier``).
-    A setting left at None is the model's recorded one (``inference.json``), else ``DiscreteConfig``'s default."""
+    enumeration of the 8 configurations with the composed ``model`` (``AttributeEngine``) on ``n_samples`` shared
+    noise samples (t from ``t_range``; ``schedule``: the elimination schedule), or ``"resnet"`` (``model`` is an
+    ``AttributeClassifier``). A setting left at None is the model's recorded one (``inference.json``), else
+    ``DiscreteConfig``'s default."""
     if method not in FACE_METHODS:
         raise ValueError(f"method must be one of {FACE_METHODS}, got {method!r}")
     if method == "resnet":
@@ -57,22 +83,8 @@ def infer_faces(x: torch.Tensor, method: str, model=None, *, n_samples: int | No
             attrs = model.predict(x)
         per = (time.perf_counter() - start) / len(x)
         return AttributeResult(attrs, None, torch.zeros(len(x)), torch.full((len(x),), per))
-    engine = DiscreteEngine(model, make_scheduler(), face_settings(model, n_samples, t_range, schedule, seed=seed, method=method))
-    sets, pool = product_sets([2] * len(ATTRIBUTES)), attribute_pool()
-    start = time.perf_counter()
-    z = encode(model, x)  # a latent model's latents, once per face (pixels: the faces themselves)
-    per = (time.perf_counter() - start) / len(x)
-    results = [engine.infer(img, pool, sets) for img in z]
-    return AttributeResult(torch.stack([attrs_from_slots(r.answer) for r in results]), torch.stack([r.errors for r in results]),
-                           torch.tensor([r.network_evals for r in results], dtype=torch.float), torch.tensor([r.seconds + per for r in results]),
-                           engine.config)
-
-
-def face_settings(model, n_samples: int | None = None, t_range=None, schedule=None, **fields) -> DiscreteConfig:
-    """The settings the attribute engines use for ``model``: each one given (not None), else the model's recorded one
-    (its folder's ``inference.json``), else ``DiscreteConfig``'s default. ``fields``: other ``DiscreteConfig`` fields."""
-    given = {k: v for k, v in (("n_samples", n_samples), ("t_range", t_range), ("schedule", schedule)) if v is not None}
-    return DiscreteEngine(model, make_scheduler(), **given, **fields).config
+    settings = AttributeEngine.settings_for(model, n_samples=n_samples, t_range=t_range, schedule=schedule, seed=seed, method=method)
+    return AttributeEngine(model, make_scheduler(), settings).infer_many(x)
 
 
 @dataclass
@@ -85,17 +97,17 @@ class Votes:
 
 @torch.no_grad()
 def attribute_votes(x: torch.Tensor, attrs: torch.Tensor, model, *, n_samples: int | None = None, t_range=None,
-                    seed: int = _D.seed, spacing: str = "random") -> Votes:
+                    seed: int | None = None, spacing: str | None = None) -> Votes:
     """How each noise sample votes on each attribute, for faces x (B, 3, H, W) with attributes attrs (B, 3):
     vote[b, n, a] = error(attribute a absent) - error(attribute a present), the other two attributes at their
     true values, at noise sample n alone: positive votes "present". The sum over n is the decision that
     ``infer_faces`` makes for attribute a when the others are right. The samples are the engine's (same seed,
     same t and noise for every face; ``spacing="even"`` spreads the t evenly over the range, to see every
-    noise level). 6 network rows per face and sample. ``n_samples`` / ``t_range`` at None: the model's recorded settings."""
+    noise level). 6 network rows per face and sample. A setting at None: the model's recorded one, else the default."""
     scheduler = make_scheduler()
     x = encode(model, x)
-    engine = DiscreteEngine(model, scheduler, face_settings(model, n_samples, t_range, seed=seed, spacing=spacing))
-    samples, n_samples = engine.noise_for(x[0]), engine.config.n_samples
+    engine = DiscreteEngine(model, scheduler, AttributeEngine.settings_for(model, n_samples=n_samples, t_range=t_range, seed=seed, spacing=spacing))
+    samples, n_samples = engine.noise_for(x[0]), engine.config.noise.n_samples
     pool, slots = attribute_pool(), 2 * torch.arange(len(ATTRIBUTES))
     vote = torch.zeros(len(x), n_samples, len(ATTRIBUTES))
     for b, (img, a) in enumerate(zip(x, torch.as_tensor(attrs).long().cpu())):

@@ -10,14 +10,14 @@ random numbers: differences between candidates are much less noisy than the erro
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
-from ..checks import check_int, check_sample, check_timesteps
+from ..checks import check_int, check_sample, check_t_range, check_timesteps, configure
 from ..compose import ComposedDenoiser
 from ..concepts import check_concepts
-from ..schedule import NoiseSamples
+from ..schedule import NoiseSamples, make_scheduler
 
 # The most backbone rows in one call, the default of every engine: large enough to keep the CPU's cores busy,
 # small enough for a laptop's memory (a GPU takes more: set each engine's max_rows).
@@ -26,23 +26,19 @@ MAX_ROWS = 128
 
 @dataclass
 class InferenceResult:
-    """The answer of an inference engine, the errors behind it, and what it cost.
+    """What every engine's answer for one image holds; each engine's result adds its own fields
+    (``DiscreteResult``, ``PositionResult``, ``DescentResult``).
 
     Attributes:
-        answer: the inferred concepts: indices into the candidate pool (``DiscreteEngine``, ``ZeroShot``: (K,) long,
-            sorted by the set's order) or positions (``PositionEngine``, ``multistart``, ``k_scan``: (K, 2)).
-        error: the denoising error of the answer on the engine's fixed noise samples (``PositionEngine``: on the last
-            check's fresh samples; ``multistart`` with one initialisation: NaN, nothing was compared).
+        answer: the inferred concepts: indices into the candidate pool (K,) long, sorted by the set's order (discrete
+            engines), or positions (K, 2) (position engines).
+        error: the denoising error of the answer on the engine's fixed noise samples.
         candidates: what was scored: (S, K_max) long candidate sets, -1 padding smaller sets (discrete engines; the
-            grid sets the search visited for ``PositionEngine``); (inits, 1) initialisation numbers for ``multistart``.
-        errors: (S,) the error of each candidate (NaN where staged elimination stopped scoring it, or where a single
-            initialisation was not scored).
+            grid sets the search visited for ``PositionEngine``); (inits, 1) initialisation numbers for ``DescentEngine``.
+        errors: (S,) the error of each candidate.
         network_evals: backbone rows spent (one sample-sized input through the backbone is 1; a row
             that is also back-propagated counts 3).
         seconds: wall-clock time (per image for the batched engines).
-        info: what else an engine reports: ``"last_stage"`` and ``"schedule"`` (staged elimination);
-            ``"grid_answer"``, ``"grid_error"``, ``"pruned"`` (``PositionEngine``); ``"inits"`` every
-            initialisation's end point (``multistart``); ``"error_by_k"`` (``k_scan``).
     """
 
     answer: torch.Tensor
@@ -51,12 +47,54 @@ class InferenceResult:
     errors: torch.Tensor
     network_evals: int
     seconds: float
-    info: dict = field(default_factory=dict)
 
     @property
     def k(self) -> int:
         """The number of concepts in the answer."""
         return int(self.answer.shape[0])
+
+
+class Engine:
+    """The door every inference engine shares.
+
+    ``Engine(model, scheduler, config=None, **overrides)``: ``config`` is an instance of the engine's ``Config``
+    dataclass; None: the settings the model carries from its folder (``inference.json``) over the engine's defaults.
+    Keyword arguments override single fields, e.g. ``n_samples=16`` (the noise settings may be given by name).
+
+    ``infer(x0, ...)`` answers one image (*shape); ``infer_many(x0, ...)`` a batch (B, *shape) with one answer per
+    image, each the same as that image's answer alone. The other arguments (a candidate pool, a number of concepts
+    ``k`` for every image or one per image) are the same for both. An engine computes one of the two natively and
+    overrides it; the base class gives the other.
+    """
+
+    Config: type  # the engine's configuration dataclass
+    defaults = None  # its defaults when they are not the dataclass's own (an instance of Config)
+    reads_recorded = True  # False: ignore the model's recorded settings (chosen for another engine)
+    image_dims: int | None = None  # the axes of one image where the engine fixes them (3: (C, H, W))
+
+    def __init__(self, model, scheduler, config=None, **overrides):
+        self.config = configure(self.Config, config, overrides, model if self.reads_recorded else None, self.defaults)
+        check_t_range(self.config.noise.t_range, scheduler)
+        self.model, self.scheduler = model, scheduler
+
+    @classmethod
+    def settings_for(cls, model, **given):
+        """The settings this engine uses for ``model``: each one given that is not None, else the model's recorded one
+        (its ``inference.json``), else the engine's defaults. A chapter passes its parameters here, None where the reader
+        left them to the model (``igm_lite.chapters.chapter_settings``)."""
+        return cls(model, make_scheduler(), **{k: v for k, v in given.items() if v is not None}).config
+
+    def infer(self, x0: torch.Tensor, *args, **kwargs):
+        """The answer for one image x0 (*shape)."""
+        if self.image_dims and isinstance(x0, torch.Tensor) and x0.dim() != self.image_dims:
+            raise ValueError(f"x0 must be one image ({self.image_dims} axes), got shape {tuple(x0.shape)}; infer_many takes a batch")
+        check_sample(x0, self.model, "x0")
+        return self.infer_many(x0[None], *args, **kwargs)[0]
+
+    def infer_many(self, x0: torch.Tensor, *args, **kwargs) -> list:
+        """One answer per image of the batch x0 (B, *shape)."""
+        check_sample(x0, self.model, "x0", batched=True)
+        return [self.infer(x, *args, **kwargs) for x in x0]
 
 
 def check_noise_samples(samples, x0: torch.Tensor, scheduler, name: str = "samples") -> None:

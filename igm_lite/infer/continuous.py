@@ -24,7 +24,6 @@ Network evaluations are counted in backbone rows: a row that is also back-propag
 from __future__ import annotations
 
 import dataclasses
-
 import time
 from dataclasses import dataclass
 
@@ -33,8 +32,8 @@ import torch
 from ..checks import check_float, check_int, check_sample, check_t_range, configure
 from ..compose import combine, needs_uncond
 from ..data.clevr import ClevrWorld, position_concepts
-from ..schedule import draw_noise
-from .base import MAX_ROWS, InferenceResult
+from ..schedule import NoiseConfig
+from .base import MAX_ROWS, Engine, InferenceResult
 from .discrete import CachedScorer, greedy_search
 
 # Seed offsets: each random stream of the engine is seeded by (seed + offset), so that the grid's cache, the
@@ -75,19 +74,28 @@ def composed_error(model, x_t, t, eps, pos, mask, eps_u=None):
 
 @dataclass(frozen=True)
 class DescentConfig:
-    """The settings of ``multistart`` (and ``k_scan``), with their defaults; ``OFFICIAL`` is the official algorithm."""
+    """The settings of ``DescentEngine`` (``multistart``, ``k_scan``), with their defaults; ``OFFICIAL`` is the official
+    algorithm."""
 
     inits: int = 8  # random initialisations per image (positions ~ N(0.5, 0.13^2))
     steps: int = 300  # AdamW steps, one fresh (t, eps) per image each
     lr: float = 4e-3  # the official learning rate
-    t_range: tuple = (0, 500)  # timesteps are drawn from [lo, hi) (the official inference: t < 500)
-    n_samples: int = 8  # fixed noise samples on which the initialisations are compared
-    seed: int = 0  # seeds each image's initialisations and noise alike
+    # the fixed noise samples on which the initialisations (and the Ks of a scan) are compared; its t range is the
+    # descent's too (the official inference: t < 500), and its seed seeds each image's initialisations and noise alike
+    noise: NoiseConfig = NoiseConfig(n_samples=8, t_range=(0, 500))
+    k_range: tuple = (1, 10)  # the Ks a scan tries when K is not given (inclusive)
 
     def __post_init__(self):
+        if not isinstance(self.noise, NoiseConfig):
+            raise TypeError(f"noise must be an igm_lite.NoiseConfig, got {type(self.noise).__name__}")
+        try:
+            k_range = tuple(check_int(v, "k_range") for v in self.k_range)
+        except TypeError:
+            raise TypeError(f"k_range must be a pair (lo, hi) of counts, got {self.k_range!r}") from None
+        if len(k_range) != 2 or k_range[0] > k_range[1]:
+            raise ValueError(f"k_range must be a pair (lo, hi) with 1 <= lo <= hi, got {self.k_range!r}")
         for name, value in (("inits", check_int(self.inits, "inits")), ("steps", check_int(self.steps, "steps", lo=0)),
-                            ("lr", check_float(self.lr, "lr", 0, lo_open=True)), ("t_range", check_t_range(self.t_range)),
-                            ("n_samples", check_int(self.n_samples, "n_samples")), ("seed", check_int(self.seed, "seed", lo=None))):
+                            ("lr", check_float(self.lr, "lr", 0, lo_open=True)), ("k_range", k_range)):
             object.__setattr__(self, name, value)
 
 
@@ -95,7 +103,7 @@ class DescentConfig:
 OFFICIAL = DescentConfig(inits=1, steps=2000)
 
 
-def descend(model, x0, init, mask, scheduler, *, steps: int, lr: float = DescentConfig.lr, t_range=DescentConfig.t_range,
+def descend(model, x0, init, mask, scheduler, *, steps: int, lr: float = DescentConfig.lr, t_range=DescentConfig.noise.t_range,
             n_samples: int = 1, grad_clip: float = 1.0, generator=None, trace: list | None = None):
     """Gradient descent on positions. x0 (B, C, H, W); init (B, R, K, 2) R initialisations per image;
     mask (B, K) the active objects. Each step draws ``n_samples`` (t, eps) per image, shared by its R
@@ -211,16 +219,30 @@ def random_init(b: int, r: int, k: int, generator: torch.Generator) -> torch.Ten
     return (0.5 + 0.13 * torch.randn((b, r, k, 2), generator=generator)).clamp(0, 1)
 
 
-def multistart(model, x0, k, scheduler, config: DescentConfig | None = None, **overrides) -> list[InferenceResult]:
+@dataclass
+class DescentResult(InferenceResult):
+    """``DescentEngine``'s answer for one image: ``answer`` the positions (K, 2), ``candidates`` (inits, 1) the
+    initialisation numbers, ``errors`` (inits,) their errors on the fixed samples (with one initialisation there is
+    nothing to compare, so nothing is scored: ``error`` and ``errors`` are NaN).
+
+    Attributes:
+        inits: (inits, K, 2) every initialisation's end point.
+        error_by_k: a K scan's least error at each K tried (None when K was given); ``network_evals`` is then the
+            whole scan's.
+    """
+
+    inits: torch.Tensor
+    error_by_k: dict | None = None
+
+
+def multistart(model, x0, k, scheduler, config: DescentConfig | None = None, **overrides) -> list[DescentResult]:
     """Random-init gradient search for images x0 (B, C, H, W) with ``k`` objects each (an int, or one count
     per image): ``inits`` initialisations per image, all images and inits optimised in one batch; each image
     keeps the initialisation with the least error on ``n_samples`` fixed noise samples. ``config``: a
     ``DescentConfig`` (None: its defaults; ``OFFICIAL``: the official algorithm), keyword arguments override its
-    fields. Returns one ``InferenceResult`` per image: answer the positions (k, 2), candidates (inits, 1) the
-    initialisations, errors (inits,) their errors on the fixed samples; with one initialisation there is nothing
-    to compare, so nothing is scored: error and errors are NaN. ``info["inits"]``: every initialisation's end point."""
+    fields. Returns one ``DescentResult`` per image."""
     c = configure(DescentConfig, config, overrides)
-    check_t_range(c.t_range, scheduler)
+    check_t_range(c.noise.t_range, scheduler)
     start = time.perf_counter()
     check_images(x0, model)
     B = x0.shape[0]
@@ -230,13 +252,13 @@ def multistart(model, x0, k, scheduler, config: DescentConfig | None = None, **o
     mask = torch.arange(max(ks)).unsqueeze(0) < torch.tensor(ks).unsqueeze(1)  # (B, K_max)
     # every image draws its initialisations and its noise from its own generator, seeded alike: its answer does
     # not depend on the other images of the batch
-    gens = [torch.Generator().manual_seed(c.seed) for _ in range(B)]
+    gens = [torch.Generator().manual_seed(c.noise.seed) for _ in range(B)]
     init = torch.zeros(B, c.inits, max(ks), 2)
     for b, g in enumerate(gens):
         init[b, :, : ks[b]] = random_init(1, c.inits, ks[b], g)[0]
-    pos, evals = descend(model, x0, init, mask, scheduler, steps=c.steps, lr=c.lr, t_range=c.t_range, generator=gens)
+    pos, evals = descend(model, x0, init, mask, scheduler, steps=c.steps, lr=c.lr, t_range=c.noise.t_range, generator=gens)
     rows = rows_per_image(evals, ks, c.inits, model)
-    samples = draw_noise(tuple(x0.shape[1:]), c.n_samples, t_range=c.t_range, seed=c.seed)
+    samples = c.noise.draw(x0.shape[1:])
     out = []
     for b in range(B):
         if c.inits > 1:
@@ -245,31 +267,42 @@ def multistart(model, x0, k, scheduler, config: DescentConfig | None = None, **o
         else:
             errs, spent = torch.full((1,), float("nan")), rows[b]
         i = int(errs.argmin()) if c.inits > 1 else 0
-        out.append(InferenceResult(pos[b, i, : ks[b]], float(errs[i]), torch.arange(c.inits).view(-1, 1), errs, round(spent),
-                                   (time.perf_counter() - start) / B, info={"inits": pos[b, :, : ks[b]]}))
+        out.append(DescentResult(pos[b, i, : ks[b]], float(errs[i]), torch.arange(c.inits).view(-1, 1), errs, round(spent),
+                                 (time.perf_counter() - start) / B, inits=pos[b, :, : ks[b]]))
     return out
 
 
-def k_scan(model, x0, scheduler, k_range=(1, 10), config: DescentConfig | None = None, **overrides) -> list[InferenceResult]:
-    """``multistart`` at every K in ``k_range`` (inclusive); each image keeps the K whose best initialisation has
-    the least error on the fixed samples (the paper's choice of K by brute force: one search per K). The
-    kept result's ``network_evals`` is the whole scan's; ``info["error_by_k"]`` the least error at each K."""
-    c = configure(DescentConfig, config, overrides)
+def k_scan(model, x0, scheduler, k_range=None, config: DescentConfig | None = None, **overrides) -> list[DescentResult]:
+    """``multistart`` at every K in ``k_range`` (inclusive; None: the config's); each image keeps the K whose best
+    initialisation has the least error on the fixed samples (the paper's choice of K by brute force: one search per
+    K). The kept result's ``network_evals`` is the whole scan's; ``error_by_k`` the least error at each K."""
+    c = configure(DescentConfig, config, {**overrides, **({} if k_range is None else {"k_range": k_range})})
     if c.inits < 2:
         raise ValueError("a K scan compares K by the error of the best initialisation on fixed noise: use inits >= 2")
-    try:
-        k_lo, k_hi = (check_int(v, "k_range") for v in k_range)
-    except TypeError:
-        raise TypeError(f"k_range must be a pair (lo, hi) of counts, got {k_range!r}") from None
-    if k_lo > k_hi:
-        raise ValueError(f"k_range must satisfy 1 <= lo <= hi, got {tuple(k_range)}")
+    k_lo, k_hi = c.k_range
     runs = [multistart(model, x0, k, scheduler, c) for k in range(k_lo, k_hi + 1)]
     out = []
     for b in range(x0.shape[0]):
         best = min((run[b] for run in runs), key=lambda o: o.error)
-        out.append(dataclasses.replace(best, network_evals=sum(run[b].network_evals for run in runs),  # a new result: the
-                                       info={**best.info, "error_by_k": {k_lo + i: run[b].error for i, run in enumerate(runs)}}))  # runs' stay as they were
+        out.append(dataclasses.replace(best, network_evals=sum(run[b].network_evals for run in runs),
+                                       error_by_k={k_lo + i: run[b].error for i, run in enumerate(runs)}))
     return out
+
+
+class DescentEngine(Engine):
+    """Gradient descent on positions from random initialisations (the paper's continuous inversion):
+    ``infer(x0, k=None)`` one image, ``infer_many(x0, k=None)`` a batch (optimised together) -> ``DescentResult``.
+    ``k``: the number of objects, for every image or one per image (``multistart``); None: every K of ``k_range``,
+    keeping the K of least error (``k_scan``). The model's recorded settings are the grid engine's, so this engine
+    starts from ``DescentConfig``'s defaults (``config=OFFICIAL``: the official algorithm)."""
+
+    Config = DescentConfig
+    reads_recorded, image_dims = False, 3
+
+    def infer_many(self, x0: torch.Tensor, k=None) -> list[DescentResult]:
+        if k is None:
+            return k_scan(self.model, x0, self.scheduler, config=self.config)
+        return multistart(self.model, x0, k, self.scheduler, self.config)
 
 
 @dataclass(frozen=True)
@@ -278,8 +311,9 @@ class PositionConfig:
     ``python -m igm_lite.bench results clevr-validation``)."""
 
     grid: int = 12  # the grid is grid x grid positions over ``region`` (``position_grid``)
-    n_samples: int = 3  # N shared noise samples of the grid's cache
-    t_range: tuple = (50, 450)  # their timesteps are drawn from [lo, hi) (the paper's inference uses t < 500)
+    # the grid cache's shared samples: N = 3, t from [50, 450) (the paper's inference uses t < 500), the refinement's
+    # and the last check's t too; its seed seeds them all (the refinement and the last check add REFINE_SEED, CHECK_SEED)
+    noise: NoiseConfig = NoiseConfig(n_samples=3, t_range=(50, 450))
     refine_steps: int = 10  # gradient steps from the grid answer (0: none), one fresh noise sample each
     refine_lr: float = 4e-3  # their learning rate (AdamW)
     prune: bool = True  # after refining, drop objects whose removal lowers the error (when K is inferred)
@@ -296,19 +330,19 @@ class PositionConfig:
     # (x0, x1, y0, y1), the rectangle the grid covers: where objects of the training scenes stand (``grid_region``).
     # Grid points where no training object ever stood (the sky above the floor) attracted spare objects.
     region: tuple = (0.06, 0.94, 0.06, 0.94)
-    seed: int = 0  # seeds the cache's samples; the refinement and the last check add REFINE_SEED and CHECK_SEED
     max_rows: int = MAX_ROWS  # the most backbone rows in one call
 
     def __post_init__(self):
         if len(tuple(self.region)) != 4:
             raise ValueError(f"region must be (x0, x1, y0, y1), got {self.region!r}")
-        for name, value in (("grid", check_int(self.grid, "grid")), ("n_samples", check_int(self.n_samples, "n_samples")),
-                            ("t_range", check_t_range(self.t_range)), ("refine_steps", check_int(self.refine_steps, "refine_steps", lo=0)),
+        if not isinstance(self.noise, NoiseConfig):
+            raise TypeError(f"noise must be an igm_lite.NoiseConfig, got {type(self.noise).__name__}")
+        for name, value in (("grid", check_int(self.grid, "grid")), ("refine_steps", check_int(self.refine_steps, "refine_steps", lo=0)),
                             ("refine_lr", check_float(self.refine_lr, "refine_lr", 0, lo_open=True)),
                             ("prune_samples", check_int(self.prune_samples, "prune_samples")), ("k_max", check_int(self.k_max, "k_max")),
                             ("min_separation", check_float(self.min_separation, "min_separation", lo=0)),
                             ("region", tuple(check_float(v, "region", 0, 1) for v in self.region)),
-                            ("seed", check_int(self.seed, "seed", lo=None)), ("max_rows", check_int(self.max_rows, "max_rows"))):
+                            ("max_rows", check_int(self.max_rows, "max_rows"))):
             object.__setattr__(self, name, value)
 
 
@@ -325,8 +359,26 @@ class _Search:
     grid_error: float
 
 
-class PositionEngine:
-    """Grid search by the cached discrete engine, then gradient refinement, then a pruning check.
+@dataclass
+class PositionResult(InferenceResult):
+    """``PositionEngine``'s answer for one image: ``answer`` the positions (K, 2), ``error`` their error on the last
+    check's fresh samples, ``candidates`` / ``errors`` the grid sets the greedy search visited and their errors.
+
+    Attributes:
+        grid_answer: (K', 2) the grid search's answer, before refinement and pruning.
+        grid_error: its error on the grid's samples.
+        pruned: how many objects the last check dropped.
+    """
+
+    grid_answer: torch.Tensor
+    grid_error: float
+    pruned: int
+
+
+class PositionEngine(Engine):
+    """Grid search by the cached discrete engine, then gradient refinement, then a pruning check:
+    ``infer(x0, k=None)`` one image, ``infer_many(x0, k=None)`` a batch -> ``PositionResult``; ``k`` the number of
+    objects, for every image or one per image, None: inferred.
 
     Args:
         model: a composed position denoiser (concepts (x, y, 1)).
@@ -336,10 +388,11 @@ class PositionEngine:
             ``PositionEngine(model, scheduler, grid=16, region=grid_region())``.
     """
 
+    Config, image_dims = PositionConfig, 3
+
     def __init__(self, model, scheduler, config: PositionConfig | None = None, **overrides):
-        self.config = c = configure(PositionConfig, config, overrides, model)
-        check_t_range(c.t_range, scheduler)
-        self.model, self.scheduler = model, scheduler
+        super().__init__(model, scheduler, config, **overrides)
+        c = self.config
         self.pool = position_grid(c.grid, c.region[0::2], c.region[1::2])
 
     def conflicts(self, pos: torch.Tensor) -> torch.Tensor:
@@ -349,7 +402,7 @@ class PositionEngine:
 
     def cache(self, x0: torch.Tensor) -> CachedScorer:
         """The grid's cache for image x0: every grid position once per noise sample."""
-        samples = draw_noise(tuple(x0.shape), self.config.n_samples, t_range=self.config.t_range, seed=self.config.seed)
+        samples = self.config.noise.draw(x0.shape)
         return CachedScorer(self.model, x0, self.pool.to(x0), samples, self.scheduler, self.config.max_rows)
 
     def error_by_k(self, x0: torch.Tensor, k_max: int = 10) -> torch.Tensor:
@@ -359,23 +412,16 @@ class PositionEngine:
         scorer = self.cache(x0)
         return torch.tensor([greedy_search(scorer, k=k)[1] for k in range(1, k_max + 1)])
 
-    def infer(self, x0: torch.Tensor, k: int | None = None) -> InferenceResult:
-        """Positions (K, 2) of the objects in x0 (C, H, W); K inferred unless ``k`` is given."""
-        if isinstance(x0, torch.Tensor) and x0.dim() != 3:
-            raise ValueError(f"x0 must be one image (C, H, W), got shape {tuple(x0.shape)}; infer_many takes a batch")
-        check_sample(x0, self.model, "x0")
-        return self.infer_many(x0[None], None if k is None else [k])[0]
-
-    def infer_many(self, x0: torch.Tensor, ks=None) -> list[InferenceResult]:
-        """``infer`` for a batch x0 (B, C, H, W); ``ks``: B given counts, or None to infer every K. Each image's
-        grid search and pruning run on its own; the gradient refinement of all B answers is ONE batched descent
-        (fewer, larger backbone calls: faster per image), each image with its own noise: an image gets the same
-        answer alone or in any batch."""
+    def infer_many(self, x0: torch.Tensor, k=None) -> list[PositionResult]:
+        """Each image's grid search and pruning run on its own; the gradient refinement of all B answers is ONE batched
+        descent (fewer, larger backbone calls: faster per image), each image with its own noise: an image gets the
+        same answer alone or in any batch."""
         check_images(x0, self.model)
+        ks = None if k is None else [k] * len(x0) if not isinstance(k, (list, tuple, torch.Tensor)) else list(k)
         if ks is not None:
             if len(ks) != len(x0):
-                raise ValueError(f"ks must give one count per image ({len(x0)}), got {len(ks)}")
-            ks = [check_int(k, "k", 1, self.pool.shape[0]) for k in ks]
+                raise ValueError(f"k must be a count or one count per image ({len(x0)}), got {len(ks)} counts")
+            ks = [check_int(v, "k", 1, self.pool.shape[0]) for v in ks]
         start, B, searches = time.perf_counter(), len(x0), []
         for b in range(B):
             scorer, k = self.cache(x0[b]), None if ks is None else int(ks[b])
@@ -389,9 +435,9 @@ class PositionEngine:
             init, mask = x0.new_zeros(B, 1, max(sizes), 2), torch.zeros(B, max(sizes), dtype=torch.bool)
             for b, s in enumerate(searches):
                 init[b, 0, : sizes[b]], mask[b, : sizes[b]] = s.pos, True
-            new, spent = descend(self.model, x0, init, mask, self.scheduler, steps=self.config.refine_steps, lr=self.config.refine_lr,
-                                 t_range=self.config.t_range, generator=[torch.Generator().manual_seed(self.config.seed + REFINE_SEED)
-                                                                         for _ in range(B)])
+            c = self.config
+            new, spent = descend(self.model, x0, init, mask, self.scheduler, steps=c.refine_steps, lr=c.refine_lr, t_range=c.noise.t_range,
+                                 generator=[torch.Generator().manual_seed(c.noise.seed + REFINE_SEED) for _ in range(B)])
             for b, (s, rows) in enumerate(zip(searches, rows_per_image(spent, sizes, 1, self.model))):
                 s.pos, s.evals = new[b, 0, : sizes[b]], s.evals + rows
         checked = []
@@ -399,7 +445,7 @@ class PositionEngine:
             # score the answer (and every answer less one object) from one small cache, on FRESH noise samples:
             # the grid search chose its objects on the first ones, so an extra object fits their noise too
             c = self.config
-            fresh = draw_noise(tuple(x0.shape[1:]), c.prune_samples, t_range=c.t_range, seed=c.seed + CHECK_SEED)
+            fresh = c.noise.draw(x0.shape[1:], c.prune_samples, seed_offset=CHECK_SEED)
             final = CachedScorer(self.model, x0[b], position_concepts(s.pos), fresh, self.scheduler, c.max_rows)
             if c.prune and s.k is None:
                 keep, err = prune(final, self.conflicts(s.pos))
@@ -407,6 +453,6 @@ class PositionEngine:
                 keep, err = list(range(len(s.pos))), float(final.errors(torch.arange(len(s.pos))[None])[0])
             checked.append((s, keep, err, final.network_evals))
         seconds = (time.perf_counter() - start) / B  # per image: the refinement is shared by the batch
-        return [InferenceResult(s.pos[keep], err, s.candidates, s.errors, round(s.evals + evals), seconds,
-                                info={"grid_answer": s.grid_answer, "grid_error": s.grid_error, "pruned": len(s.pos) - len(keep)})
+        return [PositionResult(s.pos[keep], err, s.candidates, s.errors, round(s.evals + evals), seconds,
+                               grid_answer=s.grid_answer, grid_error=s.grid_error, pruned=len(s.pos) - len(keep))
                 for s, keep, err, evals in checked]

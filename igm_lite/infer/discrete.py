@@ -25,11 +25,11 @@ from dataclasses import dataclass
 
 import torch
 
-from ..checks import check_int, check_pool, check_sample, check_sets, check_t_range, configure
+from ..checks import check_int, check_pool, check_sample, check_sets
 from ..compose import ComposedDenoiser, coefficients, needs_uncond
 from ..io import recorded_settings
-from ..schedule import WHOLE_SCHEDULE, NoiseSamples, draw_noise
-from .base import MAX_ROWS, InferenceResult, check_noise_samples, denoising_error
+from ..schedule import NoiseConfig, NoiseSamples
+from .base import MAX_ROWS, Engine, InferenceResult, check_noise_samples, denoising_error
 
 
 def subsets(m: int, k: int) -> torch.Tensor:
@@ -248,10 +248,7 @@ METHODS = ("cached", "eliminate", "naive")
 class DiscreteConfig:
     """The settings of ``DiscreteEngine`` (and of the engines built on it), with their defaults."""
 
-    n_samples: int = 32  # N, the shared (t, eps) samples every candidate set is judged on
-    t_range: tuple = WHOLE_SCHEDULE  # timesteps are drawn from [lo, hi) (the paper's CelebA inference: the whole schedule)
-    spacing: str = "random"  # "random" (uniform draws, the paper) or "even" timesteps (Diffusion Classifier)
-    seed: int = 0  # seed of the shared noise: the same samples for every image
+    noise: NoiseConfig = NoiseConfig()  # the shared (t, eps) samples every candidate set is judged on (32, t over the whole schedule)
     method: str = "cached"  # "cached" (each candidate once per sample), "eliminate" (cached + staged elimination), "naive"
     schedule: tuple | None = None  # "eliminate": ((samples so far, sets kept), ...); None: (N/4, 5), (N, 1)
     max_sets: int = 20000  # without explicit sets: enumerate up to this many, otherwise search (greedy, then swaps)
@@ -260,23 +257,45 @@ class DiscreteConfig:
     def __post_init__(self):
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
-        if self.spacing not in ("random", "even"):
-            raise ValueError(f"spacing must be 'random' or 'even', got {self.spacing!r}")
-        n = check_int(self.n_samples, "n_samples")
-        schedule = tuple(check_schedule(self.schedule, n)) if self.schedule else None
-        for name, value in (("n_samples", n), ("t_range", check_t_range(self.t_range)), ("schedule", schedule),
-                            ("seed", check_int(self.seed, "seed", lo=None)), ("max_sets", check_int(self.max_sets, "max_sets")),
+        if not isinstance(self.noise, NoiseConfig):
+            raise TypeError(f"noise must be an igm_lite.NoiseConfig, got {type(self.noise).__name__}")
+        schedule = tuple(check_schedule(self.schedule, self.noise.n_samples)) if self.schedule else None
+        for name, value in (("schedule", schedule), ("max_sets", check_int(self.max_sets, "max_sets")),
                             ("max_rows", check_int(self.max_rows, "max_rows"))):
             object.__setattr__(self, name, value)
 
     @property
     def stages(self) -> list[tuple[int, int]]:
         """The elimination schedule in use: ``schedule``, or by default every set on N/4 samples, the best 5 on all N."""
-        return list(self.schedule or [(max(1, self.n_samples // 4), 5), (self.n_samples, 1)])
+        n = self.noise.n_samples
+        return list(self.schedule or [(max(1, n // 4), 5), (n, 1)])
 
 
-class DiscreteEngine:
-    """Discrete inversion with shared noise.
+def schedule_fits(model, config, overrides: dict) -> dict:
+    """``overrides`` for a discrete engine of ``model``, less the model's recorded elimination schedule where they
+    change the number of samples: a recorded schedule belongs to the number of samples it was chosen with."""
+    recorded = recorded_settings(model)
+    if config is None and "schedule" in recorded and "schedule" not in overrides and overrides.get("n_samples", recorded.get("n_samples")) != recorded.get("n_samples"):
+        return {**overrides, "schedule": None}
+    return overrides
+
+
+@dataclass
+class DiscreteResult(InferenceResult):
+    """``DiscreteEngine``'s answer for one image (``InferenceResult``'s fields), and for staged elimination:
+
+    Attributes:
+        last_stage: (S,) the stage at which each candidate set was last scored (None for other methods).
+        schedule: the elimination schedule used, [(samples so far, sets kept), ...] (None for other methods).
+    """
+
+    last_stage: torch.Tensor | None = None
+    schedule: list | None = None
+
+
+class DiscreteEngine(Engine):
+    """Discrete inversion with shared noise: ``infer(x0, pool, sets=None, k=None, k_max=None)`` (one image),
+    ``infer_many`` (a batch, the same pool for every image) -> ``DiscreteResult``.
 
     Args:
         model: the composed denoiser.
@@ -286,20 +305,17 @@ class DiscreteEngine:
             ``DiscreteEngine(model, scheduler, n_samples=16, method="naive")``.
     """
 
+    Config = DiscreteConfig
+
     def __init__(self, model, scheduler, config: DiscreteConfig | None = None, **overrides):
-        recorded = recorded_settings(model)
-        if config is None and "schedule" in recorded and "schedule" not in overrides and overrides.get("n_samples", recorded.get("n_samples")) != recorded.get("n_samples"):
-            overrides = {**overrides, "schedule": None}  # a recorded schedule belongs to the number of samples it was chosen with
-        self.config = cfg = configure(DiscreteConfig, config, overrides, model)
-        check_t_range(cfg.t_range, scheduler)
-        self.model, self.scheduler, self.method = model, scheduler, cfg.method
+        super().__init__(model, scheduler, config, **schedule_fits(model, config, overrides))
+        self.method = self.config.method
 
     def noise_for(self, x0: torch.Tensor) -> NoiseSamples:
-        c = self.config
-        return draw_noise(tuple(x0.shape), c.n_samples, t_range=c.t_range, spacing=c.spacing, seed=c.seed)
+        return self.config.noise.draw(x0.shape)
 
     def infer(self, x0: torch.Tensor, pool: torch.Tensor, sets=None, *, k: int | None = None, k_max: int | None = None,
-              swaps: bool = True) -> InferenceResult:
+              swaps: bool = True) -> DiscreteResult:
         """Infer the concepts of x0 (*shape) from the candidate pool (M, D).
 
         ``sets`` given (a list of index lists or a padded (S, K) tensor): enumerate them and return the
@@ -322,8 +338,8 @@ class DiscreteEngine:
             scorer = CachedScorer(self.model, x0, pool, None, self.scheduler, self.config.max_rows)
             cand = pad_sets(sets)
             ans, err, errors, stage = staged_elimination(scorer, samples, cand, self.config.stages)
-            return InferenceResult(ans, err, cand, errors, scorer.network_evals, time.perf_counter() - start,
-                                   info={"last_stage": stage, "schedule": self.config.stages})
+            return DiscreteResult(ans, err, cand, errors, scorer.network_evals, time.perf_counter() - start, last_stage=stage,
+                                  schedule=self.config.stages)
         if self.method == "naive":
             if sets is None:
                 raise ValueError(f"method='{self.method}' only enumerates, and there are more than max_sets = {self.config.max_sets} sets: pass sets=... or raise max_sets")
@@ -341,7 +357,7 @@ class DiscreteEngine:
                 errors = scorer.errors(cand)
             else:
                 ans, err, cand, errors = greedy_search(scorer, k=k, k_max=k_max, swaps=swaps)
-                return InferenceResult(ans, err, cand, errors, evals, time.perf_counter() - start)
+                return DiscreteResult(ans, err, cand, errors, evals, time.perf_counter() - start)
         i = int(errors.argmin())
         answer = cand[i][cand[i] >= 0]
-        return InferenceResult(answer, float(errors[i]), cand, errors, evals, time.perf_counter() - start)
+        return DiscreteResult(answer, float(errors[i]), cand, errors, evals, time.perf_counter() - start)

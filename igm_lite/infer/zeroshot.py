@@ -19,18 +19,19 @@ from dataclasses import dataclass
 
 import torch
 
-from ..checks import configure
-from .base import InferenceResult
-from .discrete import CachedScorer, DiscreteConfig, DiscreteEngine, subsets
+from ..schedule import NoiseConfig
+from .base import Engine
+from .discrete import CachedScorer, DiscreteConfig, DiscreteEngine, DiscreteResult, subsets
 
 METHODS = ("igm", "dc", "dc-joint", "naive")
 # Zero-shot's shared noise: the discrete engine's settings, with timesteps from the middle of the schedule (the
 # smallest t barely tell prompts apart and the largest are mostly noise).
-ZERO_SHOT = DiscreteConfig(t_range=(100, 700))
+ZERO_SHOT = DiscreteConfig(noise=NoiseConfig(t_range=(100, 700)))
 
 
-class ZeroShot:
-    """Choose K of M prompts for an image by one of ``METHODS``.
+class ZeroShot(Engine):
+    """Choose K of M prompts for an image by one of ``METHODS``: ``infer(x0, pool, k, method="igm")`` one image,
+    ``infer_many`` a batch -> ``DiscreteResult``; ``compare`` gives every method's answer from one cache.
 
     Args:
         model: a ``ComposedDenoiser`` whose concepts are prompts (a caption-conditioned digit model, or
@@ -42,13 +43,15 @@ class ZeroShot:
         joint_prompts: ``sets (S, K) -> (S, D)``, the joint prompt of each K-set (for ``dc-joint``).
     """
 
-    def __init__(self, model, scheduler, config: DiscreteConfig | None = None, *, joint_prompts=None, **overrides):
-        self.model, self.joint_prompts = model, joint_prompts
-        cfg = configure(DiscreteConfig, config, overrides, model, base=ZERO_SHOT)
-        self.cached = DiscreteEngine(model, scheduler, cfg, method="cached")
-        self.naive = DiscreteEngine(model, scheduler, cfg, method="naive")
+    Config, defaults = DiscreteConfig, ZERO_SHOT
 
-    def perceive(self, x0: torch.Tensor, pool: torch.Tensor, k: int, method: str = "igm", mode: str | None = None) -> InferenceResult:
+    def __init__(self, model, scheduler, config: DiscreteConfig | None = None, *, joint_prompts=None, **overrides):
+        super().__init__(model, scheduler, config, **overrides)
+        self.joint_prompts = joint_prompts
+        self.cached = DiscreteEngine(model, scheduler, self.config, method="cached")
+        self.naive = DiscreteEngine(model, scheduler, self.config, method="naive")
+
+    def infer(self, x0: torch.Tensor, pool: torch.Tensor, k: int, method: str = "igm", mode: str | None = None) -> DiscreteResult:
         """The K prompts (indices into ``pool`` (M, D), sorted) that ``method`` chooses for x0.
         ``mode`` composes IGM's sets by another form than the model's own (``ComposedDenoiser.composed_as``)."""
         if method not in METHODS:
@@ -63,15 +66,14 @@ class ZeroShot:
             if method == "dc":
                 res = self.cached.infer(x0, pool, sets=subsets(M, 1))
                 top = res.errors.argsort()[:k].sort().values
-                return InferenceResult(top, float(res.errors[top].mean()), res.candidates, res.errors,
-                                       res.network_evals, res.seconds)
+                return DiscreteResult(top, float(res.errors[top].mean()), res.candidates, res.errors, res.network_evals, res.seconds)
             if self.joint_prompts is None:
                 raise ValueError("method='dc-joint' needs joint_prompts: a function from K-sets (S, K) to prompts (S, D)")
             start = time.perf_counter()
             sets = subsets(M, k)
             res = self.cached.infer(x0, self.joint_prompts(sets).to(pool), sets=subsets(len(sets), 1))
             best = sets[int(res.errors.argmin())]
-            return InferenceResult(best, res.error, sets, res.errors, res.network_evals, time.perf_counter() - start)
+            return DiscreteResult(best, res.error, sets, res.errors, res.network_evals, time.perf_counter() - start)
 
     def compare(self, x0: torch.Tensor, pool: torch.Tensor, k: int) -> "Comparison":
         """IGM in both composition forms and Diffusion Classifier top-K from ONE cache: each prompt and the
