@@ -25,23 +25,16 @@ from .data.toy2d import StripeWorld
 from .infer.base import default_device
 from .io import CHECKPOINTS, INFERENCE_NAME, atomic_dir
 from .latent import encode, load_autoencoder
-from .recipes import MODELS, RECIPES, shipped
+from .recipes import MODELS, RECIPES, Recipe, shipped
 from .train import TrainConfig, choose_precision, train
 
 WORLDS = {"stripes": StripeWorld, "faces": FaceWorld, "faces-every": EveryFaceWorld, "celeba": CelebAWorld, "digits": DigitWorld,
           "clevr": ClevrWorld}
 
 
-def make(name: str, out: str | Path | None = None, steps: int | None = None, progress: bool = True,
-         data: dict | None = None, checkpoint_every: int | None = None, precision: str | None = None,
-         autoencoder: str | None = None, seed: int | None = None) -> Path:
-    """Run recipe ``name`` and write the model folder (atomically) to ``out`` (default: the package's).
-    ``precision`` overrides the recipe's mixed precision (``TrainConfig.mixed_precision``, e.g. ``"auto"``).
-    ``data`` overrides the recipe's data arguments (e.g. ``{"root": celeba_dir}``); ``autoencoder`` a latent recipe's
-    autoencoder (a shipped name, a folder or a hub id), whose latents of each batch the model trains on; ``seed`` the
-    training seed (initial weights and every batch: another training run of the same recipe). GPU recipes keep
-    resumable checkpoints in ``OUT-checkpoints``; ``checkpoint_every`` does so for any recipe (the
-    weights are the same: every step's randomness is a function of the seed and the step)."""
+def adapted(name: str, data: dict | None = None, autoencoder: str | None = None) -> Recipe:
+    """Recipe ``name`` with a reader's overrides: ``data`` (its world's batch arguments, e.g. ``{"root": celeba_dir,
+    "size": 128}``: the model is then built for that image size) and a latent recipe's ``autoencoder``."""
     if name not in RECIPES:
         raise KeyError(f"unknown recipe {name!r}; known: {sorted(RECIPES)}")
     r = RECIPES[name]
@@ -67,6 +60,35 @@ def make(name: str, out: str | Path | None = None, steps: int | None = None, pro
             if r.kind == "autoencoder":
                 model["vae"] = {**model["vae"], "sample_size": data["size"]}
             r = dataclasses.replace(r, model=model)
+    return r
+
+
+def write_model(out: Path, result, r: Recipe, cfg: TrainConfig, record: dict) -> None:
+    """Write a trained model's folder atomically: its weights and config, the recipe's ``inference.json`` and
+    ``recipe.json`` (``record`` (name, command, seconds, ...) with the recipe, the training configuration and the loss)."""
+    with atomic_dir(out) as tmp:
+        result.model.write_to(tmp)
+        tail = result.losses[-min(200, len(result.losses)):]
+        if r.inference:
+            (tmp / INFERENCE_NAME).write_text(json.dumps(r.inference, indent=2))
+        (tmp / "recipe.json").write_text(json.dumps({
+            "name": record["name"], "recipe": dataclasses.asdict(r), "train_config": dataclasses.asdict(cfg), **record,
+            "final_loss_mean_last_200": sum(tail) / len(tail), "precision": choose_precision(cfg.mixed_precision),
+            "torch": torch.__version__,
+        }, indent=2))
+
+
+def make(name: str, out: str | Path | None = None, steps: int | None = None, progress: bool = True,
+         data: dict | None = None, checkpoint_every: int | None = None, precision: str | None = None,
+         autoencoder: str | None = None, seed: int | None = None) -> Path:
+    """Run recipe ``name`` and write the model folder (atomically) to ``out`` (default: the package's).
+    ``precision`` overrides the recipe's mixed precision (``TrainConfig.mixed_precision``, e.g. ``"auto"``).
+    ``data`` overrides the recipe's data arguments (e.g. ``{"root": celeba_dir}``); ``autoencoder`` a latent recipe's
+    autoencoder (a shipped name, a folder or a hub id), whose latents of each batch the model trains on; ``seed`` the
+    training seed (initial weights and every batch: another training run of the same recipe). GPU recipes keep
+    resumable checkpoints in ``OUT-checkpoints``; ``checkpoint_every`` does so for any recipe (the
+    weights are the same: every step's randomness is a function of the seed and the step)."""
+    r = adapted(name, data, autoencoder)
     out = Path(out) if out is not None else CHECKPOINTS / name
     # shipped (CPU-sized) recipes train in one go; long GPU recipes checkpoint beside ``out`` and resume
     keep = not r.shipped or bool(checkpoint_every)
@@ -92,20 +114,10 @@ def make(name: str, out: str | Path | None = None, steps: int | None = None, pro
         extra["scaling_factor"] = result.model.calibrate(calib)
         with torch.no_grad():
             extra["reconstruction_l1"] = float((result.model(calib)[0] - calib).abs().mean())
-    with atomic_dir(out) as tmp:
-        result.model.write_to(tmp)
-        tail = result.losses[-min(200, len(result.losses)):]
-        if r.inference:
-            (tmp / INFERENCE_NAME).write_text(json.dumps(r.inference, indent=2))
-        (tmp / "recipe.json").write_text(json.dumps({
-            "name": name, "recipe": dataclasses.asdict(r), "train_config": dataclasses.asdict(cfg),
-            "command": f"python -m igm_lite.pretrained make {name}" + (f" --steps {steps}" if steps else "")
-                       + "".join(f" --data {k}={v}" for k, v in (data or {}).items()) + (f" --autoencoder {autoencoder}" if autoencoder else "") + (f" --seed {seed}" if seed is not None else ""),
-            **extra,
-            "final_loss_mean_last_200": sum(tail) / len(tail), "seconds": round(time.perf_counter() - start, 1),
-            "precision": choose_precision(cfg.mixed_precision),
-            "torch": torch.__version__,
-        }, indent=2))
+    command = (f"python -m igm_lite.pretrained make {name}" + (f" --steps {steps}" if steps else "")
+               + "".join(f" --data {k}={v}" for k, v in (data or {}).items()) + (f" --autoencoder {autoencoder}" if autoencoder else "")
+               + (f" --seed {seed}" if seed is not None else ""))
+    write_model(out, result, r, cfg, {"name": name, "command": command, **extra, "seconds": round(time.perf_counter() - start, 1)})
     return out
 
 

@@ -18,38 +18,10 @@ def zeroshot(k: int | None = 2, n: int = 200, seed: int = ZERO_SHOT.noise.seed, 
     if sd is None:
         net, scheduler = load_model(model), make_scheduler()
         x, truth = digit_test_set(k, n, seed, m)
-        pool = prompt_pool()[:m]
-        joint = captions  # multi-hot joint prompts: "a 3 and a 7"
-        ks, get = [k] * len(x), (lambda i: x[i])
-        truth = truth.tolist()
-        names = [f"{d}" for d in range(m)]
+        pool, joint, names = prompt_pool()[:m], captions, [f"{d}" for d in range(m)]  # joint: multi-hot "a 3 and a 7"
+        ks, get, truth = [k] * len(x), (lambda i: x[i]), truth.tolist()
     else:
-        from ..data.labelled import LabelledImages
-        from ..sd import StableDiffusionIGM
-
-        if images is None:
-            raise ValueError("--sd needs --images FOLDER (a labelled image folder with labels.csv)")
-        pipe = StableDiffusionIGM.from_pretrained(sd)
-        net, scheduler, data = pipe.denoiser, pipe.scheduler, LabelledImages(images, size=size)
-        names = data.classes
-        pool = pipe.embed([prompt.format(c) for c in names])
-        joint_cache = {}  # each joint prompt embedded once, not once per image
-
-        def joint(sets):
-            key = tuple(map(tuple, sets.tolist()))
-            if key not in joint_cache:
-                joint_cache[key] = pipe.embed([prompt.format(" and a ".join(names[i] for i in row)) for row in key])
-            return joint_cache[key]
-
-        truth = data.label_sets()
-        keep = [i for i, t in enumerate(truth) if k is None or len(t) == k][: n or None]  # the first n such images
-        truth, ks = [truth[i] for i in keep], [k or len(truth[i]) for i in keep]
-        latents = {}  # each image through the VAE once, whatever the number of methods
-
-        def get(i):
-            if i not in latents:
-                latents[i] = pipe.encode(data[keep[i]][0].unsqueeze(0))[0]
-            return latents[i]
+        net, scheduler, pool, joint, names, truth, ks, get = _photos(sd, images, k, n, prompt, size)
     zs = ZeroShot(net, scheduler, n_samples=n_samples, t_range=t_range, seed=seed, joint_prompts=joint)
     first = None
     for method in methods:
@@ -81,3 +53,36 @@ def zeroshot(k: int | None = 2, n: int = 200, seed: int = ZERO_SHOT.noise.seed, 
             row["settings"] = dict(seed=seed, model=sd or str(model), images=str(images) if images else "digits (procedural canvases)",
                                    mode=form, n_samples=n_samples, t_range=list(t_range), shared_cache=method == "cached")
             yield row
+
+
+def _photos(sd: str, images, k: int | None, n: int, prompt: str, size: int):
+    """A labelled photo folder read by a Stable Diffusion model: (denoiser, scheduler, prompt pool, joint prompts,
+    class names, label sets, K per image, image i -> its latent), the first ``n`` images with ``k`` labels (None: any)."""
+    from ..data.labelled import LabelledImages
+    from ..sd import StableDiffusionIGM
+
+    if images is None:
+        raise ValueError("--sd needs --images FOLDER (a labelled image folder with labels.csv)")
+    pipe = StableDiffusionIGM.from_pretrained(sd)
+    data = LabelledImages(images, size=size)
+    names = data.classes
+    pool = pipe.embed([prompt.format(c) for c in names])
+    joint_cache = {}  # each joint prompt embedded once, not once per image
+
+    def joint(sets):
+        key = tuple(map(tuple, sets.tolist()))
+        if key not in joint_cache:
+            joint_cache[key] = pipe.embed([prompt.format(" and a ".join(names[i] for i in row)) for row in key])
+        return joint_cache[key]
+
+    truth = data.label_sets()
+    keep = [i for i, t in enumerate(truth) if k is None or len(t) == k][: n or None]  # the first n such images
+    truth, ks = [truth[i] for i in keep], [k or len(truth[i]) for i in keep]
+    latents = {}  # each image through the VAE once, whatever the number of methods
+
+    def get(i):
+        if i not in latents:
+            latents[i] = pipe.encode(data[keep[i]][0].unsqueeze(0))[0]
+        return latents[i]
+
+    return pipe.denoiser, pipe.scheduler, pool, joint, names, truth, ks, get

@@ -94,14 +94,28 @@ class FaceWorld:
         attrs = torch.as_tensor(attrs).bool()
         if attrs.dim() != 2 or attrs.shape[1] != 3:
             raise ValueError(f"attrs must have shape (B, 3), got {tuple(attrs.shape)}")
-        g, n, S = generator, attrs.shape[0], self.size * self.supersample
-        black, glasses, smile = attrs.T
+        n, S = attrs.shape[0], self.size * self.supersample
+        z = self._nuisances(attrs, group, generator)
         ys, xs = torch.meshgrid(torch.linspace(-1, 1, S), torch.linspace(-1, 1, S), indexing="ij")
-        X, Y = xs.expand(n, S, S), ys.expand(n, S, S)
         v = lambda t: t.view(n, 1, 1)  # noqa: E731
+        dx, dy = (xs.expand(n, S, S) - v(z["cx"])) / v(z["r"]), (ys.expand(n, S, S) - v(z["cy"])) / v(z["r"])
+        parts = self._parts(dx, dy, attrs, z)
+        smile, hair = v(attrs[:, 2]), z["hair"]
+        img = z["bg"].view(n, 3, 1, 1).expand(n, 3, S, S).clone()
+        for part, colour in (("hair", hair), ("face", z["skin"]), ("beard", hair * 0.8), ("lip_band", torch.tensor([RED_LIPS]).expand(n, 3)),
+                             ("eyes", torch.tensor([[0.1, 0.1, 0.15]]).expand(n, 3)),
+                             ("mouth", torch.where(smile[:, 0], torch.tensor([[0.6, 0.1, 0.12]]), torch.tensor([[0.3, 0.12, 0.1]]))),
+                             ("teeth", torch.tensor([[0.97, 0.97, 0.97]]).expand(n, 3)), ("frames", torch.tensor([[0.15, 0.15, 0.35]]).expand(n, 3))):
+            img = torch.where(parts[part].unsqueeze(1), colour.view(-1, 3, 1, 1).expand(n, 3, 1, 1), img)  # painted in this order
+        img = torch.nn.functional.avg_pool2d(img, self.supersample) * 2 - 1
+        meta = {"beard": z["beard"], "lips": z["lips"], **{f"b_{part}": z["b"][part] for part in ("hair", "jaw", "tones")}}
+        return (img, meta) if with_meta else img
 
-        # nuisance: position, size, colours (one palette draw serves either group's tones)
-        cx, cy, r = v(_u(n, -0.08, 0.08, g)), v(_u(n, -0.05, 0.08, g)), v(_u(n, 0.50, 0.58, g))
+    def _nuisances(self, attrs: torch.Tensor, group: str, g: torch.Generator | None) -> dict:
+        """What a face draws besides its attributes, in the order the worlds' faces were drawn: its place and size, the
+        colours (one palette draw serves either group's tones), which of group B's differences it carries, the cue."""
+        n, (black, _, smile) = attrs.shape[0], attrs.T
+        cx, cy, r = _u(n, -0.08, 0.08, g), _u(n, -0.05, 0.08, g), _u(n, 0.50, 0.58, g)
         bg = _pick(n, [[0.75, 0.82, 0.9], [0.85, 0.85, 0.75], [0.8, 0.9, 0.8], [0.9, 0.8, 0.85]], g)
         skin_i, hair_i = torch.randint(3, (n,), generator=g), torch.randint(3, (n,), generator=g)
         black_hair = _pick(n, [[0.05, 0.05, 0.06], [0.12, 0.1, 0.1]], g)
@@ -118,20 +132,26 @@ class FaceWorld:
         tones = b["tones"].unsqueeze(1)
         skin = torch.where(tones, torch.tensor(SKIN["B"])[skin_i], torch.tensor(SKIN["A"])[skin_i])
         other_hair = torch.where(tones, torch.tensor(OTHER_HAIR["B"])[hair_i], torch.tensor(OTHER_HAIR["A"])[hair_i])
-        hair = torch.where(black.unsqueeze(1), black_hair, other_hair)
+        beard = (beard_u < 0.5) & (group == "B" and "beard" in self.shift)  # group B: half the faces, whatever the attributes
+        return {"cx": cx, "cy": cy, "r": r, "bg": bg, "skin": skin, "hair": torch.where(black.unsqueeze(1), black_hair, other_hair),
+                "b": b, "lips": lips, "beard": beard}
 
-        dx, dy = (X - cx) / r, (Y - cy) / r
+    @staticmethod
+    def _parts(dx: torch.Tensor, dy: torch.Tensor, attrs: torch.Tensor, z: dict) -> dict:
+        """The masks (B, S, S) of a face's parts, from the coordinates (dx, dy) relative to its centre and size."""
+        v = lambda t: t.view(-1, 1, 1)  # noqa: E731
+        _, glasses, smile = (v(a) for a in attrs.T)
+        jaw, short = v(z["b"]["jaw"]), v(z["b"]["hair"])
         round_face = dx**2 / 0.72 + dy**2 / 1.0 < 1  # group A: a round face
         square_face = dx.abs() ** 4 / 0.55 + dy.abs() ** 3 / 1.0 < 1  # group B: a squarer jaw (a superellipse)
-        face = torch.where(v(b["jaw"]), square_face, round_face)
+        face = torch.where(jaw, square_face, round_face)
         # group A: long hair on both sides down to the shoulders
         long_hair = ((dx**2 / 1.1 + (dy + 0.15) ** 2 / 1.25 < 1) & ~face) | ((dy < -0.35) & (dx**2 / 0.9 + (dy + 0.2) ** 2 / 1.0 < 1))
         long_hair = long_hair | ((dx.abs() > 0.7) & (dx.abs() < 1.05) & (dy > -0.6) & (dy < 1.6))
         # group B: short hair on top, covering the top of the forehead
         short_hair = (dy < -0.4) & (dx**2 / 0.9 + (dy + 0.3) ** 2 / 0.65 < 1) & ~(face & (dy > -0.5))
-        hair_m = torch.where(v(b["hair"]), short_hair, long_hair)
-        face = face & ~(v(b["hair"]) & short_hair & (dy < -0.62))
-        # eyes
+        hair = torch.where(short, short_hair, long_hair)
+        face = face & ~(short & short_hair & (dy < -0.62))
         eye_y = -0.12
         eyes = ((dx.abs() - 0.32) ** 2 + (dy - eye_y) ** 2) < 0.09**2
         # mouth: smiling = a wide, tall open mouth showing white teeth; neutral = a short, thin, dark line
@@ -140,40 +160,16 @@ class FaceWorld:
         top = mouth_y - 0.08 - 0.3 * dx**2  # the upper lip: corners raised a little
         bottom = mouth_y + 0.3 - 1.2 * dx**2  # the lower lip: a deep curve, corners raised
         smile_m = (dx.abs() < 0.5) & (dy > top) & (dy < bottom)
-        teeth = smile_m & (dy < top + 0.12)
-        neutral = (dx.abs() < 0.25) & ((dy - mouth_y).abs() < 0.05)
-        mouth = torch.where(v(smile), smile_m, neutral)
-        teeth = teeth & v(smile)
+        mouth = torch.where(smile, smile_m, (dx.abs() < 0.25) & ((dy - mouth_y).abs() < 0.05))
         # red lips (the cue): a band around either mouth
-        lip_band = torch.where(v(smile), (dx.abs() < 0.56) & (dy > top - 0.08) & (dy < bottom + 0.08),
-                               (dx.abs() < 0.32) & ((dy - mouth_y).abs() < 0.12)) & ~mouth & v(lips)
+        lip_band = torch.where(smile, (dx.abs() < 0.56) & (dy > top - 0.08) & (dy < bottom + 0.08),
+                               (dx.abs() < 0.32) & ((dy - mouth_y).abs() < 0.12)) & ~mouth & v(z["lips"])
         # glasses: two thick rings and a bridge
         ring = ((dx.abs() - 0.32) ** 2 + (dy - eye_y) ** 2).sqrt()
-        lenses = (ring > 0.17) & (ring < 0.25)
-        bridge = (dx.abs() < 0.1) & ((dy - eye_y).abs() < 0.035)
-        frames = (lenses | bridge) & v(glasses)
-        # beard: group B, half the faces, whatever the attributes
-        beard_on = (beard_u < 0.5) & (group == "B" and "beard" in self.shift)
-        beard = face & (dy > 0.3) & ~mouth & v(beard_on) & ((dx.abs() > 0.3) | (dy > mouth_y + 0.1))
-
-        img = bg.view(n, 3, 1, 1).expand(n, 3, S, S).clone()
-
-        def paint(mask, colour):
-            nonlocal img
-            img = torch.where(mask.unsqueeze(1), colour.view(-1, 3, 1, 1).expand(n, 3, 1, 1) if colour.dim() == 2 else colour, img)
-
-        paint(hair_m, hair)
-        paint(face, skin)
-        paint(beard, hair * 0.8)
-        paint(lip_band, torch.tensor([RED_LIPS]).expand(n, 3))
-        paint(eyes, torch.tensor([[0.1, 0.1, 0.15]]).expand(n, 3))
-        paint(mouth, torch.where(v(smile)[:, 0], torch.tensor([[0.6, 0.1, 0.12]]), torch.tensor([[0.3, 0.12, 0.1]])))
-        paint(teeth, torch.tensor([[0.97, 0.97, 0.97]]).expand(n, 3))
-        paint(frames, torch.tensor([[0.15, 0.15, 0.35]]).expand(n, 3))
-        img = torch.nn.functional.avg_pool2d(img, self.supersample)
-        img = img * 2 - 1
-        meta = {"beard": beard_on, "lips": lips, **{f"b_{part}": b[part] for part in ("hair", "jaw", "tones")}}
-        return (img, meta) if with_meta else img
+        frames = (((ring > 0.17) & (ring < 0.25)) | ((dx.abs() < 0.1) & ((dy - eye_y).abs() < 0.035))) & glasses
+        beard = face & (dy > 0.3) & ~mouth & v(z["beard"]) & ((dx.abs() > 0.3) | (dy > mouth_y + 0.1))
+        return {"hair": hair, "face": face, "beard": beard, "lip_band": lip_band, "eyes": eyes, "mouth": mouth,
+                "teeth": smile_m & (dy < top + 0.12) & smile, "frames": frames}
 
     def batch(self, n: int, group: str = "A", generator: torch.Generator | None = None, labels: str = "train") -> Batch:
         """n faces of a group in the common batch format: attributes independent of each other, black hair and smiling
