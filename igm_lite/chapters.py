@@ -9,6 +9,9 @@ notebook, one value switches it: ``profile = "gpu"`` in the parameters cell (``p
 Executed notebooks are written to the output folder, one per chapter; the sources are not touched.
 ``--prepare-only`` writes the chapters with the profile's parameters injected, without running them (the test
 command runs nbval over the smoke profile's copies).
+
+The helpers import torch and the library inside themselves, so that the command line (which only drives papermill)
+starts without loading torch.
 """
 from __future__ import annotations
 

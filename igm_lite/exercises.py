@@ -8,6 +8,9 @@ import torch
 
 from .compose import combine
 from .data.toy2d import StripeWorld
+from .infer.discrete import staged_elimination
+from .metrics import match_positions
+from .schedule import NoiseSamples
 
 
 def _attempt(fn, *args):
@@ -111,8 +114,6 @@ def check_perception(fn, trials: int = 20, seed: int = 0) -> bool:
     Hungarian matching (on the mean squared coordinate error) pairs with a prediction closer than
     ``threshold``; checked against ``igm_lite.metrics.match_positions`` on random scenes, including
     scenes with more or fewer predictions than objects and near-ties that a greedy matching gets wrong."""
-    from .metrics import match_positions
-
     g = torch.Generator().manual_seed(seed)
     for i in range(trials):
         T = int(torch.randint(1, 8, (1,), generator=g))
@@ -181,9 +182,6 @@ def check_elimination(fn, trials: int = 10, seed: int = 0) -> bool:
     alone; ``schedule`` a list of (samples used so far, configurations kept). The answer is the configuration staged
     elimination chooses (``igm_lite.infer.discrete.staged_elimination``): at each stage the surviving configurations
     are ranked by their mean error over the samples so far and the best ``kept`` survive."""
-    from .infer.discrete import staged_elimination
-    from .schedule import NoiseSamples
-
     g = torch.Generator().manual_seed(seed)
     for i in range(trials):
         n, s = 16, 8

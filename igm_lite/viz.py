@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .data.toy2d import StripeWorld
+from .schedule import draw_noise, make_scheduler
 
 LIM = 3.5  # half-width of the plotted square of the plane
 
@@ -452,8 +453,6 @@ def method_figure(world: StripeWorld | None = None, scene=(0, 2), n_points: int 
     """The whole method on the 2-D stripe world, with its exact denoisers: compose (two experts and their product),
     observe (a cloud drawn from the product), invert (the denoising error of every candidate set of one or two
     concepts on shared noise samples; the least error names the concepts that made the cloud)."""
-    from .schedule import draw_noise, make_scheduler
-
     world = world or StripeWorld()
     g = torch.Generator().manual_seed(seed)
     names = world.names()
