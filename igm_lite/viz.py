@@ -516,3 +516,29 @@ def worlds_figure(summary: list[dict], readers=("latent", "resnet", "pixel"), la
     axes[1].legend(loc="lower left")
     fig.tight_layout()
     return fig
+
+
+@_styled
+def samples_used_figure(used: dict, title: str = "noise samples each image's decision used (racing)"):
+    """How many noise samples racing spent on each image: ``used`` {panel label: {series label: per-image counts}},
+    one panel per entry (e.g. one per model), side-by-side bars per series (e.g. in and out of distribution) over the
+    counts that occur (racing stops only at its looks, 4, 6, 9, 14, ..., or at its budget). Easy
+    images stop at the left; the hard ones pile up at the budget."""
+    fig, axes = plt.subplots(1, len(used), figsize=_fit(3.6 * len(used), 3.2), squeeze=False, sharey=True)
+    for ax, (panel, series) in zip(axes[0], used.items()):
+        values = sorted({int(c) for counts in series.values() for c in counts})
+        width = 0.8 / len(series)
+        for j, (label, counts) in enumerate(series.items()):
+            counts = np.asarray(counts)
+            share = [float((counts == v).mean()) for v in values]
+            ax.bar(np.arange(len(values)) + (j - (len(series) - 1) / 2) * width, share, width, label=label)
+        ax.set_xticks(range(len(values)))
+        ax.set_xticklabels([str(v) for v in values])
+        ax.set_title(panel)
+        ax.set_xlabel("noise samples used")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0, 0].set_ylabel("share of images")
+    axes[0, 0].legend(loc="upper center")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

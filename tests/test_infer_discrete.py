@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from igm_lite import MODES, CachedScorer, DiscreteEngine, denoising_error, draw_noise, make_scheduler, product_sets, subsets
-from igm_lite.infer.discrete import greedy_search, pad_sets
+from igm_lite.infer.discrete import DiscreteConfig, greedy_search, pad_sets, race_drops, race_looks
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -46,8 +46,10 @@ def test_per_sample_errors_are_each_samples_brute_force_error(toy_model, mode):
     assert torch.allclose(per.mean(0), scorer.errors(cand), rtol=1e-5, atol=1e-7)
     with pytest.raises(ValueError, match="keep_samples"):
         CachedScorer(model, x0, pool, samples, sched).errors(cand, per_sample=True)
-    with pytest.raises(ValueError, match="every candidate"):
-        scorer.add(samples, candidates=[0])
+    # some candidates only (as racing adds them): exact for the sets whose members were all evaluated at every sample
+    part = CachedScorer(model, x0, pool, None, sched, keep_samples=True)
+    part.add(samples, candidates=[1, 3])
+    assert torch.allclose(part.errors(cand[1:2], per_sample=True), per[:, 1:2], rtol=1e-5, atol=1e-7)
 
 
 def test_k_of_m_matches_brute_force(toy_model):
@@ -158,3 +160,83 @@ def test_elimination_spends_less_and_keeps_the_winner(toy_model):
     assert torch.allclose(elim.errors[final], cached.errors[final], rtol=1e-5)  # all 32 samples, same noise
     with pytest.raises(ValueError, match="increase"):
         DiscreteEngine(model, sched, n_samples=8, method="eliminate", schedule=[(4, 2), (4, 1)]).infer(x0, pool, sets)
+
+
+def test_race_looks_grow_by_half_and_end_at_the_budget():
+    assert race_looks(32) == [4, 6, 9, 14, 21, 32]
+    assert race_looks(16)[-1] == 16 and race_looks(1) == [1] and race_looks(3) == [3]
+    looks = race_looks(1000)
+    assert all(b > a and b <= max(a + 1, round(1.5 * a)) for a, b in zip(looks, looks[1:-1]))
+
+
+def test_race_drops_a_set_only_when_its_paired_excess_is_sure():
+    """The paired test: a rival worse at every sample by a steady margin is dropped; one that is worse on average but
+    whose differences swing around zero is kept at 2 samples; the leader is never dropped; one sample is refused."""
+    g = torch.Generator().manual_seed(0)
+    base = torch.rand(6, generator=g) * 10  # the samples' errors vary far more than the sets' differences
+    table = torch.stack([base, base + 0.1 + 0.01 * torch.rand(6, generator=g), base + torch.tensor([1.0, -0.9, 1.0, -0.9, 1.0, -0.9])], 1)
+    drops = race_drops(table, 0.95)
+    assert drops.tolist() == [False, True, False]
+    assert not race_drops(table[:2], 0.95)[2]
+    assert race_drops(table[:, [1, 0]], 0.95).tolist() == [True, False]  # the leader is whichever has the least mean error
+    with pytest.raises(ValueError, match="at least 2"):
+        race_drops(table[:1], 0.95)
+
+
+def test_racing_that_drops_nothing_is_the_cached_engine(toy_model):
+    """At a confidence no test reaches, every set runs every sample: the cached engine's errors, answer and rows."""
+    for mode in MODES:
+        model = toy_model(mode, concept_dim=6)
+        x0, pool, sets = torch.randn(5, 2), torch.eye(6), product_sets([2, 2, 2])
+        cached = DiscreteEngine(model, make_scheduler(), n_samples=12).infer(x0, pool, sets)
+        raced = DiscreteEngine(model, make_scheduler(), n_samples=12, method="race", confidence=1 - 1e-12).infer(x0, pool, sets)
+        assert raced.answer.tolist() == cached.answer.tolist() and raced.network_evals == cached.network_evals
+        assert torch.allclose(raced.errors, cached.errors, rtol=1e-5) and raced.samples_scored.tolist() == [12] * 8
+
+
+def test_racing_counts_every_row_and_scores_survivors_exactly(toy_model):
+    """The rows racing reports are the backbone's own count, and they are what its looks say: at each look, the new
+    samples times the candidates (and the null concept) that the surviving sets still contain. A set is scored on
+    the first samples_scored samples exactly as the cached engine scores it on those samples."""
+    model = toy_model("weighted", concept_dim=8)
+    sched = make_scheduler()
+    x0, pool, sets = torch.randn(5, 2), torch.eye(8), product_sets([2, 2, 2, 2])
+    before = model.network_evals
+    res = DiscreteEngine(model, sched, n_samples=64, method="race", confidence=0.6).infer(x0, pool, sets)
+    assert res.network_evals == model.network_evals - before
+    rows, done = 0, 0
+    for n in race_looks(64):
+        alive = res.samples_scored >= n
+        if not alive.any():
+            break
+        rows += (n - done) * (len(res.candidates[alive].unique()) + 1)  # + the null concept (weighted)
+        done = n
+    assert res.network_evals == rows < 64 * 9
+    n = int(res.samples_scored.min())
+    ref = DiscreteEngine(model, sched, n_samples=64).noise_for(x0)
+    first = type(ref)(ref.t[:n], ref.noise[:n])
+    scorer = CachedScorer(model, x0, pool, first, sched)
+    assert torch.allclose(res.errors[res.samples_scored == n], scorer.errors(res.candidates[res.samples_scored == n]), rtol=1e-5)
+    assert res.samples_used == int(res.samples_scored.max())
+
+
+def test_racing_stops_early_on_a_face_it_reads_easily():
+    """A group-A face of the shipped latent model: racing gives the cached engine's answer with fewer rows."""
+    from igm_lite.data import attribute_pool
+    from igm_lite.data.faces import face_test_set
+    from igm_lite.latent import encode
+    from igm_lite.pretrained import load_pretrained
+
+    model = load_pretrained("faces32-latent")
+    z = encode(model, face_test_set("id", 1, 1).x)[0]
+    sets = product_sets([2, 2, 2])
+    cached = DiscreteEngine(model, make_scheduler(), method="cached").infer(z, attribute_pool(), sets)
+    raced = DiscreteEngine(model, make_scheduler(), method="race").infer(z, attribute_pool(), sets)
+    assert raced.answer.tolist() == cached.answer.tolist()
+    assert raced.network_evals < cached.network_evals and raced.samples_used < 32
+
+
+@pytest.mark.parametrize("bad, err", [(1.0, ValueError), (0.0, ValueError), (-0.5, ValueError), ("0.9", TypeError), (float("nan"), ValueError)])
+def test_race_confidence_is_checked(bad, err):
+    with pytest.raises(err, match="confidence"):
+        DiscreteConfig(method="race", confidence=bad)

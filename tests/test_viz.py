@@ -106,3 +106,13 @@ def test_figures_draw_in_the_book_style_and_leave_the_callers_settings_alone():
         assert plt.rcParams["axes.titlesize"] == 17
         assert fig.axes[0].title.get_fontsize() == viz.STYLE["axes.titlesize"]
         plt.close(fig)
+
+
+def test_samples_used_figure_has_a_bar_per_count_and_series():
+    """One panel per model, one bar per count that occurs and series, each bar the share of images at that count."""
+    fig = viz.samples_used_figure({"pixels": {"in": [2, 2, 3, 16], "out": [16, 16, 9, 16]}, "latents": {"in": [3], "out": [32]}})
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "3", "9", "16"]
+    heights = sorted(round(p.get_height(), 2) for p in ax.patches)
+    assert heights == sorted([0.5, 0.25, 0.0, 0.25] + [0.0, 0.0, 0.25, 0.75])
+    assert rendered(fig).std() > 0

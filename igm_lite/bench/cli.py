@@ -168,6 +168,7 @@ def _celeba_options(sub) -> None:
     _noise_options(c, celeba, "face", recorded=True)
     c.add_argument("--schedule", type=parse_schedule,
                    help="eliminate: 'samples:kept,...', e.g. '8:2,32:1' (default: the model's recorded schedule, else the engine's)")
+    c.add_argument("--confidence", type=float, help="race: each paired test's confidence (default: the engine's); --n-samples is the most it spends")
     c.add_argument("--shift", nargs="*", choices=GROUP_B_SHIFT, default=d("shift"),
                    help="procedural ood faces: which of group B's differences apply (default: all; none: group A's faces)")
     c.add_argument("--world", choices=list(FACE_WORLDS), default=d("world"), help="procedural faces: the world they come from")
@@ -196,6 +197,7 @@ def _zeroshot_options(sub) -> None:
     z.add_argument("--method", dest="methods", nargs="+", choices=ZS_METHODS, default=d("methods"), help="one line each, on the same images and noise")
     z.add_argument("--m", type=count(1), default=d("m"), help="candidate digits (prompts): the first M")
     z.add_argument("--mode", choices=["mean", "weighted"], help="IGM's composition (default: the model's own, mean)")
+    z.add_argument("--confidence", type=float, default=d("confidence"), help="race: each paired test's confidence; --n-samples is the most it spends")
     z.add_argument("--model", default=d("model"), help="shipped checkpoint name or model folder")
     _noise_options(z, zeroshot, "image")
     z.add_argument("--sd", help=f"a Stable Diffusion hub id or folder (GPU profile), e.g. {DEFAULT_MODEL_ID}")

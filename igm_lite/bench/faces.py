@@ -14,15 +14,16 @@ _D = DiscreteConfig()
 
 def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=("cached",), root=None, size: int = 32,
            model: str = "faces32-mean", classifier: str = "faces32-resnet", n_samples: int | None = None, t_range=None,
-           schedule=None, shift=GROUP_B_SHIFT, world: str = "disjoint"):
+           schedule=None, shift=GROUP_B_SHIFT, world: str = "disjoint", confidence: float | None = None):
     """Yield one result dict per method, all on the same faces (and, for the engines, the same noise) of the named
     ``world`` (``igm_lite.data.faces.FACE_WORLDS``). Each row's ``ci95`` is the Wilson interval of its accuracy over
     the faces, and ``correct`` says which faces it read right ('0'/'1' per face, ``igm_lite.metrics.unbits``), so that
     two rows on the same faces can be compared pairwise (``igm_lite.metrics.paired_difference``). ``says`` and
     ``true`` are the shares of faces on which the reader says each attribute is present and on which it is (a
     reader's bias), and the engines that score all 8 configurations on every sample (naive, cached) add the medians over faces of the least error
-    (``least_error_median``) and of the gap to the second least (``gap_median``). ``n_samples``, ``t_range`` and
-    ``schedule`` at None are the model's recorded settings (``inference.json``)."""
+    (``least_error_median``) and of the gap to the second least (``gap_median``). An engine's row has ``samples_used``: the noise
+    samples each face's decision used (racing stops early where the answer is settled). ``n_samples``, ``t_range``,
+    ``schedule`` and ``confidence`` at None are the model's recorded settings (``inference.json``), else the engine's defaults."""
     batch = face_test_set(split, n, seed, root, size, shift, world)
     truth = batch.meta["attrs"]
     kinds = {"resnet" if m == "resnet" else "igm" for m in methods}
@@ -31,13 +32,16 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=
     first = None
     for method in methods:
         key = "resnet" if method == "resnet" else "igm"
-        out = infer_faces(inputs[key], method, nets[key], n_samples=n_samples, t_range=t_range, seed=seed, schedule=schedule)
+        out = infer_faces(inputs[key], method, nets[key], n_samples=n_samples, t_range=t_range, seed=seed, schedule=schedule,
+                          confidence=confidence)
         sc = attribute_scores(out.attrs, truth)
         right = (out.attrs.cpu() == truth.cpu()).all(1)
         row = {"bench": "celeba", "method": method, "split": split, "n": len(truth), **accuracy_ci(right),
                "per_attribute": {a: round(v, 4) for a, v in sc["per_attribute"].items()},
                "network_evals_per_image": float(out.network_evals.mean()), "seconds_per_image": round(float(out.seconds.mean()), 5), "correct": bits(right),
                "says": shares(out.attrs), "true": shares(truth)}
+        if out.samples_used is not None:
+            row["samples_used"] = out.samples_used.tolist()
         if method in ("naive", "cached"):  # every configuration scored on every sample
             least = out.errors.sort(dim=1).values
             row["least_error_median"] = float(f"{least[:, 0].median():.3g}")
@@ -50,7 +54,8 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=
                                shift=list(shift) if root is None and split == "ood" else None,
                                model=None if method == "resnet" else str(model), classifier=str(classifier) if method == "resnet" else None,
                                n_samples=out.config.noise.n_samples if out.config else n_samples, t_range=list(out.config.noise.t_range if out.config else t_range or _D.noise.t_range),
-                               schedule=[list(s) for s in out.config.stages] if method == "eliminate" and out.config else None)
+                               schedule=[list(s) for s in out.config.stages] if method == "eliminate" and out.config else None,
+                               **({"confidence": out.config.confidence} if method == "race" else {}))
         yield row
 
 

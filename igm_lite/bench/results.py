@@ -13,7 +13,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..io import CHECKPOINTS
+
 RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+# The shipped face models (and the world each was trained on), with the number of samples each was validated with
+_FACE_MODELS = (("faces32-mean", ""), ("faces32-latent", ""), ("faces32-latent-a", ""),
+                ("faces32-latent-celeba-like", " --world celeba-like"))
+_RECORDED_SAMPLES = {m: json.loads((CHECKPOINTS / m / "inference.json").read_text())["settings"]["n_samples"] for m, _ in _FACE_MODELS}
 
 # The runs whose figures a chapter quotes (each a command line of ``python -m igm_lite.bench``), in the order they run.
 _FACES = "celeba --n 200 --seed 0"
@@ -71,6 +78,19 @@ RUNS = {
                             (2, ("disjoint", "celeba-like")))
         for world in names
     ] + [f"worlds --world {world} --train-seed 0 --n 400 --seed 2 --readers pixel resnet" for world in ("disjoint", "celeba-like")],
+    "racing-validation": [  # racing's confidence, chosen on validation faces (seed 1) of every shipped face model
+        f"celeba --n 200 --seed 1 --split {split} --model {model}{world} --method {methods} --confidence {c}"
+        for model, world in _FACE_MODELS for split in ("id", "ood")
+        for c, methods in ((0.9, "cached race"), (0.95, "race"), (0.99, "race"))
+    ],
+    "racing": [  # racing on the test faces: beside naive, cached and staged elimination at each model's recorded settings,
+        # then with 4 times the recorded number of samples as its budget, beside cached with that many
+        f"celeba --n 400 --seed 0 --split {split} --model {model}{world} {extra}"
+        for model, world in _FACE_MODELS for split in ("id", "ood")
+        for extra in ("--method naive cached eliminate race", f"--noise {4 * _RECORDED_SAMPLES[model]} --method cached race")
+    ] + [  # chapter 4's canvases: racing against the cache over every K-set, at 32 and 128 samples
+        f"zeroshot --k {k} --n 200 --seed 0{noise} --method igm race" for k in (2, 3) for noise in ("", " --noise 128")
+    ],
     "zeroshot": [  # 32 noise samples, t in [100, 700): the bench's defaults
         "zeroshot --k 1 --n 200 --seed 0 --method cached",
         "zeroshot --k 2 --n 200 --seed 0 --method cached dc-joint",

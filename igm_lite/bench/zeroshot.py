@@ -8,13 +8,14 @@ from ..metrics import accuracy_ci, bits, same_decisions
 from ..pretrained import load_model
 from ..schedule import make_scheduler
 
-ZS_METHODS = ("igm", "dc", "dc-joint", "naive", "cached")  # cached: igm, igm-weighted and dc from one cache
+ZS_METHODS = ("igm", "dc", "dc-joint", "naive", "cached", "race")  # cached: igm, igm-weighted and dc from one cache; race: IGM by racing
 
 
 def zeroshot(k: int | None = 2, n: int = 200, seed: int = ZERO_SHOT.noise.seed, methods=("igm",), m: int = 10, mode: str | None = None,
              model: str = "digits32", n_samples: int = ZERO_SHOT.noise.n_samples, t_range=ZERO_SHOT.noise.t_range, sd: str | None = None,
-             images=None, prompt: str = "a photo of a {}", size: int = 512):
-    """Yield one result dict per method, all on the same images and noise (``igm_lite.bench``)."""
+             images=None, prompt: str = "a photo of a {}", size: int = 512, confidence: float = ZERO_SHOT.confidence):
+    """Yield one result dict per method, all on the same images and noise (``igm_lite.bench``); ``race`` is IGM
+    enumerated by racing at ``confidence``, ``n_samples`` the most it spends on an image."""
     if sd is None:
         net, scheduler = load_model(model), make_scheduler()
         x, truth = digit_test_set(k, n, seed, m)
@@ -23,6 +24,7 @@ def zeroshot(k: int | None = 2, n: int = 200, seed: int = ZERO_SHOT.noise.seed, 
     else:
         net, scheduler, pool, joint, names, truth, ks, get = _photos(sd, images, k, n, prompt, size)
     zs = ZeroShot(net, scheduler, n_samples=n_samples, t_range=t_range, seed=seed, joint_prompts=joint)
+    racing = ZeroShot(net, scheduler, n_samples=n_samples, t_range=t_range, seed=seed, method="race", confidence=confidence)
     first = None
     for method in methods:
         if method == "cached":  # IGM in both forms and DC top-K read from one cache (M + 1 rows per sample)
@@ -36,8 +38,8 @@ def zeroshot(k: int | None = 2, n: int = 200, seed: int = ZERO_SHOT.noise.seed, 
                     for name, key in (("igm", "mean"), ("igm-weighted", "weighted"), ("dc", "dc"))]
         else:
             def one(i):
-                r = zs.infer(get(i).float(), pool, ks[i], method, mode=mode)
-                return {"answer": r.answer.tolist(), "evals": r.network_evals, "seconds": r.seconds}
+                r = racing.infer(get(i).float(), pool, ks[i], "igm", mode=mode) if method == "race" else zs.infer(get(i).float(), pool, ks[i], method, mode=mode)
+                return {"answer": r.answer.tolist(), "evals": r.network_evals, "seconds": r.seconds, "samples": r.samples_used}
 
             runs = [(method, distributed_map(one, len(truth)), mode or net.mode)]
         for name, out, form in runs:
@@ -46,12 +48,15 @@ def zeroshot(k: int | None = 2, n: int = 200, seed: int = ZERO_SHOT.noise.seed, 
             row = {"bench": "zeroshot", "method": name, "k": k, "m": len(names), "n": len(truth), **accuracy_ci(right), "correct": bits(right),
                    "unet_evals_per_image": sum(o["evals"] for o in out) / max(len(out), 1),
                    "seconds_per_image": round(sum(o["seconds"] for o in out) / max(len(out), 1), 5)}
+            if name == "race":
+                row["samples_used"] = [o["samples"] for o in out]
             if first is None:
                 first = (name, answers)
             else:
                 row[f"same_decisions_as_{first[0]}"] = same_decisions(answers, first[1])
             row["settings"] = dict(seed=seed, model=sd or str(model), images=str(images) if images else "digits (procedural canvases)",
-                                   mode=form, n_samples=n_samples, t_range=list(t_range), shared_cache=method == "cached")
+                                   mode=form, n_samples=n_samples, t_range=list(t_range), shared_cache=method == "cached",
+                                   **({"confidence": confidence} if name == "race" else {}))
             yield row
 
 

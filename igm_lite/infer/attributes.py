@@ -33,6 +33,7 @@ class AttributeResult:
         network_evals: (B,) backbone rows spent per face (0 for the ResNet).
         seconds: (B,) wall-clock seconds per face.
         config: the engine's settings (None for the ResNet).
+        samples_used: (B,) the noise samples each face's decision used (racing stops early on easy faces; None for the ResNet).
     """
 
     attrs: torch.Tensor
@@ -40,6 +41,7 @@ class AttributeResult:
     network_evals: torch.Tensor
     seconds: torch.Tensor
     config: DiscreteConfig | None = None
+    samples_used: torch.Tensor | None = None
 
 
 class AttributeEngine(Engine):
@@ -65,16 +67,17 @@ class AttributeEngine(Engine):
         results = [self.engine.infer(img, pool, sets) for img in z]
         return AttributeResult(torch.stack([attrs_from_slots(r.answer) for r in results]), torch.stack([r.errors for r in results]),
                                torch.tensor([r.network_evals for r in results], dtype=torch.float),
-                               torch.tensor([r.seconds + per for r in results]), self.config)
+                               torch.tensor([r.seconds + per for r in results]), self.config,
+                               torch.tensor([r.samples_used for r in results]))
 
 
 def infer_faces(x: torch.Tensor, method: str, model=None, *, n_samples: int | None = None, t_range=None, seed: int | None = None,
-                schedule=None) -> AttributeResult:
-    """Attributes (B, 3) of faces x (B, 3, H, W) by ``method``: ``"naive"``, ``"cached"`` or ``"eliminate"``
+                schedule=None, confidence: float | None = None) -> AttributeResult:
+    """Attributes (B, 3) of faces x (B, 3, H, W) by ``method``: ``"naive"``, ``"cached"``, ``"eliminate"`` or ``"race"``
     enumeration of the 8 configurations with the composed ``model`` (``AttributeEngine``) on ``n_samples`` shared
-    noise samples (t from ``t_range``; ``schedule``: the elimination schedule), or ``"resnet"`` (``model`` is an
-    ``AttributeClassifier``). A setting left at None is the model's recorded one (``inference.json``), else
-    ``DiscreteConfig``'s default."""
+    noise samples (t from ``t_range``; ``schedule``: the elimination schedule; ``confidence``: racing's, with
+    ``n_samples`` the most it spends), or ``"resnet"`` (``model`` is an ``AttributeClassifier``). A setting left at
+    None is the model's recorded one (``inference.json``), else ``DiscreteConfig``'s default."""
     if method not in FACE_METHODS:
         raise ValueError(f"method must be one of {FACE_METHODS}, got {method!r}")
     if method == "resnet":
@@ -83,7 +86,8 @@ def infer_faces(x: torch.Tensor, method: str, model=None, *, n_samples: int | No
             attrs = model.predict(x)
         per = (time.perf_counter() - start) / len(x)
         return AttributeResult(attrs, None, torch.zeros(len(x)), torch.full((len(x),), per))
-    settings = AttributeEngine.settings_for(model, n_samples=n_samples, t_range=t_range, schedule=schedule, seed=seed, method=method)
+    settings = AttributeEngine.settings_for(model, n_samples=n_samples, t_range=t_range, schedule=schedule, seed=seed, method=method,
+                                            confidence=confidence)
     return AttributeEngine(model, make_scheduler(), settings).infer_many(x)
 
 

@@ -15,6 +15,10 @@ quadratic form in the cached per-candidate predictions:
 Averaging G over the N noise samples gives the mean error of every set from one (M+2) x (M+2) matrix.
 So each candidate is evaluated ONCE per noise sample (M or M + 1 rows), whatever the number of sets.
 Sets are then enumerated when few, or searched (greedy additions, then single swaps) when many.
+
+Two ways to spend fewer samples on sets that are clearly worse: staged elimination (Diffusion Classifier's fixed
+schedule, ``staged_elimination``) and racing (``race``: a set is dropped when a paired test on the shared samples
+says it is worse than the leader, so each image stops when its own answer is settled).
 """
 from __future__ import annotations
 
@@ -24,8 +28,9 @@ import time
 from dataclasses import dataclass
 
 import torch
+from scipy import stats
 
-from ..checks import check_int, check_pool, check_sample, check_sets
+from ..checks import check_float, check_int, check_pool, check_sample, check_sets
 from ..compose import ComposedDenoiser, coefficients, needs_uncond
 from ..io import recorded_settings
 from ..schedule import NoiseConfig, NoiseSamples
@@ -65,7 +70,8 @@ class CachedScorer:
         max_rows: the most backbone rows in one call (several noise samples share a call).
 
     ``add`` evaluates (some) candidates at further samples; ``errors`` is exact for every set whose
-    members were evaluated at all the samples added so far (staged elimination relies on this).
+    members were evaluated at all the samples added so far (staged elimination and racing rely on this).
+    ``keep_samples`` keeps one Gram matrix per sample as well, for the error of each set at each sample alone.
     """
 
     def __init__(self, model: ComposedDenoiser, x0: torch.Tensor, pool: torch.Tensor, samples: NoiseSamples | None,
@@ -87,8 +93,6 @@ class CachedScorer:
         Gram matrix with the target noise (and the null concept where the mode needs it)."""
         model, x0 = self.model, self.x0
         check_noise_samples(samples, x0, self.scheduler)
-        if self.sample_grams is not None and candidates is not None:
-            raise ValueError("keep_samples needs every candidate at every sample (add without candidates)")
         idx = torch.arange(self.M) if candidates is None else torch.as_tensor(candidates, dtype=torch.long).unique()
         if idx.numel() == 0 or int(idx.min()) < 0 or int(idx.max()) >= self.M:
             raise ValueError(f"candidates must be indices in [0, M = {self.M}), got {idx.tolist()}")
@@ -127,7 +131,8 @@ class CachedScorer:
         """Mean denoising error of each set: sets (S, K_max) long indices into the pool, -1 for padding.
         ``mode`` / ``weight`` score the sets under another composition than the model's, from the same
         cache (the ``"weighted"`` form needs the null concept in it: build the scorer in that mode).
-        ``per_sample`` (a scorer made with ``keep_samples``): the error at each sample alone, (N, S)."""
+        ``per_sample`` (a scorer made with ``keep_samples``): the error at each sample alone, (N, S), exact at the samples
+        where every member of the set was evaluated."""
         mode, weight = mode or self.mode, self.weight if weight is None else weight
         if needs_uncond(mode) and not needs_uncond(self.mode):
             raise ValueError(f"the cache was built in mode {self.mode!r} without the null concept; '{mode}' needs it")
@@ -241,7 +246,83 @@ def staged_elimination(scorer: CachedScorer, samples: NoiseSamples, sets: torch.
     return sets[best][sets[best] >= 0], float(errors[best]), errors, last_stage
 
 
-METHODS = ("cached", "eliminate", "naive")
+def race_looks(n_max: int) -> list[int]:
+    """The numbers of samples at which racing tests: 4, 6, 9, 14, 21, 32, 48, ... (each about 1.5 times the last, so
+    an image that needs n samples spends at most about 1.5 n) and, last, ``n_max``. The first test waits for 4 samples:
+    with fewer, the variance of the differences rests on one or two degrees of freedom and a few samples at similar
+    noise levels look far surer than they are."""
+    looks, n = [], 4
+    while n < n_max:
+        looks.append(n)
+        n = max(n + 1, round(1.5 * n))
+    return looks + [check_int(n_max, "n_max")]
+
+
+def race_drops(per_sample: torch.Tensor, confidence: float) -> torch.Tensor:
+    """Which sets racing drops after n samples: per_sample (n, A) the error of each surviving set at each sample
+    (n >= 2). With b the set of least mean error and d_i = e_s,i - e_b,i the paired differences, s is dropped when
+
+        d_bar - q * s_d / sqrt(n) > 0,    q = the Student-t quantile of ``confidence`` with n - 1 degrees of freedom
+
+    (s_d the standard deviation of the d_i): the one-sided lower bound of s's excess error over b is above zero.
+    Returns (A,) bool, True for the sets dropped (never b)."""
+    n = per_sample.shape[0]
+    if n < 2:
+        raise ValueError(f"a paired test needs at least 2 samples, got {n}")
+    d = per_sample.double() - per_sample.double()[:, per_sample.mean(0).argmin()].unsqueeze(1)
+    lower = d.mean(0) - float(stats.t.ppf(confidence, n - 1)) * d.std(0) / math.sqrt(n)
+    return lower > 0
+
+
+def race(scorer: CachedScorer, samples: NoiseSamples, sets: torch.Tensor, confidence: float):
+    """Racing: staged elimination whose every drop is a paired test, so that each image spends what it needs.
+
+    Every surviving set is scored on the same noise samples, so two sets' errors differ by paired differences
+    d_i = e_s,i - e_b,i that are far less noisy than either error (common random numbers). At each look
+    (``race_looks``: after 4, 6, 9, 14, ... samples) the set b of least mean error is the leader and every other
+    survivor s is tested against it (``race_drops``): s is dropped when the lower ``confidence`` bound of its excess
+    error E[d] is above zero. An image stops as soon as one set is left, else after every sample (the answer is
+    then the least mean error among the survivors: with nothing dropped, the cached engine's answer on the same
+    samples). Only the candidates that surviving sets still contain are evaluated at each look's new samples, so
+    the cost falls as sets drop out. This is a racing algorithm (Maron and Moore, "The racing algorithm: model
+    selection for lazy learners", AI Review 1997) with paired t-tests against the leader, as in irace's t-test race
+    (Lopez-Ibanez et al., "The irace package", Operations Research Perspectives 2016); successive elimination in
+    the bandit literature (Even-Dar, Mannor and Mansour, JMLR 2006) is the same idea with bounded rewards.
+
+    What it guarantees and what it does not: each test is one-sided at ``confidence`` per comparison and per look,
+    with the t-test's normal approximation of the mean of d (the d_i are independent given the image: each sample
+    draws its own t and noise). Nothing is corrected for multiple comparisons: over L looks and S - 1 rivals, the
+    chance that an image loses the set of least expected error is at most L (S - 1) (1 - confidence) by the union
+    bound (a loose bound: the tests are strongly dependent), and the set of least *expected* error is not always
+    the set the cached engine would choose on the same finite samples. The racing benchmark measures both
+    (``python -m igm_lite.bench results racing``).
+
+    Returns (answer, its error, errors (S,) of every set over the samples it was scored on, the number of samples
+    each set was scored on (S,)).
+    """
+    confidence = check_float(confidence, "confidence", 0.0, 1.0, lo_open=True)
+    if confidence >= 1.0:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
+    sets = pad_sets(sets)
+    alive = torch.arange(sets.shape[0])
+    errors = torch.full((sets.shape[0],), float("nan"))
+    scored = torch.zeros(sets.shape[0], dtype=torch.long)
+    done = 0
+    for n in race_looks(len(samples)):
+        members = sets[alive][sets[alive] >= 0].unique()
+        scorer.add(type(samples)(samples.t[done:n], samples.noise[done:n]), members)
+        done = n
+        per_sample = scorer.errors(sets[alive], per_sample=True)  # (n, survivors): every member evaluated at every sample
+        errors[alive], scored[alive] = per_sample.mean(0), n
+        if len(alive) > 1 and n < len(samples):
+            alive = alive[~race_drops(per_sample, confidence)]
+        if len(alive) == 1:
+            break
+    best = alive[int(errors[alive].argmin())]
+    return sets[best][sets[best] >= 0], float(errors[best]), errors, scored
+
+
+METHODS = ("cached", "eliminate", "race", "naive")
 
 
 @dataclass(frozen=True)
@@ -249,8 +330,9 @@ class DiscreteConfig:
     """The settings of ``DiscreteEngine`` (and of the engines built on it), with their defaults."""
 
     noise: NoiseConfig = NoiseConfig()  # the shared (t, eps) samples every candidate set is judged on (32, t over the whole schedule)
-    method: str = "cached"  # "cached" (each candidate once per sample), "eliminate" (cached + staged elimination), "naive"
+    method: str = "cached"  # "cached" (each candidate once per sample), "eliminate" (cached + staged elimination), "race" (cached + racing), "naive"
     schedule: tuple | None = None  # "eliminate": ((samples so far, sets kept), ...); None: (N/4, 5), (N, 1)
+    confidence: float = 0.95  # "race": drop a set when its paired excess error over the leader is above 0 at this confidence; n_samples is the most it spends
     max_sets: int = 20000  # without explicit sets: enumerate up to this many, otherwise search (greedy, then swaps)
     max_rows: int = MAX_ROWS  # the most backbone rows in one call
 
@@ -260,7 +342,9 @@ class DiscreteConfig:
         if not isinstance(self.noise, NoiseConfig):
             raise TypeError(f"noise must be an igm_lite.NoiseConfig, got {type(self.noise).__name__}")
         schedule = tuple(check_schedule(self.schedule, self.noise.n_samples)) if self.schedule else None
-        for name, value in (("schedule", schedule), ("max_sets", check_int(self.max_sets, "max_sets")),
+        if not 0.0 < check_float(self.confidence, "confidence") < 1.0:
+            raise ValueError(f"confidence must lie in (0, 1), e.g. 0.99, got {self.confidence}")
+        for name, value in (("schedule", schedule), ("confidence", float(self.confidence)), ("max_sets", check_int(self.max_sets, "max_sets")),
                             ("max_rows", check_int(self.max_rows, "max_rows"))):
             object.__setattr__(self, name, value)
 
@@ -282,15 +366,23 @@ def schedule_fits(model, config, overrides: dict) -> dict:
 
 @dataclass
 class DiscreteResult(InferenceResult):
-    """``DiscreteEngine``'s answer for one image (``InferenceResult``'s fields), and for staged elimination:
+    """``DiscreteEngine``'s answer for one image (``InferenceResult``'s fields; ``errors`` of a set dropped by staged
+    elimination or racing is its mean over the samples it was scored on), and:
 
     Attributes:
-        last_stage: (S,) the stage at which each candidate set was last scored (None for other methods).
-        schedule: the elimination schedule used, [(samples so far, sets kept), ...] (None for other methods).
+        last_stage: (S,) the stage at which each candidate set was last scored (staged elimination; None otherwise).
+        schedule: the elimination schedule used, [(samples so far, sets kept), ...] (staged elimination; None otherwise).
+        samples_scored: (S,) the number of noise samples each set was scored on (every method).
     """
 
     last_stage: torch.Tensor | None = None
     schedule: list | None = None
+    samples_scored: torch.Tensor | None = None
+
+    @property
+    def samples_used(self) -> int:
+        """The noise samples the decision used: the most any set was scored on."""
+        return int(self.samples_scored.max()) if self.samples_scored is not None else 0
 
 
 class DiscreteEngine(Engine):
@@ -332,17 +424,19 @@ class DiscreteEngine(Engine):
             if sum(math.comb(M, s) for s in sizes) <= self.config.max_sets:
                 sets = pad_sets([list(c) for s in sizes for c in itertools.combinations(range(M), s)])
         start, samples = time.perf_counter(), self.noise_for(x0)
-        if self.method == "eliminate":
-            if sets is None:
-                raise ValueError(f"method='eliminate' only enumerates, and there are more than max_sets = {self.config.max_sets} sets: pass sets=... or raise max_sets")
-            scorer = CachedScorer(self.model, x0, pool, None, self.scheduler, self.config.max_rows)
+        if sets is None and self.method != "cached":
+            raise ValueError(f"method='{self.method}' only enumerates, and there are more than max_sets = {self.config.max_sets} sets: pass sets=... or raise max_sets")
+        if self.method in ("eliminate", "race"):
+            scorer = CachedScorer(self.model, x0, pool, None, self.scheduler, self.config.max_rows, keep_samples=self.method == "race")
             cand = pad_sets(sets)
+            if self.method == "race":
+                ans, err, errors, scored = race(scorer, samples, cand, self.config.confidence)
+                return DiscreteResult(ans, err, cand, errors, scorer.network_evals, time.perf_counter() - start, samples_scored=scored)
             ans, err, errors, stage = staged_elimination(scorer, samples, cand, self.config.stages)
+            scored = torch.tensor([n for n, _ in self.config.stages])[stage]
             return DiscreteResult(ans, err, cand, errors, scorer.network_evals, time.perf_counter() - start, last_stage=stage,
-                                  schedule=self.config.stages)
+                                  schedule=self.config.stages, samples_scored=scored)
         if self.method == "naive":
-            if sets is None:
-                raise ValueError(f"method='{self.method}' only enumerates, and there are more than max_sets = {self.config.max_sets} sets: pass sets=... or raise max_sets")
             cand = pad_sets(sets)
             member = cand >= 0
             concepts = pool[cand.clamp(min=0)] * member.unsqueeze(-1)
@@ -357,7 +451,9 @@ class DiscreteEngine(Engine):
                 errors = scorer.errors(cand)
             else:
                 ans, err, cand, errors = greedy_search(scorer, k=k, k_max=k_max, swaps=swaps)
-                return DiscreteResult(ans, err, cand, errors, evals, time.perf_counter() - start)
+                return DiscreteResult(ans, err, cand, errors, evals, time.perf_counter() - start,
+                                      samples_scored=torch.full((cand.shape[0],), len(samples)))
         i = int(errors.argmin())
         answer = cand[i][cand[i] >= 0]
-        return DiscreteResult(answer, float(errors[i]), cand, errors, evals, time.perf_counter() - start)
+        return DiscreteResult(answer, float(errors[i]), cand, errors, evals, time.perf_counter() - start,
+                              samples_scored=torch.full((cand.shape[0],), len(samples)))

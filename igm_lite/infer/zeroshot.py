@@ -39,7 +39,9 @@ class ZeroShot(Engine):
         scheduler: the noise schedule of that model.
         config: the shared noise and batching, a ``DiscreteConfig`` (None: the model's recorded settings,
             ``inference.json``, over ``ZERO_SHOT``); keyword arguments
-            override its fields (``n_samples``, ``t_range``, ``seed``, ``spacing``, ``max_rows``).
+            override its fields (``n_samples``, ``t_range``, ``seed``, ``spacing``, ``max_rows``; ``method`` is how
+            IGM enumerates the K-sets: ``"cached"``, ``"eliminate"`` with its ``schedule``, ``"race"`` with its
+            ``confidence``, or ``"naive"``).
         joint_prompts: ``sets (S, K) -> (S, D)``, the joint prompt of each K-set (for ``dc-joint``).
     """
 
@@ -48,6 +50,7 @@ class ZeroShot(Engine):
     def __init__(self, model, scheduler, config: DiscreteConfig | None = None, *, joint_prompts=None, **overrides):
         super().__init__(model, scheduler, config, **overrides)
         self.joint_prompts = joint_prompts
+        self.igm = DiscreteEngine(model, scheduler, self.config)  # IGM's enumeration, by the configuration's method
         self.cached = DiscreteEngine(model, scheduler, self.config, method="cached")
         self.naive = DiscreteEngine(model, scheduler, self.config, method="naive")
 
@@ -61,7 +64,7 @@ class ZeroShot(Engine):
             raise ValueError(f"k must lie in [1, M = {M}], got {k}")
         with self.model.composed_as(mode or self.model.mode):
             if method in ("igm", "naive"):
-                engine = self.cached if method == "igm" else self.naive
+                engine = self.igm if method == "igm" else self.naive
                 return engine.infer(x0, pool, sets=subsets(M, k))
             if method == "dc":
                 res = self.cached.infer(x0, pool, sets=subsets(M, 1))
