@@ -4,6 +4,9 @@ the exercise is not attempted yet (the function raises NotImplementedError), and
 with a hint otherwise."""
 from __future__ import annotations
 
+import functools
+
+import numpy as np
 import torch
 
 from .compose import combine
@@ -66,47 +69,92 @@ def check_product_of_experts(fn, seed: int = 0) -> bool:
     return True
 
 
-def _check_gram_error(fn, M: int, composed, hint, what: str, trials: int, seed: int) -> bool:
-    """Shared by the cache exercises: random predictions V (index 0 the noise, 1 the null prediction,
-    2 + m candidate m), their Gram matrix, and ``fn(gram, set)`` against ``composed(V, set)`` computed
-    from the predictions themselves. ``hint(K)`` says what to look at when the answer is wrong."""
+def _slip_hint(slips: dict, tol: float = 1e-5) -> str | None:
+    """``slips`` {hint: [(what the slip gives, what the reader gave) per trial]}: the hint of the slip that matches the
+    reader on the most trials, if one slip matches more than any other; None otherwise."""
+    matches = {}
+    for hint, per_trial in slips.items():
+        matches[hint] = sum(abs(a - b) <= tol * max(1.0, abs(a)) for a, b in per_trial)
+    best = max(matches.values(), default=0)
+    hints = [h for h, m in matches.items() if m == best]
+    return hints[0] if best and len(hints) == 1 else None
+
+
+def _check_gram_error(fn, M: int, composed, slips: dict, what: str, trials: int, seed: int, fallback: str) -> bool:
+    """Shared by the cache exercises: random predictions V (index 0 the noise, 1 the null prediction, 2 + m candidate
+    m), their Gram matrix, and ``fn(gram, set)`` against ``composed(V, set)`` computed from the predictions themselves,
+    on sets of 1, 2 and 3 candidates (each size at least once). ``slips`` {hint: slip(V, set) -> the error a typical
+    mistake computes}: a wrong answer gets the hint of the slip it matches, else ``fallback``."""
     g = torch.Generator().manual_seed(seed)
-    for _ in range(trials):
-        K, d = int(torch.randint(1, 4, (1,), generator=g)), 50
+    sizes = [1, 2, 3] + [int(k) for k in torch.randint(2, 4, (max(0, trials - 3),), generator=g)]
+    seen, wrong = {h: [] for h in slips}, []
+    for i, K in enumerate(sizes):
+        d = 50
         V = torch.randn(M + 2, d, generator=g, dtype=torch.float64)
         gram = V @ V.T / d
         chosen = torch.randperm(M, generator=g)[:K]
         ok, got = _attempt(fn, gram.clone(), chosen.clone())
         if not ok:
             return False
-        want = float((V[0] - composed(V, chosen)).pow(2).mean())
-        assert got is not None, "your function returned None"
+        assert got is not None, "your function returned None; hint: return the error as a number"
+        err = lambda e: float(e.pow(2).mean())  # noqa: E731
+        want = err(V[0] - composed(V, chosen))
+        for hint, slip in slips.items():
+            seen[hint].append((slip(V, chosen, err), float(got)))
         if abs(float(got) - want) > 1e-5 * max(1.0, abs(want)):
-            raise AssertionError(f"wrong error {float(got):.5g} (K = {K}); hint: {hint(K)}")
+            wrong.append((i, K, float(got)))
+    if wrong:
+        i, K, got = wrong[0]
+        hint = _slip_hint(seen) or fallback
+        raise AssertionError(f"{len(wrong)} of {len(sizes)} sets wrong (set {i}, K = {K}: error {got:.5g}); hint: {hint}")
     print(f"Correct: your error matches the {what} error computed from the predictions themselves.")
     return True
 
 
-def check_mean_config_error(fn, trials: int = 5, seed: int = 0) -> bool:
+def check_mean_config_error(fn, trials: int = 6, seed: int = 0) -> bool:
     """Chapter 3: ``fn(gram (M + 2, M + 2), config (K,) pool indices) -> float`` must return the denoising
     error of the mean composition of the configuration's concepts from the cached Gram matrix, laid out as
     ``igm_lite.CachedScorer`` lays it out: index 0 the target noise, 1 the null concept (unused by the
     mean), 2 + m candidate m."""
-    return _check_gram_error(
-        fn, 6, lambda V, c: V[2 + c].mean(0),
-        lambda K: "the mean has coefficient 1/K on each concept" if K > 1 else "expand ||eps - e_m||^2 into three Gram entries",
-        "mean composition's", trials, seed)
+    mean = lambda V, c: V[2 + c].mean(0)  # noqa: E731
+    slips = {
+        "your composition adds the concepts' predictions up; the face's composition does not grow with K":
+            lambda V, c, err: err(V[0] - V[2 + c].sum(0)),
+        "candidate m is not at index m of the Gram matrix (see the layout above)": lambda V, c, err: err(V[0] - V[c].mean(0)),
+        "the null concept (index 1) is not part of the mean composition": lambda V, c, err: err(V[0] - torch.cat([V[1:2], V[2 + c]]).mean(0)),
+        "your error misses the term that does not depend on the configuration":
+            lambda V, c, err: err(V[0] - mean(V, c)) - err(V[0]),
+        "in a squared norm each cross term between two different vectors appears twice":
+            lambda V, c, err: err(V[0]) - float((V[0] * mean(V, c)).mean()) + err(mean(V, c)),
+        "check the sign of the terms that pair the noise with a prediction": lambda V, c, err: err(V[0] + mean(V, c)),
+        "two different concepts' predictions interact in the error: the terms between them are missing":
+            lambda V, c, err: err(V[0]) - 2 * float((V[0] * mean(V, c)).mean()) + sum(err(V[2 + m]) for m in c) / len(c) ** 2,
+        "the terms quadratic in the predictions carry another factor than those linear in them":
+            lambda V, c, err: err(V[0]) - 2 * float((V[0] * mean(V, c)).mean()) + err(V[2 + c].sum(0)) / len(c),
+        "the error is a squared distance, not a distance": lambda V, c, err: err(V[0] - mean(V, c)) ** 0.5,
+    }
+    return _check_gram_error(fn, 6, mean, slips, "mean composition's", trials, seed,
+                             "expand ||eps - e||^2 into Gram entries, with e the configuration's composed prediction")
 
 
-def check_weighted_set_error(fn, trials: int = 5, seed: int = 0) -> bool:
+def check_weighted_set_error(fn, trials: int = 6, seed: int = 0) -> bool:
     """Chapter 4: ``fn(gram (M + 2, M + 2), prompts (K,) pool indices) -> float`` must return the denoising
     error of the sum-of-differences composition eps_u + sum_k (e_k - eps_u) of the prompts, from the Gram
     matrix laid out as ``igm_lite.CachedScorer`` lays it out: index 0 the target noise, 1 the empty
     prompt's prediction eps_u, 2 + m prompt m."""
-    return _check_gram_error(
-        fn, 7, lambda V, p: V[1] + (V[2 + p] - V[1]).sum(0),
-        lambda K: "eps_u appears with coefficient 1 - K" if K > 1 else "with one prompt the composition is that prompt's prediction",
-        "sum-of-differences composition's", trials, seed)
+    composed = lambda V, p: V[1] + (V[2 + p] - V[1]).sum(0)  # noqa: E731
+    slips = {
+        "you left the empty prompt's prediction out of the composition": lambda V, p, err: err(V[0] - V[2 + p].sum(0)),
+        "you added the prompts' predictions, not their differences from the empty prompt's":
+            lambda V, p, err: err(V[0] - V[1] - V[2 + p].sum(0)),
+        "that is the mean composition (the empty prompt plus the MEAN of the differences), not the sum of differences":
+            lambda V, p, err: err(V[0] - V[2 + p].mean(0)),
+        "prompt m is not at index m of the Gram matrix (see the layout above)": lambda V, p, err: err(V[0] - V[1] - (V[p] - V[1]).sum(0)),
+        "your error misses the term that does not depend on the prompts": lambda V, p, err: err(V[0] - composed(V, p)) - err(V[0]),
+        "the error is a squared distance, not a distance": lambda V, p, err: err(V[0] - composed(V, p)) ** 0.5,
+    }
+    return _check_gram_error(fn, 7, composed, slips, "sum-of-differences composition's", trials, seed,
+                             "write the composed prediction as a combination of the Gram matrix's vectors, then expand the squared norm")
 
 
 def check_perception(fn, trials: int = 20, seed: int = 0) -> bool:
@@ -177,30 +225,113 @@ class _TableScorer:
         return self.table[: self.n, sets[:, 0]].mean(0)
 
 
-def check_elimination(fn, trials: int = 10, seed: int = 0) -> bool:
+def _eliminate(table, schedule, upto=lambda n, done, stage: (0, n), keep=lambda k, stage: k, largest=False, stages=None) -> int:
+    """Staged elimination on a table (N, S), with hooks that make the typical slips: which samples stage ``stage`` ranks
+    by (``upto``), how many configurations it keeps (``keep``), from which end (``largest``), and how many stages run."""
+    table = table.numpy() if isinstance(table, torch.Tensor) else table  # numpy: these tables are tiny and drawn by the thousand
+    total = np.concatenate([np.zeros((1, table.shape[1])), table.cumsum(0)])  # total[n]: each column's sum over the first n samples
+    alive, done = np.arange(table.shape[1]), 0
+    for stage, (n, k) in enumerate(schedule[:stages]):
+        lo, hi = upto(n, done, stage)
+        lo, hi = max(lo, 0), min(max(hi, lo + 1, 1), table.shape[0])
+        summed = total[hi, alive] - total[lo, alive]  # the same number of samples for every survivor
+        alive = alive[np.argsort(-summed if largest else summed, kind="stable")[:max(1, keep(k, stage))]]
+        done = n
+    return int(alive[0])
+
+
+def _elimination_slips() -> list[tuple[str, object]]:
+    """The typical slips of the elimination exercise: (the hint a reader who made it gets, what it answers). A stage
+    boundary off by one (at every stage, the first or the last) and one configuration too many or too few (at every
+    stage or the first), ranking by a stage's new samples, the best on all samples, the worst kept, one stage only."""
+    def on(where):
+        return lambda stage, s: where == "every" or (where == "first" and stage == 0) or (where == "last" and stage == len(s) - 1)
+
+    slips = []
+    for step, word in ((1, "more"), (-1, "fewer")):
+        for where in ("every", "first", "last")[: 3 if step < 0 else 2]:  # the last stage already has every sample
+            slips.append((f"a stage looks at one sample {word} than the schedule says (it counts samples used so far, from the first)",
+                          lambda t, s, at=on(where), step=step: _eliminate(t, s, upto=lambda n, done, stage: (0, n + step * at(stage, s)))))
+        for where in ("every", "first"):
+            slips.append((f"a stage keeps one configuration {word} than the schedule asks",
+                          lambda t, s, at=on(where), step=step: _eliminate(t, s, keep=lambda k, stage: k + step * at(stage, s))))
+    slips += [
+        ("a later stage ranks by its new samples alone; a stage's ranking uses every sample so far",
+         lambda t, s: _eliminate(t, s, upto=lambda n, done, stage: (done, n))),
+        ("that is the best configuration on ALL samples: staged elimination never looks again at a configuration it dropped",
+         lambda t, s: int(np.asarray(t)[: s[-1][0]].mean(0).argmin())),
+        ("a stage keeps the configurations with the LARGEST errors", lambda t, s: _eliminate(t, s, largest=True)),
+        ("the answer is decided by the first stage alone; the later stages decide among its survivors",
+         lambda t, s: _eliminate(t, s, stages=1)),
+    ]
+    return slips
+
+
+_ELIMINATION_SLIPS = _elimination_slips()
+
+
+@functools.lru_cache(maxsize=256)
+def _elimination_trials(seed: int, trials: int) -> list[tuple[torch.Tensor, list]]:
+    """At least ``trials`` tables (16 samples, 8 configurations) and schedules of two and three stages on which, taken
+    together, every typical slip gives another answer than the right one at least once: random tables near stage boundaries (samples
+    that disagree about the ranking), each the draw that tells apart the most slips not yet told apart."""
+    g, n, s, out, caught = torch.Generator().manual_seed(seed), 16, 8, [], set()
+    for i in range(4 * trials):  # ``trials`` tables, and more while some slip is not yet told apart
+        if i >= trials and len(caught) == len(_ELIMINATION_SLIPS):
+            break
+        best, best_new = None, -1
+        for draw in range(500):  # at least 20 draws, and on until one tells apart a slip not yet told apart
+            if draw >= 20 and (best_new >= 1 or len(caught) == len(_ELIMINATION_SLIPS)):
+                break
+            shared = torch.rand(n, 1, generator=g) * 2  # what every configuration sees at a sample (its noise level)
+            table = shared + torch.linspace(0, 0.4, s)[torch.randperm(s, generator=g)] + 0.6 * torch.rand(n, s, generator=g)
+            stages = 2 + i % 2
+            cuts = sorted(torch.randperm(n - 3, generator=g)[: stages - 1].add(2).tolist())
+            kept = sorted(torch.randint(2, 5, (stages - 1,), generator=g).tolist(), reverse=True)
+            schedule = [(c, k) for c, k in zip(cuts, kept)] + [(n, 1)]
+            right, t = _eliminate(table, schedule), table.numpy()
+            told = {i for i, (_, slip) in enumerate(_ELIMINATION_SLIPS) if slip(t, schedule) != right}
+            new = len(told - caught) + (len(told) / 100 if len(caught) == len(_ELIMINATION_SLIPS) else 0)
+            if new > best_new:
+                best, best_new, best_told = (table, schedule), new, told
+            if len(told) == len(_ELIMINATION_SLIPS):
+                break
+        out.append(best)
+        caught |= best_told
+    if len(caught) != len(_ELIMINATION_SLIPS):
+        raise RuntimeError(f"the tables do not tell these slips apart: {[_ELIMINATION_SLIPS[i][0] for i in range(len(_ELIMINATION_SLIPS)) if i not in caught]}")
+    return out
+
+
+def check_elimination(fn, trials: int = 6, seed: int = 0) -> bool:
     """Chapter 3: ``fn(errors (N, S), schedule) -> int``. ``errors[n, s]`` is configuration s's error at noise sample n
     alone; ``schedule`` a list of (samples used so far, configurations kept). The answer is the configuration staged
     elimination chooses (``igm_lite.infer.discrete.staged_elimination``): at each stage the surviving configurations
-    are ranked by their mean error over the samples so far and the best ``kept`` survive."""
-    g = torch.Generator().manual_seed(seed)
-    for i in range(trials):
-        n, s = 16, 8
-        table = torch.rand(n, s, generator=g) + torch.linspace(0, 0.3, s)[torch.randperm(s, generator=g)]
-        n1 = int(torch.randint(1, 8, (1,), generator=g))
-        schedule = [(n1, int(torch.randint(2, 5, (1,), generator=g))), (n, 1)]
+    are ranked by their mean error over the samples so far and the best ``kept`` survive. Each table is drawn so that
+    every typical slip (a stage boundary off by one, one configuration too many or too few kept, ranking by a stage's
+    new samples only, ...) gives another answer than the right one; the hint names the slip the answer matches."""
+    trials_, answers = _elimination_trials(seed, trials), []
+    for i, (table, schedule) in enumerate(trials_):
         ok, got = _attempt(fn, table.clone(), list(schedule))
         if not ok:
             return False
-        samples = NoiseSamples(torch.arange(n), torch.zeros(n, 1))
-        want = staged_elimination(_TableScorer(table), samples, torch.arange(s).view(-1, 1), schedule)[0]
-        if got is None or int(got) != int(want[0]):
-            if got is None:
-                hint = "return the chosen configuration's index (an int)"
-            elif int(got) == int(table.mean(0).argmin()):
-                hint = "that is the best configuration on ALL samples: the first stage only looks at the first samples"
-            else:
-                hint = "the second stage ranks the survivors by their mean over all samples so far, not the new ones"
-            raise AssertionError(f"trial {i}, schedule {schedule}: expected another configuration than {got}; hint: {hint}")
+        try:
+            answers.append(int(got))
+        except (TypeError, ValueError):
+            raise AssertionError(f"trial {i}: got {got!r}; hint: return the chosen configuration's index (an int)") from None
+    samples = NoiseSamples(torch.arange(16), torch.zeros(16, 1))
+    wants = [int(staged_elimination(_TableScorer(t), samples, torch.arange(t.shape[1]).view(-1, 1), s)[0][0]) for t, s in trials_]
+    wrong = [i for i, (got, want) in enumerate(zip(answers, wants)) if got != want]
+    if wrong:  # the slip whose answers are the reader's on the most tables names the hint
+        matches = {}
+        for hint, slip in _ELIMINATION_SLIPS:
+            matches[hint] = max(matches.get(hint, 0), sum(slip(t, s) == got for (t, s), got in zip(trials_, answers)))
+        best = max(matches.values())
+        hints = [h for h, m in matches.items() if m == best]
+        hint = hints[0] if len(hints) == 1 and best > len(trials_) // 2 else "follow the schedule stage by stage on a small table by hand"
+        i = wrong[0]
+        raise AssertionError(f"{len(wrong)} of {len(trials_)} tables wrong (table {i}, schedule {trials_[i][1]}: expected another "
+                             f"configuration than {answers[i]}); hint: {hint}")
     print("Correct: your elimination chooses what igm_lite's staged elimination chooses.")
     return True
 

@@ -34,9 +34,13 @@ def test_celeba_bench_compares_engines_on_the_same_faces_and_noise(tmp_path, cap
     ComposedDenoiser(unet, concept_dim=6, mode="mean").save_pretrained(tmp_path / "igm")
     AttributeClassifier(embedding_size=8, hidden_sizes=[8], depths=[1]).save_pretrained(tmp_path / "clf")
     main(["celeba", "--split", "ood", "--n", "3", "--noise", "4", "--schedule", "2:2,4:1", "--model", str(tmp_path / "igm"),
-          "--classifier", str(tmp_path / "clf"), "--method", "naive", "cached", "eliminate", "resnet"])
+          "--classifier", str(tmp_path / "clf"), "--method", "naive", "cached", "eliminate", "race", "resnet", "--confidence", "0.8"])
     rows = {r["method"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
-    assert list(rows) == ["naive", "cached", "eliminate", "resnet"]
+    assert list(rows) == ["naive", "cached", "eliminate", "race", "resnet"]
+    # racing: at most cached's rows; each face's samples between the first look (4, here the budget) and the budget
+    assert rows["race"]["network_evals_per_image"] <= 4 * 6 and rows["race"]["samples_used"] == [4, 4, 4]
+    assert rows["race"]["settings"]["confidence"] == 0.8 and rows["cached"]["samples_used"] == [4, 4, 4]
+    assert rows["eliminate"]["samples_used"] == [4, 4, 4] and "samples_used" not in rows["resnet"]
     assert rows["naive"]["network_evals_per_image"] == 4 * 8 * 3
     assert rows["cached"]["network_evals_per_image"] == 4 * 6
     assert rows["cached"]["same_decisions_as_naive"] == 1.0 and rows["cached"]["accuracy"] == rows["naive"]["accuracy"]
@@ -335,3 +339,29 @@ def test_gpu_check_estimates_chapters_2_and_3s_evaluation_with_their_engines(tmp
             make("clevr32-resnet", tmp_path / "timing" / "clevr32-resnet-4", 1, progress=False)
         ev = gpucheck.estimate_evaluation(chapter, tmp_path, "cpu", n=1, profile="smoke")
         assert ev["items"] == 2 * smoke[gpucheck.STEMS[chapter]]["n_test"] and ev["seconds_per_item"] > 0, ev
+
+
+def test_racing_table_pairs_every_engine_with_cached_at_the_recorded_samples():
+    """The racing table reads one model's rows of the racing file: every engine of both splits, its rows and how many
+    times fewer than naive's, and its paired difference with cached at the recorded number of samples."""
+    from igm_lite.bench import racing_table
+    from igm_lite.metrics import bits
+
+    def row(method, split, n_samples, right, evals, extra=""):
+        return {"bench": "celeba", "method": method, "split": split, "accuracy": sum(right) / len(right), "ci95": [0.1, 0.9],
+                "correct": bits(right), "network_evals_per_image": evals, "seconds_per_image": 0.01, "samples_used": [4, 6, n_samples],
+                "settings": {"model": "m", "n_samples": n_samples, "schedule": [[4, 2], [16, 1]] if method == "eliminate" else None,
+                             **({"confidence": 0.95} if method == "race" else {})},
+                "command": f"python -m igm_lite.bench celeba --model m {extra}--method x"}
+
+    rows = [row("naive", s, 16, [1, 1, 0], 384.0) for s in ("id", "ood")] + [row("cached", s, 16, [1, 1, 0], 96.0) for s in ("id", "ood")]
+    rows += [row("race", s, 16, [1, 0, 0], 48.0) for s in ("id", "ood")] + [row("race", "id", 64, [1, 1, 1], 64.0, "--noise 64 ")]
+    rows += [row("cached", "id", 16, [0, 0, 0], 96.0) | {"command": "python -m igm_lite.bench celeba --model m2 --method cached"}]
+    header, table = racing_table(rows, "m")
+    assert len(table) == 7 and len(header) == len(table[0])
+    race = next(t for t in table if t[1] == "race (0.95)" and t[2] == "16" and t[0] == "in distribution")
+    assert race[3:5] == ["48.0", "8.0"] and race[-1].startswith("-33.3 [")
+    assert next(t for t in table if t[2] == "64")[-1].startswith("+33.3 [")
+    assert next(t for t in table if t[1] == "cached" and t[0] == "in distribution")[-1] == ""
+    with pytest.raises(KeyError, match="no racing rows"):
+        racing_table(rows, "other")

@@ -6,7 +6,7 @@ from ..data.faces import GROUP_B_SHIFT, face_test_set
 from ..infer.attributes import infer_faces
 from ..infer.discrete import DiscreteConfig
 from ..latent import encode
-from ..metrics import accuracy_ci, attribute_scores, bits, same_decisions
+from ..metrics import accuracy_ci, attribute_scores, bits, paired_difference, same_decisions, unbits
 from ..pretrained import load_model
 
 _D = DiscreteConfig()
@@ -62,3 +62,34 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=
 def shares(attrs) -> dict:
     """The share of faces whose attribute is 1, per attribute (``ATTRIBUTES`` order), to 4 places."""
     return {a: round(float(v), 4) for a, v in zip(ATTRIBUTES, attrs.float().cpu().mean(0))}
+
+
+def racing_table(rows: list[dict], model: str) -> tuple[list[str], list[list[str]]]:
+    """The racing benchmark's table for one face model (header, rows for ``igm_lite.chapters.markdown_table``), from the
+    rows of ``load_results("racing")``: per split and engine (each at the model's recorded number of samples N, then
+    cached and racing at the larger budget), its network rows per face and how many times fewer than naive's, seconds
+    per face, all three attributes right with the 95% interval over faces, and the paired difference with cached at N
+    on the same faces (engine minus cached, points, with its 95% interval)."""
+    mine = [r for r in rows if r.get("bench") == "celeba" and f"--model {model} " in r["command"]]
+    if not mine:
+        raise KeyError(f"no racing rows for model {model!r}")
+    pct = lambda v: f"{100 * v:.1f}"  # noqa: E731
+    out = []
+    for split in ("id", "ood"):
+        here = [r for r in mine if r["split"] == split]
+        n_rec = min(r["settings"]["n_samples"] for r in here)
+        naive = next(r for r in here if r["method"] == "naive")
+        cached = next(r for r in here if r["method"] == "cached" and r["settings"]["n_samples"] == n_rec)
+        for r in here:
+            d = paired_difference(unbits(r["correct"]), unbits(cached["correct"]))
+            used = sorted(r.get("samples_used", [r["settings"]["n_samples"]]))
+            name = r["method"] + (f" ({r['settings']['confidence']})" if r["method"] == "race" else "") + \
+                (f" `{','.join(f'{a}:{b}' for a, b in r['settings']['schedule'])}`" if r["method"] == "eliminate" else "")
+            out.append(["in distribution" if split == "id" else "out of distribution", name, str(r["settings"]["n_samples"]),
+                        f"{r['network_evals_per_image']:.1f}", f"{naive['network_evals_per_image'] / r['network_evals_per_image']:.1f}",
+                        f"{r['seconds_per_image']:.3f}", f"{used[len(used) // 2]} / {used[int(0.9 * (len(used) - 1))]}",
+                        f"**{pct(r['accuracy'])}%** [{pct(r['ci95'][0])}, {pct(r['ci95'][1])}]",
+                        "" if r is cached else f"{'+' if d['diff'] >= 0 else ''}{pct(d['diff'])} [{pct(d['ci95'][0])}, {pct(d['ci95'][1])}]"])
+    header = ["split", "engine", "samples (budget)", "rows per face", "times fewer rows than naive", "seconds per face",
+              "samples used (median / 90th percentile)", "all three right [95%]", "minus cached at N, points [95%]"]
+    return header, out
