@@ -5,6 +5,7 @@ with a hint otherwise."""
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 import torch
@@ -26,45 +27,82 @@ def _attempt(fn, *args):
 
 def check_weighted_composition(fn, trials: int = 5, seed: int = 0) -> bool:
     """Chapter 1: ``fn(eps_u (B, d), eps_k (B, K, d), mask (B, K), w) -> (B, d)`` must compute
-    eps_u + w * sum_k mask_k (eps_k - eps_u)."""
+    eps_u + w * sum_k mask_k (eps_k - eps_u). Every batch has masked-out slots and a weight away from 0 and 1, so
+    that each typical slip changes the answer; the hint names the slip the answer matches."""
     g = torch.Generator().manual_seed(seed)
-    for _ in range(trials):
-        B, K, d = 4, int(torch.randint(1, 5, (1,), generator=g)), 2
+    slips = {
+        "masked-out slots must not count": lambda u, e, m, w: combine(e, torch.ones_like(m), u, "weighted", w),
+        "the weight scales the concepts' differences only, not the unconditional prediction":
+            lambda u, e, m, w: w * combine(e, m, u, "weighted", 1.0),
+        "the composition starts from the unconditional prediction; yours leaves it out":
+            lambda u, e, m, w: combine(e, m, u, "weighted", w) - u,
+        "you averaged over the active concepts": lambda u, e, m, w: u + w * ((e - u.unsqueeze(1)) * m.unsqueeze(-1)).sum(1) / m.sum(1, keepdim=True),
+        "you added the concepts' predictions, not their differences from the unconditional one":
+            lambda u, e, m, w: u + w * (e * m.unsqueeze(-1)).sum(1),
+    }
+    seen, wrong = {h: [] for h in slips}, 0
+    for i in range(trials):
+        B, K, d = 4, 2 + i % 3, 2
         eps_u, eps_k = torch.randn(B, d, generator=g), torch.randn(B, K, d, generator=g)
-        mask = torch.rand(B, K, generator=g) < 0.7
-        mask[:, 0] = True
-        w = float(torch.rand(1, generator=g) * 3)
-        ok, got = _attempt(fn, eps_u, eps_k, mask, w)
+        mask = torch.rand(B, K, generator=g) < 0.6
+        mask[:, 0], mask[0, -1], mask[1, -1] = True, False, True  # every row a concept; masked-out slots; rows of 1 and of 2+
+        w = 0.3 + float(torch.rand(1, generator=g)) * 2.0
+        w = w + 0.5 if abs(w - 1.0) < 0.2 else w
+        ok, got = _attempt(fn, eps_u.clone(), eps_k.clone(), mask.clone(), w)
         if not ok:
             return False
         want = combine(eps_k, mask, eps_u, "weighted", w)
         assert got is not None and tuple(got.shape) == (B, d), f"expected shape {(B, d)}, got {None if got is None else tuple(got.shape)}"
-        if not torch.allclose(got, want, atol=1e-5):
-            K_act = mask.sum(1)
-            hint = "masked-out slots must not count" if (K_act < K).any() else "check the coefficient of eps_u"
-            raise AssertionError(f"wrong composition (max error {float((got - want).abs().max()):.3g}); hint: {hint}")
+        for hint, slip in slips.items():
+            seen[hint].append(float((slip(eps_u, eps_k, mask, w) - got).abs().max()) < 1e-5)
+        wrong += not torch.allclose(got, want, atol=1e-5)
+    if wrong:
+        hits = {h: sum(v) for h, v in seen.items()}
+        best = max(hits.values())
+        named = [h for h, n in hits.items() if n == best]
+        hint = named[0] if best and len(named) == 1 else "compare your composition with the chapter's equation term by term"
+        raise AssertionError(f"wrong composition on {wrong} of {trials} batches; hint: {hint}")
     print("Correct: your composition matches igm_lite.compose.combine(..., mode='weighted').")
     return True
 
 
 def check_product_of_experts(fn, seed: int = 0) -> bool:
     """Chapter 1: ``fn(means (K, 2), precisions (K, 2, 2)) -> (mean (2,), cov (2, 2))`` of the normalised
-    product of the Gaussian experts N(means[k], precisions[k]^-1)."""
+    product of the Gaussian experts N(means[k], precisions[k]^-1), for 1, 2 and 3 experts (twice each)."""
     world = StripeWorld()
     g = torch.Generator().manual_seed(seed)
-    for k in (1, 2, 3):
+    inv = torch.linalg.inv
+    slips = {  # what each typical slip returns: (mean, cov)
+        "you added the experts' covariances": lambda m, P: (None, inv(P).sum(0)),
+        "you averaged the experts' precisions": lambda m, P: (None, inv(P.mean(0))),
+        "you returned the product's precision, not its covariance": lambda m, P: (None, P.sum(0)),
+        "your mean does not depend on how sure each expert is": lambda m, P: (m.mean(0), None),
+        "you weighted each expert's mean by its covariance": lambda m, P: (inv(inv(P).sum(0)) @ torch.einsum("kij,kj->i", inv(P), m), None),
+    }
+    hits, wrong = {h: 0 for h in slips}, []
+    for k in (1, 2, 3, 2, 3, 2):
         scenes = world.scenes(k)
         scene = scenes[int(torch.randint(len(scenes), (1,), generator=g))]
         idx = list(scene)
-        ok, got = _attempt(fn, world.mean[idx].clone(), world.precision[idx].clone())
+        means, precisions = world.mean[idx].clone(), world.precision[idx].clone()
+        ok, got = _attempt(fn, means.clone(), precisions.clone())
         if not ok:
             return False
-        mean, cov = world.product(scene)
         assert isinstance(got, tuple) and len(got) == 2, "return a tuple (mean, cov)"
+        mean, cov = world.product(scene)
+        for hint, slip in slips.items():
+            m_s, c_s = slip(means, precisions)
+            hits[hint] += bool((c_s is not None and torch.allclose(torch.as_tensor(got[1]).float(), c_s.float(), atol=1e-4)) or
+                               (m_s is not None and torch.allclose(torch.as_tensor(got[0]).float(), m_s.float(), atol=1e-4)))
         if not torch.allclose(got[1], cov, atol=1e-4):
-            raise AssertionError(f"covariance wrong for {k} expert(s); hint: precisions add")
-        if not torch.allclose(got[0], mean, atol=1e-4):
-            raise AssertionError(f"mean wrong for {k} expert(s); hint: weight each mean by its precision")
+            wrong.append(f"covariance wrong for {k} experts")
+        elif not torch.allclose(got[0], mean, atol=1e-4):
+            wrong.append(f"mean wrong for {k} experts")
+    if wrong:
+        best = max(hits.values())
+        named = [h for h, n in hits.items() if n == best]
+        hint = named[0] if best and len(named) == 1 else "write the product of two Gaussian densities and collect the terms in x"
+        raise AssertionError(f"{wrong[0]} ({len(wrong)} of 6 products wrong); hint: {hint}")
     print("Correct: your product matches StripeWorld.product for 1, 2 and 3 experts.")
     return True
 
@@ -157,28 +195,74 @@ def check_weighted_set_error(fn, trials: int = 6, seed: int = 0) -> bool:
                              "write the composed prediction as a combination of the Gram matrix's vectors, then expand the squared norm")
 
 
+def _perception_slips() -> dict:
+    """The typical slips of the perception exercise: {hint: slip(pred, truth, threshold) -> count}."""
+    def cost(pred, truth):
+        return ((pred[:, None] - truth[None]) ** 2).mean(-1)  # (P, T) mean squared coordinate error
+
+    def greedy(pred, truth, threshold):
+        c, count = cost(pred, truth).clone(), 0
+        for _ in range(min(c.shape)):
+            i, j = divmod(int(c.argmin()), c.shape[1])
+            count += bool(c[i, j] < threshold)
+            c[i, :], c[:, j] = float("inf"), float("inf")
+        return count
+
+    return {  # each slip(pred, truth, threshold, mse of the Hungarian pairs) -> count
+        "match by the Hungarian algorithm (one prediction per object), not by nearest neighbours":
+            lambda p, t, th, mse: int((cost(p, t).min(0).values < th).sum()) if len(p) else 0,
+        "a greedy matching (the closest pair first) is not the Hungarian one": lambda p, t, th, mse: greedy(p, t, th),
+        "the criterion is the MEAN squared coordinate error, not its sum over the coordinates": lambda p, t, th, mse: int((2 * mse < th).sum()),
+        "compare the squared error itself with the threshold, not its root": lambda p, t, th, mse: int((mse.sqrt() < th).sum()),
+    }
+
+
 def check_perception(fn, trials: int = 20, seed: int = 0) -> bool:
     """Chapter 2: ``fn(pred (P, 2), truth (T, 2), threshold) -> int``, the number of true objects that the
     Hungarian matching (on the mean squared coordinate error) pairs with a prediction closer than
     ``threshold``; checked against ``igm_lite.metrics.match_positions`` on random scenes, including
-    scenes with more or fewer predictions than objects and near-ties that a greedy matching gets wrong."""
+    scenes with more or fewer predictions than objects and near-ties that a greedy matching gets wrong: at least
+    ``trials`` scenes, and more until each typical slip has given another count than the right one."""
     g = torch.Generator().manual_seed(seed)
-    for i in range(trials):
-        T = int(torch.randint(1, 8, (1,), generator=g))
-        truth = torch.rand(T, 2, generator=g)
-        P = max(0, T + int(torch.randint(-2, 3, (1,), generator=g)))
-        pred = truth[torch.randperm(T, generator=g)][:P] + 0.04 * torch.randn(min(P, T), 2, generator=g)
-        pred = torch.cat([pred, torch.rand(P - len(pred), 2, generator=g)]) if P > T else pred
-        threshold = float(torch.rand(1, generator=g)) * 0.004
+    slips = _perception_slips()
+    hits, told, wrong = {h: 0 for h in slips}, set(), []
+    for i in range(10 * trials):
+        if i >= trials and len(told) == len(slips):
+            break
+        missing = [h for h in ("greedy", "nearest") if i >= trials - 1 and not any(h in t for t in told)]
+        if missing:  # a scene that the slip gets wrong, at a random place and angle
+            angle, origin = float(torch.rand(1, generator=g)) * 6.283, 0.2 + 0.6 * torch.rand(2, generator=g)
+            rot = torch.tensor([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+            if missing[0] == "greedy":  # two objects; the closest pair is the wrong one to keep
+                truth, pred = torch.tensor([[0.0, 0.0], [0.08, 0.0]]), torch.tensor([[0.035, 0.0], [-0.04, 0.0]])
+            else:  # one prediction between two objects, the other far away: it can be paired with one of them only
+                truth, pred = torch.tensor([[0.0, 0.0], [0.05, 0.0]]), torch.tensor([[0.025, 0.0], [0.5, 0.3]])
+            truth, pred = origin + truth @ rot.T, origin + pred @ rot.T
+            T, P, threshold = 2, 2, 0.0012
+        else:
+            T = int(torch.randint(1, 8, (1,), generator=g))
+            truth = torch.rand(T, 2, generator=g)
+            P = max(0, T + int(torch.randint(-2, 3, (1,), generator=g)))
+            pred = truth[torch.randperm(T, generator=g)][:P] + 0.04 * torch.randn(min(P, T), 2, generator=g)
+            pred = torch.cat([pred, torch.rand(P - len(pred), 2, generator=g)]) if P > T else pred
+            threshold = float(torch.rand(1, generator=g)) * 0.004
         ok, got = _attempt(fn, pred.clone(), truth.clone(), threshold)
         if not ok:
             return False
         _, _, mse = match_positions(pred, truth)
         want = int((mse < threshold).sum())
+        for hint, slip in slips.items():
+            answer = slip(pred, truth, threshold, mse)
+            told |= {hint} if answer != want else set()
+            hits[hint] += got is not None and int(got) == answer
         if got is None or int(got) != want:
-            hint = "match by the Hungarian algorithm (one prediction per object), not by nearest neighbours" if P else \
-                "with no prediction nothing is perceived"
-            raise AssertionError(f"scene {i}: {P} predictions, {T} objects: expected another count than {got}; hint: {hint}")
+            wrong.append(f"scene {i}: {P} predictions, {T} objects: expected another count than {got}")
+    if wrong:
+        best = max(hits.values())
+        named = [h for h, c in hits.items() if c == best]
+        hint = named[0] if best and len(named) == 1 else ("with no prediction nothing is perceived" if "0 predictions" in wrong[0]
+                                                          else "pair each object with at most one prediction, then apply the criterion")
+        raise AssertionError(f"{wrong[0]} ({len(wrong)} scenes wrong); hint: {hint}")
     print("Correct: your count matches igm_lite.metrics.position_metrics' perception criterion.")
     return True
 
@@ -186,27 +270,43 @@ def check_perception(fn, trials: int = 20, seed: int = 0) -> bool:
 def check_choose_k(fn, trials: int = 10, seed: int = 0) -> bool:
     """Chapter 2: ``fn(errors (K_max, N)) -> (k, se)``. Row K - 1 holds the error of the best K-object answer at each of
     N noise samples shared by every K. ``k`` is the number of objects with the least mean error (1-based), ``se`` the
-    standard error of the mean difference between the runner-up K and k (see the exercise)."""
+    standard error of the mean difference between the runner-up K and k (see the exercise). The tables are drawn so
+    that the runner-up is not always k's neighbour and each typical slip changes the answer."""
     g = torch.Generator().manual_seed(seed)
+    slips = {  # (k, se) of each typical slip, from the mean errors' order (first, second) and the table
+        "rows are K = 1, 2, ...: k is 1-based": lambda e, f, s: (f, None),
+        "pair the samples: the runner-up and k share every noise sample": lambda e, f, s: (None, float((e[f].var() / e.shape[1] + e[s].var() / e.shape[1]).sqrt())),
+        "the runner-up is the K with the second-least mean error, wherever it lies": lambda e, f, s: (None, float((e[f + 1 if f + 1 < len(e) else f - 1] - e[f]).std() / e.shape[1] ** 0.5)),
+        "a standard error is that of a MEAN over the samples": lambda e, f, s: (None, float((e[s] - e[f]).std())),
+        "the standard deviation of a sample divides by n - 1 (torch's default)": lambda e, f, s: (None, float((e[s] - e[f]).std(unbiased=False) / e.shape[1] ** 0.5)),
+    }
+    hits, wrong = {h: 0 for h in slips}, []
     for i in range(trials):
-        k_max, n = int(torch.randint(2, 9, (1,), generator=g)), int(torch.randint(4, 33, (1,), generator=g))
-        shared = torch.rand(n, generator=g, dtype=torch.float64) * 0.5  # what every K sees: the noise sample's difficulty
-        errors = shared + torch.rand(k_max, 1, generator=g, dtype=torch.float64) * 0.01 + 0.002 * torch.rand(k_max, n, generator=g, dtype=torch.float64)
+        while True:
+            k_max, n = int(torch.randint(3, 9, (1,), generator=g)), int(torch.randint(4, 33, (1,), generator=g))
+            shared = torch.rand(n, generator=g, dtype=torch.float64) * 0.5  # what every K sees: the noise sample's difficulty
+            errors = shared + torch.rand(k_max, 1, generator=g, dtype=torch.float64) * 0.01 + 0.002 * torch.rand(k_max, n, generator=g, dtype=torch.float64)
+            first, second = errors.mean(1).argsort()[:2].tolist()
+            if i % 2 == 0 or abs(first - second) > 1:  # every other table: the runner-up is not k's neighbour
+                break
         ok, got = _attempt(fn, errors.clone())
         if not ok:
             return False
-        mean = errors.mean(1)
-        first, second = mean.argsort()[:2].tolist()
-        want_k, want_se = first + 1, float((errors[second] - errors[first]).std() / n**0.5)
         assert isinstance(got, tuple) and len(got) == 2, "return a tuple (k, se)"
+        want_k, want_se = first + 1, float((errors[second] - errors[first]).std() / n**0.5)
+        close = lambda a, b: a is not None and abs(float(a) - float(b)) <= 1e-6 * max(1.0, abs(float(b))) + 1e-12  # noqa: E731
+        for hint, slip in slips.items():
+            k_s, se_s = slip(errors, first, second)
+            hits[hint] += (k_s is not None and int(got[0]) == k_s) or close(se_s, got[1])
         if int(got[0]) != want_k:
-            raise AssertionError(f"trial {i}: wrong k {int(got[0])}; hint: " + ("rows are K = 1, 2, ...: k is 1-based" if int(got[0]) == want_k - 1
-                                                                              else "the least MEAN error over the samples"))
-        if abs(float(got[1]) - want_se) > 1e-6 * max(1.0, want_se) + 1e-12:
-            naive = float((errors[first].var() / n + errors[second].var() / n).sqrt())
-            hint = "pair the samples: the standard deviation of the differences, not of each row" if abs(float(got[1]) - naive) < 1e-9 \
-                else "the runner-up is the K with the second-least mean error; std is unbiased (n - 1)"
-            raise AssertionError(f"trial {i}: wrong standard error {float(got[1]):.3g}; hint: {hint}")
+            wrong.append(f"table {i}: wrong k {int(got[0])}")
+        elif not close(got[1], want_se):
+            wrong.append(f"table {i}: wrong standard error {float(got[1]):.3g}")
+    if wrong:
+        best = max(hits.values())
+        named = [h for h, c in hits.items() if c == best]
+        hint = named[0] if best and len(named) == 1 else "the least MEAN error over the samples, and the samples are shared by every K"
+        raise AssertionError(f"{wrong[0]} ({len(wrong)} of {trials} tables wrong); hint: {hint}")
     print("Correct: your K is the least-error one, and your standard error uses the shared noise.")
     return True
 
@@ -271,10 +371,11 @@ _ELIMINATION_SLIPS = _elimination_slips()
 
 
 @functools.lru_cache(maxsize=256)
-def _elimination_trials(seed: int, trials: int) -> list[tuple[torch.Tensor, list]]:
+def _elimination_trials(seed: int, trials: int) -> list[tuple[torch.Tensor, list, list]]:
     """At least ``trials`` tables (16 samples, 8 configurations) and schedules of two and three stages on which, taken
     together, every typical slip gives another answer than the right one at least once: random tables near stage boundaries (samples
-    that disagree about the ranking), each the draw that tells apart the most slips not yet told apart."""
+    that disagree about the ranking), each the draw that tells apart the most slips not yet told apart; with each table,
+    every slip's answer on it."""
     g, n, s, out, caught = torch.Generator().manual_seed(seed), 16, 8, [], set()
     for i in range(4 * trials):  # ``trials`` tables, and more while some slip is not yet told apart
         if i >= trials and len(caught) == len(_ELIMINATION_SLIPS):
@@ -296,7 +397,7 @@ def _elimination_trials(seed: int, trials: int) -> list[tuple[torch.Tensor, list
                 best, best_new, best_told = (table, schedule), new, told
             if len(told) == len(_ELIMINATION_SLIPS):
                 break
-        out.append(best)
+        out.append((*best, [slip(best[0].numpy(), best[1]) for _, slip in _ELIMINATION_SLIPS]))  # each slip's answer, kept
         caught |= best_told
     if len(caught) != len(_ELIMINATION_SLIPS):
         raise RuntimeError(f"the tables do not tell these slips apart: {[_ELIMINATION_SLIPS[i][0] for i in range(len(_ELIMINATION_SLIPS)) if i not in caught]}")
@@ -311,7 +412,7 @@ def check_elimination(fn, trials: int = 6, seed: int = 0) -> bool:
     every typical slip (a stage boundary off by one, one configuration too many or too few kept, ranking by a stage's
     new samples only, ...) gives another answer than the right one; the hint names the slip the answer matches."""
     trials_, answers = _elimination_trials(seed, trials), []
-    for i, (table, schedule) in enumerate(trials_):
+    for i, (table, schedule, _) in enumerate(trials_):
         ok, got = _attempt(fn, table.clone(), list(schedule))
         if not ok:
             return False
@@ -320,12 +421,12 @@ def check_elimination(fn, trials: int = 6, seed: int = 0) -> bool:
         except (TypeError, ValueError):
             raise AssertionError(f"trial {i}: got {got!r}; hint: return the chosen configuration's index (an int)") from None
     samples = NoiseSamples(torch.arange(16), torch.zeros(16, 1))
-    wants = [int(staged_elimination(_TableScorer(t), samples, torch.arange(t.shape[1]).view(-1, 1), s)[0][0]) for t, s in trials_]
+    wants = [int(staged_elimination(_TableScorer(t), samples, torch.arange(t.shape[1]).view(-1, 1), s)[0][0]) for t, s, _ in trials_]
     wrong = [i for i, (got, want) in enumerate(zip(answers, wants)) if got != want]
     if wrong:  # the slip whose answers are the reader's on the most tables names the hint
         matches = {}
-        for hint, slip in _ELIMINATION_SLIPS:
-            matches[hint] = max(matches.get(hint, 0), sum(slip(t, s) == got for (t, s), got in zip(trials_, answers)))
+        for j, (hint, _) in enumerate(_ELIMINATION_SLIPS):
+            matches[hint] = max(matches.get(hint, 0), sum(slips[j] == got for (_, _, slips), got in zip(trials_, answers)))
         best = max(matches.values())
         hints = [h for h, m in matches.items() if m == best]
         hint = hints[0] if len(hints) == 1 and best > len(trials_) // 2 else "follow the schedule stage by stage on a small table by hand"
@@ -336,23 +437,40 @@ def check_elimination(fn, trials: int = 6, seed: int = 0) -> bool:
     return True
 
 
-def check_dc_from_cache(fn, trials: int = 5, seed: int = 0) -> bool:
+def check_dc_from_cache(fn, trials: int = 6, seed: int = 0) -> bool:
     """Chapter 4: ``fn(gram (M + 2, M + 2), k) -> (k,)`` the Diffusion Classifier top-K answer from the cache laid out as
     ``igm_lite.CachedScorer`` lays it out (index 0 the target noise, 1 the empty prompt, 2 + m prompt m): the k prompts
-    whose predictions ALONE have the least denoising error, as sorted prompt indices (``ZeroShot.compare``'s ``dc``)."""
+    whose predictions ALONE have the least denoising error, as sorted prompt indices (``ZeroShot.compare``'s ``dc``).
+    Each cache is drawn so that every typical slip gives another answer; the hint names the slip the answer matches."""
     g = torch.Generator().manual_seed(seed)
+    slips = {  # each slip's answer from the prompts' errors alone (and their inner products with the noise)
+        "prompt m is at index 2 + m of the Gram matrix, and its index is m": lambda alone, dot, k: alone.argsort()[:k].sort().values + 2,
+        "return the prompts' indices in increasing order": lambda alone, dot, k: alone.argsort()[:k],
+        "you kept the prompts with the LARGEST errors": lambda alone, dot, k: alone.argsort(descending=True)[:k].sort().values,
+        "a prompt's error alone has a term of its own prediction's size: prompts differ in it": lambda alone, dot, k: dot.argsort(descending=True)[:k].sort().values,
+    }
+    hits, wrong = {h: 0 for h in slips}, []
     for i in range(trials):
-        M, d, k = 7, 50, int(torch.randint(1, 4, (1,), generator=g))
-        V = torch.randn(M + 2, d, generator=g, dtype=torch.float64)
+        M, d, k = 7, 50, 1 + i % 3
+        while True:
+            V = torch.randn(M + 2, d, generator=g, dtype=torch.float64) * torch.rand(M + 2, 1, generator=g, dtype=torch.float64).add(0.5)
+            alone = (V[:1] - V[2:]).pow(2).mean(1)  # each prompt's error alone, from the predictions themselves
+            dot = (V[:1] * V[2:]).mean(1)
+            want = alone.argsort()[:k].sort().values
+            if all(not torch.equal(slip(alone, dot, k), want) for slip in slips.values()) or k == 1:
+                break
         ok, got = _attempt(fn, V @ V.T / d, k)
         if not ok:
             return False
-        alone = (V[:1] - V[2:]).pow(2).mean(1)  # each prompt's error alone, from the predictions themselves
-        want = alone.argsort()[:k].sort().values
         got_t = None if got is None else torch.as_tensor(got).long().flatten()
+        for hint, slip in slips.items():
+            hits[hint] += got_t is not None and torch.equal(got_t, slip(alone, dot, k))
         if got_t is None or not torch.equal(got_t, want):
-            hint = ("indices of prompts start at 0 (the Gram matrix's index 2)" if got_t is not None and torch.equal(got_t - 2, want)
-                    else "expand one prompt's squared error ||eps - e_m||^2 in inner products; the k least, sorted")
-            raise AssertionError(f"trial {i} (k = {k}): wrong prompts {None if got_t is None else got_t.tolist()}; hint: {hint}")
+            wrong.append(f"trial {i} (k = {k}): wrong prompts {None if got_t is None else got_t.tolist()}")
+    if wrong:
+        best = max(hits.values())
+        named = [h for h, c in hits.items() if c == best]
+        hint = named[0] if best and len(named) == 1 else "expand one prompt's squared error ||eps - e_m||^2 in inner products"
+        raise AssertionError(f"{wrong[0]} ({len(wrong)} of {trials} wrong); hint: {hint}")
     print("Correct: your top-K matches Diffusion Classifier's answer from the same cache.")
     return True
