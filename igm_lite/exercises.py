@@ -197,20 +197,20 @@ def check_weighted_set_error(fn, trials: int = 6, seed: int = 0) -> bool:
 
 def _perception_slips() -> dict:
     """The typical slips of the perception exercise: {hint: slip(pred, truth, threshold) -> count}."""
-    def cost(pred, truth):
-        return ((pred[:, None] - truth[None]) ** 2).mean(-1)  # (P, T) mean squared coordinate error
+    def cost(pred, truth):  # (P, T) mean squared coordinate error (numpy: tiny arrays, many scenes)
+        return ((np.asarray(pred, dtype=np.float64)[:, None] - np.asarray(truth, dtype=np.float64)[None]) ** 2).mean(-1)
 
     def greedy(pred, truth, threshold):
-        c, count = cost(pred, truth).clone(), 0
+        c, count = cost(pred, truth), 0
         for _ in range(min(c.shape)):
-            i, j = divmod(int(c.argmin()), c.shape[1])
+            i, j = np.unravel_index(np.argmin(c), c.shape)
             count += bool(c[i, j] < threshold)
-            c[i, :], c[:, j] = float("inf"), float("inf")
+            c[i, :], c[:, j] = np.inf, np.inf
         return count
 
     return {  # each slip(pred, truth, threshold, mse of the Hungarian pairs) -> count
         "match by the Hungarian algorithm (one prediction per object), not by nearest neighbours":
-            lambda p, t, th, mse: int((cost(p, t).min(0).values < th).sum()) if len(p) else 0,
+            lambda p, t, th, mse: int((cost(p, t).min(0) < th).sum()) if len(p) else 0,
         "a greedy matching (the closest pair first) is not the Hungarian one": lambda p, t, th, mse: greedy(p, t, th),
         "the criterion is the MEAN squared coordinate error, not its sum over the coordinates": lambda p, t, th, mse: int((2 * mse < th).sum()),
         "compare the squared error itself with the threshold, not its root": lambda p, t, th, mse: int((mse.sqrt() < th).sum()),

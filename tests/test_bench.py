@@ -354,14 +354,17 @@ def test_racing_table_pairs_every_engine_with_cached_at_the_recorded_samples():
                              **({"confidence": 0.95} if method == "race" else {})},
                 "command": f"python -m igm_lite.bench celeba --model m {extra}--method x"}
 
-    rows = [row("naive", s, 16, [1, 1, 0], 384.0) for s in ("id", "ood")] + [row("cached", s, 16, [1, 1, 0], 96.0) for s in ("id", "ood")]
+    rows = [row("cached", s, 16, [1, 1, 0], 96.0) for s in ("id", "ood")]
     rows += [row("race", s, 16, [1, 0, 0], 48.0) for s in ("id", "ood")] + [row("race", "id", 64, [1, 1, 1], 64.0, "--noise 64 ")]
     rows += [row("cached", "id", 16, [0, 0, 0], 96.0) | {"command": "python -m igm_lite.bench celeba --model m2 --method cached"}]
     header, table = racing_table(rows, "m")
-    assert len(table) == 7 and len(header) == len(table[0])
+    assert len(table) == 5 and len(header) == len(table[0])
     race = next(t for t in table if t[1] == "race (0.95)" and t[2] == "16" and t[0] == "in distribution")
     assert race[3:5] == ["48.0", "8.0"] and race[-1].startswith("-33.3 [")
     assert next(t for t in table if t[2] == "64")[-1].startswith("+33.3 [")
     assert next(t for t in table if t[1] == "cached" and t[0] == "in distribution")[-1] == ""
     with pytest.raises(KeyError, match="no racing rows"):
         racing_table(rows, "other")
+    from igm_lite.bench import racing_samples_used
+
+    assert racing_samples_used(rows[:2] + [row("race", s, 16, [1, 0, 0], 48.0) for s in ("id", "ood")], "m") == {"id": [4, 6, 16], "ood": [4, 6, 16]}

@@ -221,14 +221,15 @@ def test_racing_counts_every_row_and_scores_survivors_exactly(toy_model):
 
 
 def test_racing_stops_early_on_a_face_it_reads_easily():
-    """A group-A face of the shipped latent model: racing gives the cached engine's answer with fewer rows."""
+    """A group-A face of the shipped latent model that its leader wins clearly (the third of the test faces drawn
+    with seed 1): racing at its default confidence gives the cached engine's answer with fewer rows and samples."""
     from igm_lite.data import attribute_pool
     from igm_lite.data.faces import face_test_set
     from igm_lite.latent import encode
     from igm_lite.pretrained import load_pretrained
 
     model = load_pretrained("faces32-latent")
-    z = encode(model, face_test_set("id", 1, 1).x)[0]
+    z = encode(model, face_test_set("id", 8, 1).x[2:3])[0]
     sets = product_sets([2, 2, 2])
     cached = DiscreteEngine(model, make_scheduler(), method="cached").infer(z, attribute_pool(), sets)
     raced = DiscreteEngine(model, make_scheduler(), method="race").infer(z, attribute_pool(), sets)

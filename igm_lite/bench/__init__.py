@@ -5,7 +5,7 @@ quotes and reads their files.
 """
 from .clevr import clevr
 from .cli import main, parse_schedule
-from .faces import celeba, racing_table
+from .faces import celeba, racing_samples_used, racing_table
 from .gpucheck import gpu_check
 from .layout import layout
 from .results import find, load_results
@@ -14,4 +14,4 @@ from .worlds import worlds, worlds_summary, worlds_table
 from .zeroshot import zeroshot
 
 __all__ = ["celeba", "clevr", "find", "gpu_check", "layout", "load_results", "main", "parse_schedule", "toy2d", "toy2d_generation",
-           "toy2d_inference", "racing_table", "worlds", "worlds_summary", "worlds_table", "zeroshot"]
+           "toy2d_inference", "racing_samples_used", "racing_table", "worlds", "worlds_summary", "worlds_table", "zeroshot"]

@@ -332,7 +332,7 @@ class DiscreteConfig:
     noise: NoiseConfig = NoiseConfig()  # the shared (t, eps) samples every candidate set is judged on (32, t over the whole schedule)
     method: str = "cached"  # "cached" (each candidate once per sample), "eliminate" (cached + staged elimination), "race" (cached + racing), "naive"
     schedule: tuple | None = None  # "eliminate": ((samples so far, sets kept), ...); None: (N/4, 5), (N, 1)
-    confidence: float = 0.95  # "race": drop a set when its paired excess error over the leader is above 0 at this confidence; n_samples is the most it spends
+    confidence: float = 0.99  # "race": drop a set when its paired excess error over the leader is above 0 at this confidence; n_samples is the most it spends
     max_sets: int = 20000  # without explicit sets: enumerate up to this many, otherwise search (greedy, then swaps)
     max_rows: int = MAX_ROWS  # the most backbone rows in one call
 
