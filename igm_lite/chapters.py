@@ -320,6 +320,46 @@ def with_solution_checks(nb) -> bool:
     return [(c.cell_type, c.source, list(c.metadata.get("tags", []))) for c in nb.cells] != before
 
 
+# The machinery before a chapter's first idea, folded in the rendered book (MyST-NB tags): the reader opens the chapter
+# on its title, result and opening text. Each setup cell is known by its first line (or its tag) and gets its fold and
+# the prompt its fold shows; the Colab install does nothing outside Colab and is left out of the book.
+SETUP_HEADING = ("## Setup\n\n"
+                 "The chapter's parameters (change a value here, or pass it to papermill with `-p`), the profile switch, the "
+                 "data and the imports. The book folds them; the chapter's ideas start at the next heading.")
+SETUP_FOLDS = [("# Colab only", "remove-cell", None), ("parameters", "hide-cell", "Show the chapter's parameters"),
+               ("# One value switches", "hide-cell", "Show the profile switch"),
+               ("# The data", "hide-cell", "Show where the data comes from"),
+               ("%matplotlib inline", "hide-input", "Show the imports and the chapter's setup")]
+FOLDS = {"remove-cell", "hide-cell", "hide-input"}
+
+
+def with_setup_folded(nb) -> bool:
+    """Give ``nb`` (a chapter) a "Setup" heading after its first cell and fold every code cell between it and the
+    first idea (the next ``##`` heading) as ``SETUP_FOLDS`` says. Returns whether ``nb`` changed; a setup cell that
+    no rule knows is an error (a new kind of machinery needs its fold chosen)."""
+    import nbformat
+
+    before = [(c.cell_type, c.source, c.metadata.get("tags"), c.metadata.get("mystnb")) for c in nb.cells]
+    if not (len(nb.cells) > 1 and nb.cells[1].cell_type == "markdown" and nb.cells[1].source.startswith("## Setup")):
+        nb.cells.insert(1, nbformat.v4.new_markdown_cell(SETUP_HEADING))
+    nb.cells[1].source = SETUP_HEADING
+    for cell in nb.cells[2:]:
+        if cell.cell_type == "markdown" and cell.source.startswith("## "):
+            break
+        if cell.cell_type != "code":
+            continue
+        tags = [t for t in cell.metadata.get("tags", []) if t not in FOLDS]
+        rule = next((r for r in SETUP_FOLDS if r[0] in tags or cell.source.startswith(r[0])), None)
+        if rule is None:
+            raise ValueError(f"a setup cell with no fold (chapters.SETUP_FOLDS): {cell.source.splitlines()[0]!r}")
+        cell.metadata["tags"] = tags + [rule[1]]
+        if rule[2]:
+            cell.metadata["mystnb"] = {"code_prompt_show": rule[2]}
+        else:
+            cell.metadata.pop("mystnb", None)
+    return [(c.cell_type, c.source, c.metadata.get("tags"), c.metadata.get("mystnb")) for c in nb.cells] != before
+
+
 def write_student_editions(root: Path | None = None) -> list[Path]:
     """Write both Colab editions of every chapter, ``notebooks/colab/NAME`` (the instructor's, solutions folded) and
     ``notebooks/student/NAME`` (without solutions): ``python -m igm_lite.chapters --student-editions``. Each states its
@@ -330,7 +370,7 @@ def write_student_editions(root: Path | None = None) -> list[Path]:
     written = []
     for nb_path in chapters(root):
         nb = nbformat.read(nb_path, as_version=4)
-        if with_solution_checks(nb) | with_reading_time(nb):
+        if with_setup_folded(nb) | with_solution_checks(nb) | with_reading_time(nb):
             nbformat.validator.normalize(nb)
             nbformat.write(nb, nb_path)
             written.append(nb_path)

@@ -1,7 +1,9 @@
-"""The figures the chapters draw. Each function returns a matplotlib Figure and never calls plt.show()."""
+"""The figures the chapters draw. Each function returns a matplotlib Figure and never calls plt.show(); the
+``*_animation`` functions return an ``Animation`` (self-contained HTML with a slider, which moves without a kernel)."""
 from __future__ import annotations
 
 import functools
+import re
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -542,3 +544,139 @@ def samples_used_figure(used: dict, title: str = "noise samples each image's dec
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+# -- figures that move without a kernel ------------------------------------------------------------------------------
+# matplotlib's JavaScript player (``FuncAnimation.to_jshtml``): a slider and buttons over frames embedded as PNG, in
+# one self-contained piece of HTML that works in the static book (no kernel, no CDN), in Jupyter and in Colab.
+ANIMATION_DPI = 72  # the frames are embedded: each animation stays well under a megabyte
+PLAYER_SYMBOLS = {"fa-minus": "\u2212", "fa-fast-backward": "\u21e4", "fa-step-backward": "|\u25c0",
+                  "fa-play fa-flip-horizontal": "\u25c0", "fa-pause": "||", "fa-play": "\u25b6",
+                  "fa-step-forward": "\u25b6|", "fa-fast-forward": "\u21e5", "fa-plus": "+"}
+
+
+class Animation:
+    """An animation as self-contained HTML: shown by Jupyter (``_repr_html_``) and by the book; ``.html`` the text,
+    ``.frames`` how many frames it embeds."""
+
+    def __init__(self, html: str, frames: int):
+        self.html, self.frames = html, frames
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __len__(self) -> int:  # bytes of HTML, the size the page grows by
+        return len(self.html.encode())
+
+
+def animate(fig, draw, frames: int, interval: int = 250) -> Animation:
+    """``draw(i)`` redraws ``fig`` as frame ``i`` of ``frames``; the figure is closed after (so that Jupyter does not
+    show its last frame a second time)."""
+    from matplotlib.animation import FuncAnimation
+
+    with plt.rc_context({"animation.frame_format": "png", "savefig.dpi": ANIMATION_DPI, "figure.dpi": ANIMATION_DPI}):
+        anim = FuncAnimation(fig, draw, frames=frames, interval=interval, repeat=False)
+        html = anim.to_jshtml(fps=1000 / interval, default_mode="once")
+    plt.close(fig)
+    # the player's buttons draw Font Awesome icons fetched from a CDN: text symbols instead, so that nothing is fetched
+    html = re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">', "", html)
+    for icon, symbol in PLAYER_SYMBOLS.items():
+        html = html.replace(f'<i class="fa {icon}"></i>', symbol)
+    if re.search(r'<i class="fa |https?://(?!www\.w3\.org)', html):
+        raise RuntimeError("matplotlib's player changed: an icon or an address to fetch is left in the animation")
+    return Animation(html, frames)
+
+
+@_styled
+def density_animation(world: StripeWorld, scene=(0, 2), w_max: float = 4.0, frames: int = 17) -> Animation:
+    """``composed_density`` as the second expert's weight w2 moves from 0 (the first expert alone) to ``w_max`` (the
+    second one insists), with w1 = 1 and T = 1."""
+    weights = np.linspace(0.0, w_max, frames)
+    fig, ax = plt.subplots(figsize=(3.8, 3.8))
+
+    def draw(i):
+        ax.clear()
+        X, Y, p = _density(world, scene, [1.0, float(weights[i])])
+        ax.contourf(X, Y, p, levels=20, cmap="magma")
+        ax.set_title(f"w = (1, {weights[i]:.2g}), T = 1", fontsize=9)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+
+    draw(0)
+    fig.tight_layout()
+    return animate(fig, draw, frames)
+
+
+@_styled
+def search_animation(x: torch.Tensor, paths: torch.Tensor, truth, errors=None, frames: int = 25) -> Animation:
+    """``trajectories_figure`` step by step: each initialisation's positions (and the path so far) at ``frames``
+    evenly spaced steps of the search; white circles: the true positions."""
+    steps = np.unique(np.linspace(0, paths.shape[0] - 1, frames).round().astype(int))
+    S = x.shape[-1]
+    colors = plt.cm.tab10(np.arange(paths.shape[1]) % 10)
+    best = int(torch.as_tensor(errors).argmin()) if errors is not None else -1
+    t = torch.as_tensor(truth) * S - 0.5
+    fig, ax = plt.subplots(figsize=(3.8, 3.8))
+
+    def draw(i):
+        ax.clear()
+        _show(ax, x)
+        s = int(steps[i])
+        for r in range(paths.shape[1]):
+            for k in range(paths.shape[2]):
+                p = paths[: s + 1, r, k] * S - 0.5
+                ax.plot(p[:, 0], p[:, 1], color=colors[r], lw=2.2 if r == best else 0.8, alpha=1.0 if r == best else 0.6)
+                ax.scatter(p[-1:, 0], p[-1:, 1], color=colors[r], s=25 if r == best else 10, zorder=3)
+        ax.scatter(t[:, 0], t[:, 1], s=90, facecolors="none", edgecolors="white", linewidths=1.5, zorder=4)
+        ax.set_xlim(-0.5, S - 0.5)
+        ax.set_ylim(S - 0.5, -0.5)
+        ax.set_title(f"step {s + 1} of {paths.shape[0]}", fontsize=9)
+
+    draw(0)
+    fig.tight_layout()
+    return animate(fig, draw, len(steps))
+
+
+@_styled
+def noise_level_animation(x: torch.Tensor, t: torch.Tensor, errors: torch.Tensor, labels, truth: int) -> Animation:
+    """A face x (C, H, W) and its configurations' denoising errors at one noise level after another: ``errors``
+    (T, S) at the levels ``t`` (T,), each row the mean over the noise draws at that level. Bars show each error above
+    the least at that level (dark: the least, IGM's answer there; red edge: the truth)."""
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 2.8), gridspec_kw={"width_ratios": [1, 4]})
+    _show(axes[0], x)
+    S = errors.shape[1]
+
+    def draw(i):
+        ax = axes[1]
+        ax.clear()
+        e = (errors[i] - errors[i].min()).numpy()
+        bars = ax.bar(range(S), e, color=["tab:blue" if j == int(np.argmin(e)) else "lightsteelblue" for j in range(S)])
+        bars[int(truth)].set_edgecolor("crimson")
+        bars[int(truth)].set_linewidth(2)
+        ax.set_xticks(range(S))
+        ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=9)
+        ax.set_ylabel("error above the least", fontsize=9)
+        ax.set_title(f"noise level t = {int(t[i])} of 1000", fontsize=9)
+
+    draw(0)
+    fig.tight_layout()
+    return animate(fig, draw, len(t), interval=400)
+
+
+@_styled
+def denoising_animation(xt: torch.Tensor, x0: torch.Tensor, t, title: str = "") -> Animation:
+    """A sample drawn step by step: ``xt`` (steps, C, H, W) the noisy image after each step, ``x0`` (steps, C, H, W)
+    the model's estimate of the clean image at that step, ``t`` the timesteps."""
+    fig, axes = plt.subplots(1, 2, figsize=(4.6, 2.6))
+
+    def draw(i):
+        for ax, img, name in ((axes[0], xt[i], "x_t"), (axes[1], x0[i], "estimate of x_0")):
+            ax.clear()
+            _show(ax, img)
+            ax.set_title(name, fontsize=9)
+        fig.suptitle(f"{title}, t = {int(t[i])}" if title else f"t = {int(t[i])}", fontsize=9)
+
+    draw(0)
+    fig.tight_layout()
+    return animate(fig, draw, len(t))

@@ -368,3 +368,19 @@ def test_racing_table_pairs_every_engine_with_cached_at_the_recorded_samples():
     from igm_lite.bench import racing_samples_used
 
     assert racing_samples_used(rows[:2] + [row("race", s, 16, [1, 0, 0], 48.0) for s in ("id", "ood")], "m") == {"id": [4, 6, 16], "ood": [4, 6, 16]}
+
+
+def test_memory_bench_reads_the_peak_of_the_process_a_chapter_runs_in(monkeypatch):
+    """The memory bench's measurement: a child that runs another process reads that process's peak resident memory
+    (RUSAGE_CHILDREN), here a process that holds 200 MiB; one row per chapter; an unknown chapter is refused."""
+    import igm_lite.bench.memory as mem
+
+    monkeypatch.setattr(mem, "_MEASURE", (
+        "import resource, subprocess, sys\n"
+        "subprocess.run([sys.executable, '-c', 'b = bytearray(200 * 2**20); b[::4096] = b\"x\" * len(b[::4096])'], check=True)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"))
+    rows = list(mem.memory(["01", "02"]))
+    assert [r["chapter"] for r in rows] == ["01_ebm_composition", "02_clevr_objects"]
+    assert all(200 <= r["peak_mib"] < 300 and r["seconds"] > 0 for r in rows)
+    with pytest.raises(ValueError, match="no chapter"):
+        list(mem.memory(["09"]))

@@ -4,6 +4,7 @@ Builds the book with `jupyter-book build . -W` (executing the chapters, cached),
 and checks that it loads, that MathJax typeset the math, that every image loaded, and that no internal
 link is broken. Skipped when no Chromium is installed (`apt-get install chromium`; `.ci/run` does it)."""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,20 @@ ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.slow
+
+
+def chromium_page(p):
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"])
+    return browser, browser.new_page(viewport={"width": 1280, "height": 800})
+
+
+def need_chromium():
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must test the book in a browser: install Debian's chromium (.ci/run does)")
+        pytest.skip("no chromium on PATH (apt-get install chromium)")
 
 
 @pytest.fixture(scope="module")
@@ -46,19 +61,13 @@ def test_book_builds_with_every_page(built_book):
 
 
 def test_pages_in_headless_chromium(built_book):
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must test the book in a browser: install Debian's chromium (.ci/run does)")
-        pytest.skip("no chromium on PATH (apt-get install chromium)")
+    need_chromium()
     from playwright.sync_api import sync_playwright
 
     start = (built_book / "book" / "intro.html").as_uri()  # index.html only redirects here
     todo, seen, problems = [start], set(), []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        page = browser.new_page()
+        browser, page = chromium_page(p)
         failed = []
         page.on("requestfailed", lambda req: failed.append(req.url) if req.url.startswith("file:") else None)
         while todo:
@@ -93,3 +102,60 @@ def test_pages_in_headless_chromium(built_book):
     visited = {Path(urlparse(u).path).relative_to(built_book).as_posix() for u in seen}
     assert {"book/intro.html", "book/running.html", "book/gpu.html", "book/notation.html", *CHAPTER_PAGES} <= visited
     assert not problems, "\n".join(problems[:30])
+
+
+def test_launch_buttons_open_the_colab_edition_of_the_release_and_binder(built_book):
+    """Every Colab link of a chapter page (the badges; the theme's header has no Colab button) opens the Colab or the
+    student edition at the release; the header's launch button opens the chapter on Binder."""
+    from igm_lite.chapters import repository
+
+    repo = repository(ROOT)
+    for page in CHAPTER_PAGES:
+        html = (built_book / page).read_text()
+        colab = re.findall(r'href="(https://colab\.research\.google\.com/[^"]*)"', html)
+        assert len(colab) >= 2, page
+        edition = f"/github/{repo['owner_repo']}/blob/{repo['release']}/notebooks/"
+        bad = [u for u in colab if not (edition + "colab/" in u or edition + "student/" in u)]
+        assert not bad, f"{page}: Colab links that open another edition: {bad}"
+        binder = [u.replace("&amp;", "&") for u in re.findall(r'href="(https://mybinder\.org/[^"]*)"', html)]
+        assert binder and all(f"/v2/gh/{repo['owner_repo']}/" in u and page.replace(".html", ".ipynb") in u for u in binder), page
+
+
+def test_each_chapter_opens_on_its_ideas_and_has_a_figure_that_moves(built_book):
+    """At 1280 x 800 each chapter's first screen shows its title and result box and no code; before its first idea
+    the machinery is folded (no code input shows); and its animation moves without a kernel: the slider set to the
+    last frame changes the picture. At a phone's width no chapter is wider than the screen."""
+    need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    visible_code = """(limit) => [...document.querySelectorAll('.cell_input, div.highlight, pre')].filter(e => {
+        const r = e.getBoundingClientRect();
+        return e.checkVisibility() && r.height > 0 && r.top < limit;
+    }).length"""
+    with sync_playwright() as p:
+        browser, page = chromium_page(p)
+        for name in CHAPTER_PAGES:
+            page.goto((built_book / name).as_uri(), wait_until="load")
+            assert page.evaluate(visible_code, 800) == 0, f"{name}: code on the first screen"
+            assert page.evaluate("document.querySelector('h1').getBoundingClientRect().top") < 800
+            assert page.evaluate("document.querySelector('.admonition.tip').getBoundingClientRect().top") < 800, f"{name}: no result box on the first screen"
+            first_idea = page.evaluate("""[...document.querySelectorAll('h2')].map(h => h.textContent)
+                .findIndex(t => !t.startsWith('Setup') && !t.startsWith('Contents'))""")
+            top = page.evaluate(f"[...document.querySelectorAll('h2')][{first_idea}].getBoundingClientRect().top")
+            assert page.evaluate(visible_code, top) == 0, f"{name}: code shows before the first idea"
+            assert page.evaluate("document.querySelectorAll('details.hide').length") >= 4, f"{name}: the setup cells are not folded"
+            slider = page.locator("input.anim-slider").first
+            assert slider.count() == 1, f"{name}: no animation"
+            slider.scroll_into_view_if_needed()
+            img = page.locator(".animation img").first
+            before = img.get_attribute("src")
+            assert before and before.startswith("data:image/png")
+            slider.evaluate("s => { s.value = s.max; s.dispatchEvent(new Event('input')); }")
+            after = img.get_attribute("src")
+            assert after != before and page.evaluate("s => s.value", slider.element_handle()) == page.evaluate("s => s.max", slider.element_handle())
+        page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing (a table, an equation) widens the page
+        for name in CHAPTER_PAGES:
+            page.goto((built_book / name).as_uri(), wait_until="load")
+            page.wait_for_function("document.querySelectorAll('mjx-container').length > 0", timeout=20000)
+            assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), f"{name} is wider than a phone's screen"
+        browser.close()

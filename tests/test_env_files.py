@@ -50,3 +50,26 @@ def test_github_workflows_run_the_readmes_commands():
     assert "bash .ci/run" in [s.get("run", "") for s in steps(ci, "test")]
     assert "make test" in (ROOT / ".ci" / "run").read_text() and "make test" in (ROOT / "README.md").read_text()
     assert "make book" in (ROOT / "README.md").read_text()
+
+
+def test_binder_environment_holds_the_core_and_installs_the_package_after():
+    """binder/environment.yml: pyproject's core dependencies with the CPU build of torch and what runs a chapter live,
+    and no install of the package itself (the environment layer then caches between commits); binder/postBuild
+    installs igm_lite without touching those dependencies."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    env = yaml.safe_load((ROOT / "binder" / "environment.yml").read_text())
+    pip_block = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    reqs = {norm(r) for r in pip_block if not r.startswith("-")}
+    assert {norm(r) for r in project["dependencies"]} <= reqs
+    book = {norm(r) for r in project["optional-dependencies"]["book"]}
+    assert {r for r in book if r.startswith(("jupyterlab", "ipykernel", "papermill"))} <= reqs
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in pip_block, "the CPU build of torch"
+    assert not any(r.startswith("-e") or r in (".", "igm-lite") for r in pip_block), "the package is postBuild's"
+    post = (ROOT / "binder" / "postBuild").read_text()
+    assert "pip install --no-deps ." in post and (ROOT / "binder" / "postBuild").stat().st_mode & 0o111
+
+
+def test_launch_buttons_open_binder_and_leave_colab_to_the_badges():
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert cfg["launch_buttons"]["binderhub_url"] == "https://mybinder.org"
+    assert "colab_url" not in cfg["launch_buttons"], "the theme's Colab button opens the MyST notebook on the branch"

@@ -10,7 +10,7 @@ from tiny_sd import build_tiny_sd
 
 from igm_lite import latent
 from igm_lite.data.faces import face_test_set
-from igm_lite.infer.attributes import attribute_votes, infer_faces
+from igm_lite.infer.attributes import attribute_votes, errors_by_noise_level, infer_faces
 from igm_lite.latent import Autoencoder, encode, load_autoencoder, small_vae
 from igm_lite.maker import make
 from igm_lite.pretrained import load_model
@@ -109,3 +109,25 @@ def test_an_autoencoder_reference_must_be_a_name():
         load_model("faces32-mean").__class__(backbone={"kind": "mlp", "data_dim": 2}, concept_dim=2, autoencoder=3)
     with pytest.raises(TypeError, match="named by a str"):
         latent.load_autoencoder("")
+
+
+def test_errors_by_noise_level_are_each_configurations_error_at_each_level_alone():
+    """Row t of errors_by_noise_level is the composed model's own (naive) denoising error of every configuration at
+    that level, the mean over its draws; levels outside the schedule are refused."""
+    from igm_lite.data.attributes import attribute_concepts, attrs_from_slots
+    from igm_lite.infer.base import denoising_error
+    from igm_lite.infer.discrete import product_sets
+    from igm_lite.schedule import NoiseSamples, make_scheduler
+
+    model, x = load_model("faces32-mean"), face_test_set("ood", 1).x[0]
+    levels = torch.tensor([30, 700])
+    got = errors_by_noise_level(x, model, levels, draws=2, seed=3)
+    assert got.shape == (2, 8)
+    gen = torch.Generator().manual_seed(3)
+    noise = torch.randn((4, *x.shape), generator=gen)
+    configs = attribute_concepts(attrs_from_slots(product_sets([2, 2, 2])))
+    for i in range(2):
+        want = denoising_error(model, x, configs, None, NoiseSamples(levels[i].repeat(2), noise[2 * i: 2 * i + 2]), make_scheduler())
+        assert torch.allclose(got[i], want.float().cpu(), rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="timesteps in"):
+        errors_by_noise_level(x, model, [1000])

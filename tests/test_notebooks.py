@@ -341,6 +341,27 @@ def test_the_book_runs_each_checker_on_the_reference_solution_and_the_editions_k
         assert not [c for c in edition.cells if chapters.SOLUTION_CHECK in c.metadata.get("tags", [])]
 
 
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_machinery_is_folded_under_setup_before_the_first_idea(nb_path):
+    """Between the chapter's first cell and its first idea (the next ## heading) stand a "Setup" heading and code
+    cells that the book folds: the Colab install removed, the parameters, profile and data cells folded whole (each
+    with its own prompt), the imports' input folded with their printed versions kept; papermill still finds the
+    parameters cell by its tag."""
+    nb = nbformat.read(nb_path, as_version=4)
+    assert not chapters.with_setup_folded(nb), "out of date: python -m igm_lite.chapters --student-editions"
+    assert nb.cells[1].source.startswith("## Setup")
+    first_idea = next(i for i, c in enumerate(nb.cells[2:], 2) if c.cell_type == "markdown" and c.source.startswith("## "))
+    setup = [c for c in nb.cells[2:first_idea] if c.cell_type == "code"]
+    folds = [next(t for t in c.metadata["tags"] if t in chapters.FOLDS) for c in setup]
+    assert folds[0] == "remove-cell" and folds[-1] == "hide-input" and set(folds[1:-1]) == {"hide-cell"}
+    assert "parameters" in setup[1].metadata["tags"] and setup[1].metadata["mystnb"]["code_prompt_show"] == "Show the chapter's parameters"
+    assert all(c.metadata["mystnb"]["code_prompt_show"].startswith("Show ") for c in setup[1:])
+    edited = nbformat.read(nb_path, as_version=4)
+    edited.cells.insert(3, nbformat.v4.new_code_cell("x = 1"))
+    with pytest.raises(ValueError, match="no fold"):
+        chapters.with_setup_folded(edited)
+
+
 def test_start_chapter_seeds_switches_gradients_off_and_gives_the_device_and_schedule():
     import torch
 

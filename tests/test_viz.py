@@ -116,3 +116,54 @@ def test_samples_used_figure_has_a_bar_per_count_and_series():
     heights = sorted(round(p.get_height(), 2) for p in ax.patches)
     assert heights == sorted([0.5, 0.25, 0.0, 0.25] + [0.0, 0.0, 0.25, 0.75])
     assert rendered(fig).std() > 0
+
+
+def _frames(anim):
+    """The PNG frames an animation embeds, decoded."""
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    pngs = re.findall(r'frames\[\d+\] = "data:image/png;base64,([^"]+)"', anim.html)
+    return [np.asarray(Image.open(io.BytesIO(base64.b64decode(p)))) for p in pngs]
+
+
+def test_animations_embed_every_frame_and_the_frames_differ():
+    """Each animation is one piece of HTML with a slider over its frames (no kernel, nothing fetched from a CDN), one
+    PNG per frame, under a megabyte; consecutive frames are not the same picture, and no figure is left open."""
+    import torch
+
+    x = torch.linspace(-1, 1, 3 * 16 * 16).view(3, 16, 16)
+    paths = torch.linspace(0.2, 0.8, 30).view(30, 1, 1, 1).expand(30, 2, 2, 2)
+    xt = torch.linspace(-1, 1, 16 * 16).view(1, 1, 16, 16) * torch.linspace(1, 0, 5).view(5, 1, 1, 1)
+    before = plt.get_fignums()
+    anims = {"density": viz.density_animation(StripeWorld(), (0, 2), frames=5),
+             "search": viz.search_animation(x, paths, torch.full((2, 2), 0.5), torch.tensor([1.0, 0.5]), frames=5),
+             "noise": viz.noise_level_animation(x, torch.tensor([40, 500, 960]), torch.tensor([[0.0, 1, 2], [2, 0, 1], [1, 2, 0]]), ["a", "b", "c"], 1),
+             "denoise": viz.denoising_animation(xt, xt.flip(0), [800, 600, 400, 200, 0], "one caption")}
+    assert plt.get_fignums() == before
+    for name, anim in anims.items():
+        frames = _frames(anim)
+        assert len(frames) == anim.frames >= 3, name
+        assert 'type="range"' in anim.html and anim._repr_html_() == anim.html and "https://" not in anim.html and "fa-" not in anim.html, name
+        assert all(not np.array_equal(a, b) for a, b in zip(frames, frames[1:])), f"{name}: a frame repeats the one before"
+        assert len(anim) < 1_000_000
+
+
+def test_a_sample_can_be_watched_step_by_step():
+    import torch
+
+    from igm_lite import make_scheduler
+    from igm_lite.compose import ComposedDenoiser  # noqa: F401  (the type sample() drives)
+    from igm_lite.sample import sample
+
+    class Zero(torch.nn.Module):
+        def forward(self, x, t, c, mask):
+            return torch.zeros_like(x)
+
+    trace = []
+    x = sample(Zero(), torch.zeros(2, 1, 3), None, (1, 4, 4), make_scheduler(), steps=5, generator=torch.Generator().manual_seed(0), trace=trace)
+    assert [t for t, _, _ in trace] == sorted((t for t, _, _ in trace), reverse=True) and len(trace) == 5
+    assert torch.equal(trace[-1][1], x) and trace[0][2].shape == x.shape

@@ -55,6 +55,11 @@ the device in the precision chosen for it, then its engine on ``--n`` test image
 the final loss, images per second and accuracy (low: a few hundred steps are far from the shipped training), and an
 estimate of the chapter's GPU profile on this device: its training and its main evaluation (``--estimate-steps``).
 
+    python -m igm_lite.bench memory [--chapters 01 02 03 04] [--profile cpu]
+
+runs each chapter whole with a profile (papermill, in a process of its own) and prints its peak resident memory (the
+kernel's, in MiB) and wall-clock seconds: what a live session on Binder (1-2 GB) must hold.
+
     python -m igm_lite.bench results celeba
 
 reruns the runs whose figures a chapter quotes (``igm_lite.bench.results.RUNS``) and rewrites their results file,
@@ -81,6 +86,7 @@ from .clevr import CLEVR_METHODS, clevr
 from .faces import celeba
 from .gpucheck import RECIPES as CHECKED, gpu_check
 from .layout import layout
+from .memory import memory
 from .results import RESULTS, RUNS, load_results, write_rows
 from .toy2d import toy2d
 from .worlds import READERS, worlds
@@ -133,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     _zeroshot_options(sub)
     _clevr_options(sub)
     _layout_options(sub)
+    _memory_options(sub)
     _results_options(sub)
     _gpu_check_options(sub)
     return p
@@ -241,10 +248,17 @@ def _layout_options(sub) -> None:
     lay.add_argument("--reps", type=count(1), default=d("reps"), help="timed rounds (medians are printed)")
 
 
+def _memory_options(sub) -> None:
+    """The options of ``python -m igm_lite.bench memory``."""
+    m = sub.add_parser("memory", help="each chapter's peak memory and run time with a profile (what Binder must hold)")
+    m.add_argument("--chapters", nargs="+", default=list(default(memory, "chapters")), help="chapters by number")
+    m.add_argument("--profile", default=default(memory, "profile"), help="a profile of igm_lite/profiles")
+
+
 def _results_options(sub) -> None:
     """The options of ``python -m igm_lite.bench results``."""
     r = sub.add_parser("results", help="rerun the runs whose figures a chapter quotes and rewrite its results file (igm_lite/results/)")
-    r.add_argument("name", choices=sorted(RUNS), help="the runs of one results file (toy2d: chapter 1; clevr, clevr-given, clevr-validation: chapter 2; celeba, celeba-settings, celeba-shifts, celeba-t, celeba-worlds: chapter 3; zeroshot: chapter 4)")
+    r.add_argument("name", choices=sorted(RUNS), help="the runs of one results file (toy2d: chapter 1; clevr, clevr-given, clevr-validation: chapter 2; celeba, celeba-settings, celeba-shifts, celeba-t, celeba-worlds, racing, racing-validation: chapter 3; zeroshot: chapter 4; memory: running the book)")
     r.add_argument("--resume", action="store_true", help="keep the rows of the commands already in the file and run only the others (the file is rewritten after each command)")
 
 
@@ -261,7 +275,7 @@ def _gpu_check_options(sub) -> None:
                    help="steps each GPU-profile recipe is timed for (and twice as many) to estimate the profile's training time here; 0: no estimate")
 
 
-FUNCTIONS = {"toy2d": toy2d, "celeba": celeba, "worlds": worlds, "zeroshot": zeroshot, "clevr": clevr, "layout": layout, "gpu-check": gpu_check}
+FUNCTIONS = {"toy2d": toy2d, "celeba": celeba, "worlds": worlds, "zeroshot": zeroshot, "clevr": clevr, "layout": layout, "memory": memory, "gpu-check": gpu_check}
 NO_GRAD = ("toy2d", "celeba", "zeroshot")  # (worlds trains the readers it lacks: it needs gradients)  # benchmarks that never train (clevr's refinement and gpu-check need gradients)
 
 

@@ -15,7 +15,7 @@ import torch
 
 from ..data.attributes import ATTRIBUTES, attribute_pool, attrs_from_slots
 from ..latent import encode
-from ..schedule import make_scheduler
+from ..schedule import NoiseSamples, make_scheduler
 from .base import Engine
 from .discrete import METHODS, CachedScorer, DiscreteConfig, DiscreteEngine, product_sets, schedule_fits
 
@@ -122,3 +122,20 @@ def attribute_votes(x: torch.Tensor, attrs: torch.Tensor, model, *, n_samples: i
         err = CachedScorer(model, img, pool.to(img), samples, scheduler, keep_samples=True).errors(sets, per_sample=True)
         vote[b] = err[:, 1::2] - err[:, 0::2]
     return Votes(samples.t, vote)
+
+
+def errors_by_noise_level(x: torch.Tensor, model, levels, draws: int = 8, seed: int = 0) -> torch.Tensor:
+    """Every configuration's denoising error on one face x (3, H, W) at each noise level alone: (T, 8) for the T
+    timesteps ``levels``, row t the mean over ``draws`` noise draws at that level, columns in ``product_sets([2, 2,
+    2])`` order. Their mean over a range of levels is the error the enumeration minimises (with t drawn from that
+    range); split by level it shows which levels favour which configuration. 7 network rows per level and draw."""
+    levels = torch.as_tensor(levels, dtype=torch.long).flatten()
+    if len(levels) == 0 or int(levels.min()) < 0 or int(levels.max()) >= make_scheduler().config.num_train_timesteps:
+        raise ValueError(f"levels must be timesteps in [0, 1000), got {levels.tolist()}")
+    scheduler = make_scheduler()
+    z = encode(model, x[None])[0]
+    gen = torch.Generator().manual_seed(seed)
+    samples = NoiseSamples(levels.repeat_interleave(draws), torch.randn((len(levels) * draws, *z.shape), generator=gen))
+    err = CachedScorer(model, z, attribute_pool().to(z), samples.to(z.device), scheduler, keep_samples=True).errors(
+        product_sets([2] * len(ATTRIBUTES)), per_sample=True)
+    return err.view(len(levels), draws, -1).mean(1).cpu()
