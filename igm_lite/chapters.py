@@ -43,16 +43,17 @@ def start_chapter(seed: int):
 def chapter_settings(engine, model, **params):
     """The settings of an engine (an ``igm_lite.infer`` engine class) in a chapter: each parameter the reader set, else
     the model's recorded one (its ``inference.json``), else the engine's default (``Engine.settings_for``). A chapter
-    leaves a setting to the model with 0 for a count, -1 for ``refine_steps`` (where 0 means no refinement) and "" for
-    a range or a schedule; a range is written "LO HI", an elimination schedule "4:2,10:1"."""
-    from .infer.discrete import parse_schedule
-
+    leaves a setting to the model with None; a range is a list ``[LO, HI]``, an elimination schedule a list of
+    ``[samples so far, kept]`` pairs (papermill and the profiles give lists)."""
     def given(name, value):
-        if name == "schedule":
-            return parse_schedule(value)
+        if value is None:
+            return None
         if isinstance(value, str):
-            return tuple(map(int, value.split())) or None
-        return None if value < 0 or (value == 0 and name != "refine_steps") else value
+            raise ValueError(f"{name} is a Python value (a number, or a list such as [0, 500] or [[4, 2], [16, 1]]), "
+                             f"not the string {value!r}")
+        if name == "schedule":
+            return [tuple(stage) for stage in value]
+        return tuple(value) if name == "t_range" else value
 
     return engine.settings_for(model, **{name: given(name, value) for name, value in params.items()})
 

@@ -85,8 +85,8 @@ def real_data_parameters(folder):
         "02_clevr_objects": dict(short, data_root=str(clevr), recipe="clevr32", image_size=32, train_steps=2, n_test=1, grid=4,
                                  n_samples=1, refine_steps=1, n_inits=1, descent_steps=2, n_ablate=1),
         "03_celeba_attributes": dict(short, data_root=str(celeba), recipe=gpu["03_celeba_attributes"]["recipe"], image_size=16,
-                                     autoencoder=str(sd), train_steps=1, n_test=2, n_samples=2, schedule="1:1", n_cost=1,
-                                     latent_n_samples=2, latent_schedule="1:1", votes_n_samples=2, sample_steps=2),
+                                     autoencoder=str(sd), train_steps=1, n_test=2, n_samples=2, schedule=[[1, 1]], n_cost=1,
+                                     latent_n_samples=2, latent_schedule=[[1, 1]], votes_n_samples=2, sample_steps=2),
         "04_zero_shot": dict(short, sd_model=str(sd), sd_images=str(photos), sd_size=32, train_steps=1, n_test=2, n_samples=2,
                              n_cost=1, n_cost_noise=1, sample_steps=2),
     }

@@ -87,32 +87,41 @@ def test_command_line_defaults_are_the_configurations():
 
 
 def test_chapters_2_and_4_read_the_engines_settings_instead_of_restating_them():
-    """Chapter 2's engine settings and chapter 4's range of t are left to the model's recorded settings (0 / -1 /
-    empty), which are the engines' defaults for the shipped models; Engine.settings_for resolves them, a value set wins."""
+    """Chapter 2's engine settings and chapter 4's range of t are left to the model's recorded settings (None), which
+    are the engines' defaults for the shipped models; Engine.settings_for resolves them, a value set wins."""
     from igm_lite.infer import PositionEngine, ZeroShot
     from igm_lite.pretrained import load_pretrained
 
     p2, p4 = parameters("02_clevr_objects"), parameters("04_zero_shot")
-    assert (p2["grid"], p2["n_samples"], p2["t_range"], p2["refine_steps"]) == (0, 0, "", -1) and p4["t_range"] == ""
+    assert (p2["grid"], p2["n_samples"], p2["t_range"], p2["refine_steps"]) == (None,) * 4 and p4["t_range"] is None
     clevr, digits = load_pretrained("clevr32"), load_pretrained("digits32")
     assert PositionEngine.settings_for(clevr) == PositionConfig()  # clevr32's recorded settings are the defaults
     assert PositionEngine.settings_for(clevr, grid=16, n_samples=None).grid == 16
     assert ZeroShot.settings_for(digits).noise.t_range == ZERO_SHOT.noise.t_range
-    # the chapters' parameters as they are written: 0 / -1 / "" leave a setting to the model, "LO HI" is a range
+    # the chapters' parameters are Python values: None leaves a setting to the model, a range is a list [LO, HI]
     from igm_lite.chapters import chapter_settings
 
     assert chapter_settings(PositionEngine, clevr, grid=p2["grid"], n_samples=p2["n_samples"], t_range=p2["t_range"],
                             refine_steps=p2["refine_steps"]) == PositionConfig()
-    assert chapter_settings(PositionEngine, clevr, grid=16, t_range="0 500", refine_steps=0) == PositionConfig(
+    assert chapter_settings(PositionEngine, clevr, grid=16, t_range=[0, 500], refine_steps=0) == PositionConfig(
         grid=16, noise=NoiseConfig(n_samples=3, t_range=(0, 500)), refine_steps=0)
+    with pytest.raises(ValueError, match=r"t_range is a Python value .*not the string '0 500'"):
+        chapter_settings(PositionEngine, clevr, t_range="0 500")
 
 
 def test_chapter_3_reads_its_models_settings_instead_of_restating_them():
     """The face models carry their validated settings (inference.json); chapter 3's parameters leave them to the
-    models (0 / empty) and stay for the reader who wants to change one."""
+    models (None) and stay for the reader who wants to change one; a schedule is a list of [samples so far, kept]."""
+    from igm_lite.chapters import chapter_settings
+    from igm_lite.infer.attributes import AttributeEngine
+    from igm_lite.pretrained import load_pretrained
+
     p = parameters("03_celeba_attributes")
-    assert (p["n_samples"], p["t_range"], p["schedule"]) == (0, "", "")
-    assert (p["latent_n_samples"], p["latent_t_range"], p["latent_schedule"]) == (0, "", "")
+    assert (p["n_samples"], p["t_range"], p["schedule"], p["confidence"]) == (None,) * 4
+    assert (p["latent_n_samples"], p["latent_t_range"], p["latent_schedule"]) == (None,) * 3
+    model = load_pretrained("faces32-mean")
+    assert chapter_settings(AttributeEngine, model, n_samples=p["n_samples"], schedule=p["schedule"]) == AttributeEngine.settings_for(model)
+    assert chapter_settings(AttributeEngine, model, n_samples=16, schedule=[[4, 2], [16, 1]]).stages == [(4, 2), (16, 1)]
 
 
 def test_chapters_use_only_what_the_benchmarks_export():

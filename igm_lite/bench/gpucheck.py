@@ -26,7 +26,6 @@ from ..data.toy2d import StripeWorld
 from ..infer.attributes import infer_faces
 from ..infer.base import default_device
 from ..infer.continuous import PositionEngine, grid_region
-from ..infer.discrete import parse_schedule
 from ..infer.zeroshot import ZeroShot
 from ..maker import make
 from ..metrics import attribute_scores, position_metrics
@@ -133,7 +132,7 @@ def estimate_evaluation(chapter: str, out, device, n: int = 2, profile: str = "g
         model = load_model(folder(f"{p['recipe']}-mean")).to(device)
         faces = face_test_set("id", n, 0, size=p["image_size"])
         with torch.no_grad():
-            infer_faces(faces.x.to(device), "eliminate", model, n_samples=p["n_samples"], schedule=parse_schedule(p["schedule"]))
+            infer_faces(faces.x.to(device), "eliminate", model, n_samples=p["n_samples"], schedule=[tuple(stage) for stage in p["schedule"] or []] or None)
         done, total, what = n, 2 * p["n_test"], "faces read by the pixel model's staged elimination (both splits)"
     else:
         return {}
