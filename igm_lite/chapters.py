@@ -212,8 +212,9 @@ def plain_markdown(text: str, root: Path, student: bool = False) -> str:
         name, arg, body = m.group(2), m.group(3).strip(), _OPTION.sub("", m.group(4)).strip("\n")
         if name == "solution":
             return "" if student else f"<details><summary><b>Solution</b></summary>\n\n{body}\n\n</details>\n"
-        if name == "exercise":
-            return f"#### Exercise: {arg}\n\n{body}\n"
+        if name == "exercise":  # numbered ("3.2 Title (6 points)"): "Exercise 3.2: Title (6 points)"
+            number = re.match(r"(\d+\.\d+) (.*)$", arg)
+            return (f"#### Exercise {number[1]}: {number[2]}" if number else f"#### Exercise: {arg}") + f"\n\n{body}\n"
         title = arg or name.capitalize()  # admonition, note, tip, warning ...
         return "> **" + title + "**\n>\n" + "\n".join(f"> {line}".rstrip() for line in body.splitlines()) + "\n"
 

@@ -247,7 +247,7 @@ def test_colab_editions_are_in_sync_and_plain_markdown(nb_path, student):
     text = "\n".join(c.source for c in edition.cells if c.cell_type == "markdown")
     book_text = "\n".join(c.source for c in book.cells if c.cell_type == "markdown")
     assert not re.search(r"^`{3,4}\{[\w-]+\}|\{(cite|doc|ref|numref|eq|term)\}`|^:(class|label|name):", text, re.M), "MyST left in"
-    assert text.count("#### Exercise: ") == book_text.count("{exercise}"), "every exercise stays, as a heading"
+    assert len(re.findall(r"^#### Exercise \d+\.\d+: ", text, re.M)) == book_text.count("{exercise}"), "every exercise stays, as a numbered heading"
     assert text.count("<details>") == (0 if student else book_text.count("{solution}")), "solutions folded, or gone for students"
     if "{cite}" in book_text:
         assert "/book/references.html)" in text
@@ -360,6 +360,34 @@ def test_the_machinery_is_folded_under_setup_before_the_first_idea(nb_path):
     edited.cells.insert(3, nbformat.v4.new_code_cell("x = 1"))
     with pytest.raises(ValueError, match="no fold"):
         chapters.with_setup_folded(edited)
+
+
+def test_exercises_are_numbered_and_pointed_alike_in_the_book_the_editions_and_the_instructors_page():
+    """Chapter N's exercises are N.1, N.2, ... in the order the chapter gives them, each titled with its points and
+    without sphinx-exercise's own (book-wide) number; book/instructors.md lists the same numbers, titles, labels and
+    points in the same order, its points one per 5 minutes of the exercise's own time; both Colab editions head each
+    exercise "Exercise N.k: title (P points)"."""
+    import re
+
+    book, listed = [], []
+    for nb_path in NOTEBOOKS:
+        nb = nbformat.read(nb_path, as_version=4)
+        found = re.findall(r"^`{3,4}\{exercise\} (\d+)\.(\d+) (.+) \((\d+) points\)\n:label: (ex-[\w-]+)\n:nonumber:$",
+                           "\n".join(c.source for c in nb.cells if c.cell_type == "markdown"), re.M)
+        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        assert len(found) == text.count("{exercise}") and found, f"{nb_path.name}: an exercise without its number, points or :nonumber:"
+        assert [(int(n), int(k)) for n, k, *_ in found] == [(int(nb_path.stem[:2]), k) for k in range(1, len(found) + 1)]
+        book += [(f"{int(n)}.{k} {title}", label, int(points)) for n, k, title, points, label in found]
+        for folder in (chapters.COLAB, chapters.STUDENT):
+            edition = nbformat.read(nb_path.parent / folder / nb_path.name, as_version=4)
+            heads = re.findall(r"^#### Exercise (\d+\.\d+): (.+)$", "\n".join(c.source for c in edition.cells if c.cell_type == "markdown"), re.M)
+            assert [f"{n} {t}" for n, t in heads] == [f"{int(n)}.{k} {title} ({points} points)" for n, k, title, points, _ in found]
+    for line in (ROOT / "book" / "instructors.md").read_text().splitlines():
+        m = re.match(r"\| (\d+\.\d+ .+?) \| `(ex-[\w-]+)` \| .* \| (\d+) min[^|]* \| (\d+) \|$", line)
+        if m:
+            assert int(m[4]) == int(m[3]) // 5, f"{m[1]}: one point per 5 minutes"
+            listed.append((m[1], m[2], int(m[4])))
+    assert listed == book
 
 
 def test_start_chapter_seeds_switches_gradients_off_and_gives_the_device_and_schedule():
