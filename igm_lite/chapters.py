@@ -179,8 +179,8 @@ _OPTION = re.compile(r"^:[\w-]+:.*\n?", re.M)
 _ROLE = re.compile(r"\{(cite|doc)\}`([^`]*)`")
 COLAB_NOTE = ("**Colab edition** of the chapter [in the book]({page}): plain Markdown, each solution folded under "
               "*Solution*. Student edition (the exercises without their solutions): {student_badge}")
-STUDENT_NOTE = ("**Student edition** of the chapter [in the book]({page}): the exercises without their solutions; each checked "
-                "exercise says whether your code is right. {student_badge}")
+STUDENT_NOTE = ("**Student edition** of the chapter: the exercises without their solutions, each with its answer cells; each "
+                "checked exercise says whether your code is right. {student_badge}")
 
 
 def _bibliography(root: Path) -> dict:
@@ -244,12 +244,15 @@ def colab_edition(nb_path: Path, root: Path | None = None, student: bool = False
     page = f"{repository(root)['book']}/notebooks/{Path(nb_path).stem}.html"
     note = (STUDENT_NOTE if student else COLAB_NOTE).format(page=page, **link)
     cells = []
-    for cell in nb.cells:
-        if SOLUTION_CHECK in cell.metadata.get("tags", []):
-            continue  # the book's run of the checker on the reference solution: the editions keep the reader's stub
+    kept = [c for c in nb.cells if SOLUTION_CHECK not in c.metadata.get("tags", [])]  # the editions keep the reader's stub
+    for i, cell in enumerate(kept):
         if cell.cell_type == "markdown":
             cell.source = plain_markdown(cell.source.replace(badges, note), root, student)
             if not cell.source.strip():
+                continue
+            if student:
+                checked = i + 1 < len(kept) and 'raise NotImplementedError("exercise' in kept[i + 1].source
+                cells += with_answer_cells(cell, checked)
                 continue
         elif cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
@@ -257,6 +260,35 @@ def colab_edition(nb_path: Path, root: Path | None = None, student: bool = False
     nb.cells = cells
     with_reading_time(nb)  # its own: the student edition has fewer words to read
     return nb
+
+
+_EXERCISE_HEAD = re.compile(r"^#### Exercise (\d+\.\d+): ", re.M)
+
+
+def with_answer_cells(cell, checked: bool) -> list:
+    """A student edition's Markdown cell, split before each exercise heading, with an answer cell pair (Markdown for the
+    explanation, code for the measurement) after every exercise that has no coding stub of its own: ``checked`` says
+    that the cell after this one is the stub of its last exercise. The new cells' ids are made from the exercise's
+    number, so that writing the editions again changes nothing."""
+    import nbformat
+
+    starts = [m.start() for m in _EXERCISE_HEAD.finditer(cell.source)]
+    if not starts:
+        return [cell]
+    bounds = [0, *starts, len(cell.source)] if starts[0] > 0 else [*starts, len(cell.source)]
+    out = []
+    for j, (a, b) in enumerate(zip(bounds, bounds[1:])):
+        part = nbformat.v4.new_markdown_cell(cell.source[a:b].strip("\n"))
+        part.id = cell.id if j == 0 else f"{cell.id}-{j}"
+        out.append(part)
+        number = _EXERCISE_HEAD.match(part.source)
+        if number and not (checked and b == len(cell.source)):
+            tag = number[1].replace(".", "-")
+            answer = nbformat.v4.new_markdown_cell(f"**Your answer to {number[1]}** (what you measured and why; replace this line)")
+            code = nbformat.v4.new_code_cell(f"# {number[1]}: your measurement or derivation's check\n")
+            answer.id, code.id = f"answer-{tag}", f"answer-{tag}-code"
+            out += [answer, code]
+    return out
 
 
 def student_edition(nb_path: Path, root: Path | None = None):

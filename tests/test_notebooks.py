@@ -390,6 +390,28 @@ def test_exercises_are_numbered_and_pointed_alike_in_the_book_the_editions_and_t
     assert listed == book
 
 
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_student_edition_gives_every_exercise_its_answer_cells_and_links_no_solution(nb_path):
+    """In the student edition each exercise is followed by its coding stub (checked exercises) or by its own answer
+    cells, Markdown for the explanation and code for the measurement; it links neither the book's chapter page nor
+    the instructor's Colab edition, both of which hold the solutions."""
+    import re
+
+    edition = nbformat.read(nb_path.parent / chapters.STUDENT / nb_path.name, as_version=4)
+    cells = edition.cells
+    heads = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and re.match(r"#### Exercise \d+\.\d+: ", c.source)]
+    assert heads
+    for i in heads:
+        number = re.match(r"#### Exercise (\d+\.\d+): ", cells[i].source)[1]
+        after = cells[i + 1]
+        stub = after.cell_type == "code" and 'raise NotImplementedError("exercise' in after.source
+        pair = (after.cell_type == "markdown" and after.source.startswith(f"**Your answer to {number}**")
+                and cells[i + 2].cell_type == "code" and cells[i + 2].source.startswith(f"# {number}:"))
+        assert stub or pair, f"exercise {number} has no answer cell"
+    text = "\n".join(c.source for c in cells)
+    assert f"/notebooks/{nb_path.stem}.html" not in text and "/notebooks/colab/" not in text, "a link to the solutions"
+
+
 def test_start_chapter_seeds_switches_gradients_off_and_gives_the_device_and_schedule():
     import torch
 
