@@ -144,3 +144,14 @@ def test_engines_refuse_unknown_settings():
         DiscreteEngine(load_pretrained("toy2d-joint-sum"), make_scheduler(), noise=4)  # the command line's --noise is n_samples here
     with pytest.raises(TypeError, match="config must be a DiscreteConfig"):
         DiscreteEngine(load_pretrained("toy2d-joint-sum"), make_scheduler(), PositionConfig())
+
+
+def test_an_engine_that_computes_neither_answer_is_refused_when_defined():
+    """infer and infer_many each default to the other: an engine must define one, else it would recurse forever."""
+    from igm_lite.infer.base import Engine
+    from igm_lite.infer.discrete import DiscreteConfig, DiscreteEngine
+
+    with pytest.raises(TypeError, match="must define infer .* or infer_many"):
+        type("Neither", (Engine,), {"Config": DiscreteConfig})
+    type("Batched", (Engine,), {"Config": DiscreteConfig, "infer_many": lambda self, x0: []})
+    type("Inherits", (DiscreteEngine,), {})  # a subclass of an engine that computes one

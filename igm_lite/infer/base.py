@@ -72,6 +72,13 @@ class Engine:
     reads_recorded = True  # False: ignore the model's recorded settings (chosen for another engine)
     image_dims: int | None = None  # the axes of one image where the engine fixes them (3: (C, H, W))
 
+    def __init_subclass__(cls, **kwargs):
+        """An engine computes ``infer`` or ``infer_many`` itself (the base class gives the other from it): one that
+        overrides neither is refused when it is defined, instead of recursing between the two at its first call."""
+        super().__init_subclass__(**kwargs)
+        if not any(name in vars(klass) for klass in cls.__mro__[:-1] if klass is not Engine for name in ("infer", "infer_many")):
+            raise TypeError(f"{cls.__name__} must define infer (one image) or infer_many (a batch); Engine gives the other")
+
     def __init__(self, model, scheduler, config=None, **overrides):
         self.config = configure(self.Config, config, overrides, model if self.reads_recorded else None, self.defaults)
         check_t_range(self.config.noise.t_range, scheduler)
