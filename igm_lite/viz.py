@@ -111,14 +111,19 @@ def score_figure(world: StripeWorld, scene, abar: float = 1.0, other=None, other
 @_styled
 def composed_density(world: StripeWorld, scene=(0, 2), weights=(1.0, 1.0), temperature: float = 1.0):
     """p(x) ∝ exp(-sum_k w_k E_k(x) / T) for two experts: weights and temperature reshape the product."""
+    fig, ax = plt.subplots(figsize=(4, 4))
+    _draw_density(ax, world, scene, weights, temperature)
+    fig.tight_layout()
+    return fig
+
+
+def _draw_density(ax, world: StripeWorld, scene, weights, temperature: float = 1.0):
+    """``composed_density`` on ``ax`` (also a frame of ``density_animation``)."""
     weights = [max(0.0, float(w)) for w in weights]
     X, Y, p = _density(world, scene, weights, temperature)
-    fig, ax = plt.subplots(figsize=(4, 4))
     ax.contourf(X, Y, p, levels=20, cmap="magma")
     ax.set_title(f"w = ({weights[0]:.2g}, {weights[1]:.2g}), T = {temperature:.2g}", fontsize=9)
     ax.set_aspect("equal")
-    fig.tight_layout()
-    return fig
 
 
 def density_explorer(world: StripeWorld, scene=(0, 2)):
@@ -247,13 +252,9 @@ def configuration_errors_figure(x: torch.Tensor, errors: torch.Tensor, labels, t
         _show(axes[b, 0], x[b])
         e = errors[b].numpy()
         ax = axes[b, 1]
-        colours = ["tab:blue" if i == int(np.nanargmin(e)) else "lightsteelblue" for i in range(S)]
-        bars = ax.bar(range(S), e, color=colours)
+        _error_bars(ax, e, None if truth is None else int(truth[b]))
         lo, hi = np.nanmin(e), np.nanmax(e)
         ax.set_ylim(lo - 0.15 * (hi - lo + 1e-12), hi + 0.05 * (hi - lo + 1e-12))  # the axis starts just below the least error
-        if truth is not None:
-            bars[int(truth[b])].set_edgecolor("crimson")
-            bars[int(truth[b])].set_linewidth(2)
         ax.set_ylabel("error", fontsize=9)
         ax.tick_params(labelsize=9)
         ax.set_xticks(range(S))
@@ -261,6 +262,14 @@ def configuration_errors_figure(x: torch.Tensor, errors: torch.Tensor, labels, t
     axes[0, 1].set_title("denoising error of each configuration (dark: least, red edge: truth)", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def _error_bars(ax, e, truth=None):
+    """Bars of the errors ``e`` (S,) of every configuration: dark the least, a red edge on ``truth``."""
+    bars = ax.bar(range(len(e)), e, color=["tab:blue" if i == int(np.nanargmin(e)) else "lightsteelblue" for i in range(len(e))])
+    if truth is not None:
+        bars[truth].set_edgecolor("crimson")
+        bars[truth].set_linewidth(2)
 
 
 @_styled
@@ -417,6 +426,15 @@ def trajectories_figure(x: torch.Tensor, paths: torch.Tensor, truth, errors=None
     """The optimisation paths of several initialisations on one scene: x (3, H, W), paths (steps, R, K, 2),
     truth (K, 2); the best initialisation (least ``errors`` (R,)) is drawn thick."""
     fig, ax = plt.subplots(figsize=(4.2, 4.2))
+    _draw_paths(ax, x, paths, truth, errors)
+    ax.set_title(title or "gradient paths of each initialisation (thick: least error)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _draw_paths(ax, x: torch.Tensor, paths: torch.Tensor, truth, errors=None):
+    """Scene x and each initialisation's paths (steps, R, K, 2) on ``ax``, the one of least ``errors`` thick, the
+    true positions as white circles (``trajectories_figure``, and each frame of ``search_animation``)."""
     _show(ax, x)
     S = x.shape[-1]
     colors = plt.cm.tab10(np.arange(paths.shape[1]) % 10)
@@ -428,9 +446,6 @@ def trajectories_figure(x: torch.Tensor, paths: torch.Tensor, truth, errors=None
             ax.scatter(p[-1:, 0], p[-1:, 1], color=colors[r], s=25 if r == best else 10, zorder=3)
     t = torch.as_tensor(truth) * S - 0.5
     ax.scatter(t[:, 0], t[:, 1], s=90, facecolors="none", edgecolors="white", linewidths=1.5, zorder=4)
-    ax.set_title(title or "gradient paths of each initialisation (thick: least error)", fontsize=9)
-    fig.tight_layout()
-    return fig
 
 
 @_styled
@@ -596,10 +611,7 @@ def density_animation(world: StripeWorld, scene=(0, 2), w_max: float = 4.0, fram
 
     def draw(i):
         ax.clear()
-        X, Y, p = _density(world, scene, [1.0, float(weights[i])])
-        ax.contourf(X, Y, p, levels=20, cmap="magma")
-        ax.set_title(f"w = (1, {weights[i]:.2g}), T = 1", fontsize=9)
-        ax.set_aspect("equal")
+        _draw_density(ax, world, scene, (1.0, weights[i]))
         ax.set_xticks([])
         ax.set_yticks([])
 
@@ -614,21 +626,12 @@ def search_animation(x: torch.Tensor, paths: torch.Tensor, truth, errors=None, f
     evenly spaced steps of the search; white circles: the true positions."""
     steps = np.unique(np.linspace(0, paths.shape[0] - 1, frames).round().astype(int))
     S = x.shape[-1]
-    colors = plt.cm.tab10(np.arange(paths.shape[1]) % 10)
-    best = int(torch.as_tensor(errors).argmin()) if errors is not None else -1
-    t = torch.as_tensor(truth) * S - 0.5
     fig, ax = plt.subplots(figsize=(3.8, 3.8))
 
     def draw(i):
         ax.clear()
-        _show(ax, x)
         s = int(steps[i])
-        for r in range(paths.shape[1]):
-            for k in range(paths.shape[2]):
-                p = paths[: s + 1, r, k] * S - 0.5
-                ax.plot(p[:, 0], p[:, 1], color=colors[r], lw=2.2 if r == best else 0.8, alpha=1.0 if r == best else 0.6)
-                ax.scatter(p[-1:, 0], p[-1:, 1], color=colors[r], s=25 if r == best else 10, zorder=3)
-        ax.scatter(t[:, 0], t[:, 1], s=90, facecolors="none", edgecolors="white", linewidths=1.5, zorder=4)
+        _draw_paths(ax, x, paths[: s + 1], truth, errors)
         ax.set_xlim(-0.5, S - 0.5)
         ax.set_ylim(S - 0.5, -0.5)
         ax.set_title(f"step {s + 1} of {paths.shape[0]}", fontsize=9)
@@ -650,10 +653,7 @@ def noise_level_animation(x: torch.Tensor, t: torch.Tensor, errors: torch.Tensor
     def draw(i):
         ax = axes[1]
         ax.clear()
-        e = (errors[i] - errors[i].min()).numpy()
-        bars = ax.bar(range(S), e, color=["tab:blue" if j == int(np.argmin(e)) else "lightsteelblue" for j in range(S)])
-        bars[int(truth)].set_edgecolor("crimson")
-        bars[int(truth)].set_linewidth(2)
+        _error_bars(ax, (errors[i] - errors[i].min()).numpy(), int(truth))
         ax.set_xticks(range(S))
         ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=9)
         ax.set_ylabel("error above the least", fontsize=9)

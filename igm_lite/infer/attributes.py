@@ -128,11 +128,12 @@ def errors_by_noise_level(x: torch.Tensor, model, levels, draws: int = 8, seed: 
     """Every configuration's denoising error on one face x (3, H, W) at each noise level alone: (T, 8) for the T
     timesteps ``levels``, row t the mean over ``draws`` noise draws at that level, columns in ``product_sets([2, 2,
     2])`` order. Their mean over a range of levels is the error the enumeration minimises (with t drawn from that
-    range); split by level it shows which levels favour which configuration. 7 network rows per level and draw."""
-    levels = torch.as_tensor(levels, dtype=torch.long).flatten()
-    if len(levels) == 0 or int(levels.min()) < 0 or int(levels.max()) >= make_scheduler().config.num_train_timesteps:
-        raise ValueError(f"levels must be timesteps in [0, 1000), got {levels.tolist()}")
+    range); split by level it shows which levels favour which configuration. One network row per attribute value (6,
+    with the weighted form's unconditional prediction 7) per level and draw."""
     scheduler = make_scheduler()
+    levels, T = torch.as_tensor(levels, dtype=torch.long).flatten(), scheduler.config.num_train_timesteps
+    if len(levels) == 0 or int(levels.min()) < 0 or int(levels.max()) >= T:
+        raise ValueError(f"levels must be timesteps in [0, {T}), got {levels.tolist()}")
     z = encode(model, x[None])[0]
     gen = torch.Generator().manual_seed(seed)
     samples = NoiseSamples(levels.repeat_interleave(draws), torch.randn((len(levels) * draws, *z.shape), generator=gen))
