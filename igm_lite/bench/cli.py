@@ -166,7 +166,8 @@ def _celeba_options(sub) -> None:
     d = lambda name: default(celeba, name)  # noqa: E731
     c.add_argument("--split", choices=sorted(FACE_GROUPS), default=d("split"))
     c.add_argument("--n", type=count(1), default=d("n"), help="test faces")
-    c.add_argument("--seed", type=int, default=d("seed"), help="seeds the faces and the shared noise")
+    c.add_argument("--seed", type=int, default=d("seed"), help="seeds the faces and (unless --noise-seed) the shared noise")
+    c.add_argument("--noise-seed", dest="noise_seed", type=int, default=d("noise_seed"), help="another draw of the shared noise on the same faces")
     c.add_argument("--method", dest="methods", nargs="+", choices=FACE_METHODS, default=d("methods"), help="one line each, on the same faces")
     c.add_argument("--root", help="a CelebA folder (img_align_celeba/, list_attr_celeba, list_eval_partition); default: procedural faces")
     c.add_argument("--size", type=count(1), default=d("size"), help="image side in pixels")
@@ -177,7 +178,7 @@ def _celeba_options(sub) -> None:
                    help="eliminate: 'samples:kept,...', e.g. '8:2,32:1' (default: the model's recorded schedule, else the engine's)")
     c.add_argument("--confidence", type=float, help="race: each paired test's confidence (default: the engine's); --n-samples is the most it spends")
     c.add_argument("--shift", nargs="*", choices=GROUP_B_SHIFT, default=d("shift"),
-                   help="procedural ood faces: which of group B's differences apply (default: all; none: group A's faces)")
+                   help="procedural ood faces: which of group B's differences apply (default: the world's own, all four but in the shortcut world; none: group A's faces)")
     c.add_argument("--world", choices=list(FACE_WORLDS), default=d("world"), help="procedural faces: the world they come from")
 
 
@@ -188,7 +189,9 @@ def _worlds_options(sub) -> None:
     w.add_argument("--world", choices=list(FACE_WORLDS), default=d("world"))
     w.add_argument("--train-seed", dest="train_seed", type=int, default=d("train_seed"), help="the readers' training seed (models made when missing)")
     w.add_argument("--n", type=count(1), default=d("n"), help="test faces per split")
-    w.add_argument("--seed", type=int, default=d("seed"), help="seeds the test faces and the shared noise")
+    w.add_argument("--seed", type=int, default=d("seed"), help="seeds the test faces and (unless --noise-seed) the shared noise")
+    w.add_argument("--noise-seed", dest="noise_seed", type=int, default=d("noise_seed"),
+                   help="another draw of the IGM readers' shared noise on the same faces (default: --seed)")
     w.add_argument("--readers", nargs="+", choices=list(READERS), default=d("readers"))
     w.add_argument("--splits", nargs="+", choices=sorted(FACE_GROUPS), default=d("splits"))
     w.add_argument("--models", default=d("models"), help="where the readers trained for the grid are kept")
@@ -284,7 +287,7 @@ def prepare(a: argparse.Namespace) -> argparse.Namespace:
     if a.bench == "zeroshot":
         a.k = a.k or None
     if a.bench == "celeba":
-        a.shift = tuple(a.shift)
+        a.shift = None if a.shift is None else tuple(a.shift)
     if a.bench == "worlds":
         a.readers, a.splits = tuple(a.readers), tuple(a.splits)
     a.fn = FUNCTIONS[a.bench]

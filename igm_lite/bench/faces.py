@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..data.attributes import ATTRIBUTES
-from ..data.faces import GROUP_B_SHIFT, face_test_set
+from ..data.faces import face_test_set, face_world
 from ..infer.attributes import infer_faces
 from ..infer.discrete import DiscreteConfig
 from ..latent import encode
@@ -14,7 +14,7 @@ _D = DiscreteConfig()
 
 def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=("cached",), root=None, size: int = 32,
            model: str = "faces32-mean", classifier: str = "faces32-resnet", n_samples: int | None = None, t_range=None,
-           schedule=None, shift=GROUP_B_SHIFT, world: str = "disjoint", confidence: float | None = None):
+           schedule=None, shift=None, world: str = "disjoint", confidence: float | None = None, noise_seed: int | None = None):
     """Yield one result dict per method, all on the same faces (and, for the engines, the same noise) of the named
     ``world`` (``igm_lite.data.faces.FACE_WORLDS``). Each row's ``ci95`` is the Wilson interval of its accuracy over
     the faces, and ``correct`` says which faces it read right ('0'/'1' per face, ``igm_lite.metrics.unbits``), so that
@@ -23,8 +23,11 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=
     reader's bias), and the engines that score all 8 configurations on every sample (naive, cached) add the medians over faces of the least error
     (``least_error_median``) and of the gap to the second least (``gap_median``). An engine's row has ``samples_used``: the noise
     samples each face's decision used (racing stops early where the answer is settled). ``n_samples``, ``t_range``,
-    ``schedule`` and ``confidence`` at None are the model's recorded settings (``inference.json``), else the engine's defaults."""
+    ``schedule`` and ``confidence`` at None are the model's recorded settings (``inference.json``), else the engine's defaults.
+    ``seed`` draws the test faces and, unless ``noise_seed`` is given, the engines' shared noise: with it, the same faces
+    are read under another draw of the noise (how much a figure owes to the draw). ``shift`` at None: the world's own."""
     batch = face_test_set(split, n, seed, root, size, shift, world)
+    noise_seed = seed if noise_seed is None else noise_seed
     truth = batch.meta["attrs"]
     kinds = {"resnet" if m == "resnet" else "igm" for m in methods}
     nets = {k: load_model(classifier if k == "resnet" else model) for k in kinds}  # each model loaded once
@@ -32,7 +35,7 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=
     first = None
     for method in methods:
         key = "resnet" if method == "resnet" else "igm"
-        out = infer_faces(inputs[key], method, nets[key], n_samples=n_samples, t_range=t_range, seed=seed, schedule=schedule,
+        out = infer_faces(inputs[key], method, nets[key], n_samples=n_samples, t_range=t_range, seed=noise_seed, schedule=schedule,
                           confidence=confidence)
         sc = attribute_scores(out.attrs, truth)
         right = (out.attrs.cpu() == truth.cpu()).all(1)
@@ -50,8 +53,9 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=
             first = (method, out.attrs)
         else:
             row[f"same_decisions_as_{first[0]}"] = same_decisions(out.attrs, first[1])
-        row["settings"] = dict(seed=seed, data=str(root) if root else "procedural", size=size, world=None if root else world,
-                               shift=list(shift) if root is None and split == "ood" else None,
+        row["settings"] = dict(seed=seed, **({"noise_seed": noise_seed} if noise_seed != seed else {}),
+                               data=str(root) if root else "procedural", size=size, world=None if root else world,
+                               shift=list(face_world(world, size, shift).shift) if root is None and split == "ood" else None,
                                model=None if method == "resnet" else str(model), classifier=str(classifier) if method == "resnet" else None,
                                n_samples=out.config.noise.n_samples if out.config else n_samples, t_range=list(out.config.noise.t_range if out.config else t_range or _D.noise.t_range),
                                schedule=[list(s) for s in out.config.stages] if method == "eliminate" and out.config else None,

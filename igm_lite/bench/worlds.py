@@ -43,9 +43,10 @@ def world_model(recipe: str, train_seed: int, models) -> str:
 
 
 def worlds(world: str = "celeba-like", train_seed: int = 0, n: int = 400, seed: int = 2, readers=("latent", "resnet"),
-           splits=("id", "ood"), models: str = "out/models"):
-    """Yield one row per split and reader (the ``celeba`` benchmark's row, with ``world``, ``train_seed`` and, for an
-    IGM reader, ``vs_resnet``: the paired difference IGM - ResNet on the same faces, with its 95% interval)."""
+           splits=("id", "ood"), models: str = "out/models", noise_seed: int | None = None):
+    """Yield one row per split and reader (the ``celeba`` benchmark's row, with ``world``, ``train_seed``,
+    ``noise_seed`` (the IGM readers' draw of the shared noise; None: ``seed``, which draws the faces) and, for an IGM
+    reader, ``vs_resnet``: the paired difference IGM - ResNet on the same faces, with its 95% interval)."""
     if world not in FACE_WORLDS:
         raise ValueError(f"world must be one of {sorted(FACE_WORLDS)}, got {world!r}")
     unknown = [r for r in readers if r not in READERS]
@@ -57,8 +58,9 @@ def worlds(world: str = "celeba-like", train_seed: int = 0, n: int = 400, seed: 
         for reader in readers:
             method = READERS[reader][1]
             kw = {"classifier": paths[reader]} if method == "resnet" else {"model": paths[reader]}  # the model's own settings
-            (row,) = celeba(split, n, seed, (method,), world=world, **kw)
-            rows[reader] = {**row, "bench": "celeba-worlds", "method": reader, "world": world, "train_seed": train_seed}
+            (row,) = celeba(split, n, seed, (method,), world=world, noise_seed=noise_seed, **kw)
+            rows[reader] = {**row, "bench": "celeba-worlds", "method": reader, "world": world, "train_seed": train_seed,
+                            "noise_seed": seed if noise_seed is None else noise_seed}
         for reader, row in rows.items():
             if reader != "resnet" and "resnet" in rows:
                 row["vs_resnet"] = paired_difference(unbits(row["correct"]), unbits(rows["resnet"]["correct"]))

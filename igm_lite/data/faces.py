@@ -13,7 +13,7 @@ group A and nothing else varies with the group. ``FaceWorld(shift=...)`` names w
 differences ("hair", "jaw", "beard", "tones") apply, so that each can be measured alone; every random draw is the
 same whatever the shift, so the same seed gives the same face with and without each difference.
 
-Three switches (each a number, default off) move the world towards what female-to-male CelebA has:
+Four switches (each a number, default off) move the world towards what female-to-male CelebA has:
 
     overlap      a share of group-A faces carries group B's short hair, square jaw and tones (each independently);
                  the beard stays group B's alone, the one content group A never shows;
@@ -22,8 +22,15 @@ Three switches (each a number, default off) move the world towards what female-t
     glasses      the prior of eyeglasses in groups (A, B) (the other two attributes stay at 0.5);
     label_noise  the share of training labels flipped, each attribute independently (test sets are exact).
 
-``FACE_WORLDS`` names the worlds built from them: ``disjoint`` (all off), one world per switch, and ``celeba-like``
-(all on). Switches draw their random numbers after every draw of the disjoint world, only when on, so the disjoint
+and one sets a trap that female-to-male CelebA does not:
+
+    shortcut     a background that predicts smiling: in group A a warm background (beige or pink) on this share of the
+                 smiling faces and a cool one (blue or green) on this share of the others; in group B reversed (warm on
+                 1 - shortcut of the smiling faces). The smile itself is always visible; the background is larger.
+
+``FACE_WORLDS`` names the worlds built from them: ``disjoint`` (all off), one world per switch, ``celeba-like`` (the
+first four on) and ``shortcut`` (the trap alone, with group B's other differences off, so that the reversed background is
+the only shift). Switches draw their random numbers after every draw of the disjoint world, only when on, so the disjoint
 world is unchanged and the same seed gives the same face across worlds wherever a switch does not apply.
 
 Concepts follow the paper (``igm_lite.data.attributes``, shared with the real CelebA): a face is K = 3 concepts of
@@ -57,6 +64,8 @@ SKIN = {"A": [[0.98, 0.85, 0.75], [0.93, 0.78, 0.65], [0.85, 0.68, 0.55]], "B": 
 OTHER_HAIR = {"A": [[0.95, 0.8, 0.35], [0.75, 0.45, 0.2], [0.85, 0.35, 0.15]],  # blond, brown, red
               "B": [[0.6, 0.4, 0.22], [0.7, 0.6, 0.45], [0.55, 0.55, 0.55]]}  # brown, sandy, grey
 RED_LIPS = [0.9, 0.12, 0.3]
+BACKGROUNDS = [[0.75, 0.82, 0.9], [0.85, 0.85, 0.75], [0.8, 0.9, 0.8], [0.9, 0.8, 0.85]]  # blue, beige, green, pink
+WARM, COOL = (1, 3), (0, 2)  # the shortcut's two kinds of background: entries of BACKGROUNDS
 
 
 @dataclass
@@ -72,6 +81,7 @@ class FaceWorld:
     cue: float = 0.0  # P(red lips | smiling) in group A, and 1 - cue = P(red lips | not smiling); 0: no red lips anywhere
     glasses: tuple = (0.5, 0.5)  # P(eyeglasses) in group A, in group B
     label_noise: float = 0.0  # share of training labels flipped (per attribute)
+    shortcut: float = 0.0  # P(warm background | smiling) = P(cool | not smiling) in group A; reversed in group B; 0: off
 
     def __post_init__(self):
         self.shift = tuple(self.shift)
@@ -79,7 +89,7 @@ class FaceWorld:
         if unknown:
             raise ValueError(f"shift must name some of {GROUP_B_SHIFT}, got {unknown}")
         self.glasses = tuple(float(p) for p in self.glasses)
-        for name, value in (("overlap", self.overlap), ("cue", self.cue), ("label_noise", self.label_noise), *zip(("glasses[0]", "glasses[1]"), self.glasses)):
+        for name, value in (("overlap", self.overlap), ("cue", self.cue), ("label_noise", self.label_noise), ("shortcut", self.shortcut), *zip(("glasses[0]", "glasses[1]"), self.glasses)):
             if not 0.0 <= float(value) <= 1.0:
                 raise ValueError(f"{name} must be a share in [0, 1], got {value!r}")
         if len(self.glasses) != 2:
@@ -116,7 +126,7 @@ class FaceWorld:
         colours (one palette draw serves either group's tones), which of group B's differences it carries, the cue."""
         n, (black, _, smile) = attrs.shape[0], attrs.T
         cx, cy, r = _u(n, -0.08, 0.08, g), _u(n, -0.05, 0.08, g), _u(n, 0.50, 0.58, g)
-        bg = _pick(n, [[0.75, 0.82, 0.9], [0.85, 0.85, 0.75], [0.8, 0.9, 0.8], [0.9, 0.8, 0.85]], g)
+        bg = _pick(n, BACKGROUNDS, g)
         skin_i, hair_i = torch.randint(3, (n,), generator=g), torch.randint(3, (n,), generator=g)
         black_hair = _pick(n, [[0.05, 0.05, 0.06], [0.12, 0.1, 0.1]], g)
         beard_u = torch.rand(n, generator=g)  # the last draw of the disjoint world; the switches' draws follow
@@ -129,6 +139,10 @@ class FaceWorld:
         lips = torch.zeros(n, dtype=torch.bool)
         if group == "A" and self.cue > 0:
             lips = torch.rand(n, generator=g) < torch.where(smile, self.cue, 1 - self.cue)
+        if self.shortcut > 0:  # the background follows the smile (group A) or its opposite (group B)
+            p_warm = torch.where(smile == (group == "A"), self.shortcut, 1 - self.shortcut)
+            warm, which = torch.rand(n, generator=g) < p_warm, torch.randint(2, (n,), generator=g)
+            bg = torch.tensor(BACKGROUNDS)[torch.where(warm, torch.tensor(WARM)[which], torch.tensor(COOL)[which])]
         tones = b["tones"].unsqueeze(1)
         skin = torch.where(tones, torch.tensor(SKIN["B"])[skin_i], torch.tensor(SKIN["A"])[skin_i])
         other_hair = torch.where(tones, torch.tensor(OTHER_HAIR["B"])[hair_i], torch.tensor(OTHER_HAIR["A"])[hair_i])
@@ -202,14 +216,20 @@ FACE_WORLDS = {
     "cue": {"cue": 0.9},
     "prior": {"glasses": (0.05, 0.25)},
     "celeba-like": {"overlap": 0.3, "cue": 0.9, "glasses": (0.05, 0.25), "label_noise": 0.05},
+    "shortcut": {"shortcut": 0.98, "shift": ()},
 }
+VAE_WORLDS = ("disjoint", "overlap", "cue", "prior", "celeba-like")  # the worlds faces32-vae-worlds was trained on
 
 
-def face_world(name: str = "disjoint", size: int = 32, shift=GROUP_B_SHIFT) -> FaceWorld:
-    """The named world of ``FACE_WORLDS`` at ``size`` pixels."""
+def face_world(name: str = "disjoint", size: int = 32, shift=None) -> FaceWorld:
+    """The named world of ``FACE_WORLDS`` at ``size`` pixels; ``shift`` (which of group B's differences apply) at None
+    is the world's own (``shortcut``: none; the others: all four)."""
     if name not in FACE_WORLDS:
         raise ValueError(f"world must be one of {sorted(FACE_WORLDS)}, got {name!r}")
-    return FaceWorld(size, shift=shift, **FACE_WORLDS[name])
+    args = dict(FACE_WORLDS[name])
+    if shift is not None:
+        args["shift"] = shift
+    return FaceWorld(size, **args)
 
 
 FACE_GROUPS = {"id": "A", "ood": "B"}  # split -> the group of procedural faces it holds
@@ -217,12 +237,12 @@ TEST_SEED = 1_000_003  # test faces of seed s come from generator (TEST_SEED * (
 
 
 class EveryFaceWorld:
-    """Faces of every world of ``FACE_WORLDS``, in equal shares (what an autoencoder that saw faces of every kind
-    trains on, as Stable Diffusion's VAE did): ``batch(n, group="AB")`` concatenates each world's share, in the
-    order of ``FACE_WORLDS``."""
+    """Faces of the worlds ``VAE_WORLDS``, in equal shares (what an autoencoder that saw faces of every kind
+    trains on, as Stable Diffusion's VAE did): ``batch(n, group="AB")`` concatenates each world's share, in that
+    order. (The shortcut world's backgrounds are entries of the same palette.)"""
 
     def __init__(self, size: int = 32):
-        self.worlds = [face_world(name, size) for name in FACE_WORLDS]
+        self.worlds = [face_world(name, size) for name in VAE_WORLDS]
 
     def batch(self, n: int, group: str = "AB", generator: torch.Generator | None = None) -> Batch:
         k = len(self.worlds)
@@ -232,9 +252,9 @@ class EveryFaceWorld:
                      {**meta, "group": group})
 
 
-def face_test_set(split: str, n: int, seed: int = 0, root=None, size: int = 32, shift=GROUP_B_SHIFT, world: str = "disjoint") -> Batch:
+def face_test_set(split: str, n: int, seed: int = 0, root=None, size: int = 32, shift=None, world: str = "disjoint") -> Batch:
     """N test faces of a split, with exact labels: procedural (group A for ``id``, B for ``ood``, of the named ``world``;
-    ``shift`` names which of group B's differences apply, see ``FaceWorld``) or, with ``root``, the first N of the real
+    ``shift`` names which of group B's differences apply, see ``FaceWorld``; None: the world's own) or, with ``root``, the first N of the real
     CelebA split (``CelebA``)."""
     if split not in FACE_GROUPS:
         raise ValueError(f"split must be 'id' or 'ood', got {split!r}")
