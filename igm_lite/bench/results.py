@@ -77,7 +77,11 @@ RUNS = {
         for seed, names in ((0, ("disjoint", "overlap", "cue", "prior", "celeba-like")), (1, ("disjoint", "celeba-like")),
                             (2, ("disjoint", "celeba-like")), (1, ("overlap", "cue", "prior")), (2, ("overlap", "cue", "prior")))
         for world in names
-    ] + [f"worlds --world {world} --train-seed 0 --n 400 --seed 2 --readers pixel resnet" for world in ("disjoint", "celeba-like")],
+    ] + [f"worlds --world {world} --train-seed 0 --n 400 --seed 2 --readers pixel resnet" for world in ("disjoint", "celeba-like")] + [
+        # the shortcut worlds: three training seeds, each read under three draws of the IGM reader's noise (2: the faces' seed)
+        f"worlds --world shortcut --train-seed {seed} --n 400 --seed 2" + (f" --noise-seed {noise}" if noise != 2 else "")
+        for world in ("shortcut", "shortcut-faint") for seed in (0, 1, 2) for noise in (2, 3, 4)
+    ],
     "racing-validation": [  # racing's confidence, chosen on validation faces (seed 1) of every shipped face model
         f"celeba --n 200 --seed 1 --split {split} --model {model}{world} --method {methods} --confidence {c}"
         for model, world in _FACE_MODELS for split in ("id", "ood")

@@ -30,7 +30,8 @@ and one sets a trap that female-to-male CelebA does not:
 
 ``FACE_WORLDS`` names the worlds built from them: ``disjoint`` (all off), one world per switch, ``celeba-like`` (the
 first four on) and ``shortcut`` (the trap alone, with group B's other differences off, so that the reversed background is
-the only shift). Switches draw their random numbers after every draw of the disjoint world, only when on, so the disjoint
+the only shift); ``shortcut-faint`` is the same trap with a faint smile (``faint_smile``: a thin line with raised
+corners instead of the open mouth), so that the smile's own evidence is a few pixels against the background's hundreds. Switches draw their random numbers after every draw of the disjoint world, only when on, so the disjoint
 world is unchanged and the same seed gives the same face across worlds wherever a switch does not apply.
 
 Concepts follow the paper (``igm_lite.data.attributes``, shared with the real CelebA): a face is K = 3 concepts of
@@ -82,6 +83,7 @@ class FaceWorld:
     glasses: tuple = (0.5, 0.5)  # P(eyeglasses) in group A, in group B
     label_noise: float = 0.0  # share of training labels flipped (per attribute)
     shortcut: float = 0.0  # P(warm background | smiling) = P(cool | not smiling) in group A; reversed in group B; 0: off
+    faint_smile: bool = False  # smiling as a thin dark line with raised corners (no open mouth, no teeth)
 
     def __post_init__(self):
         self.shift = tuple(self.shift)
@@ -114,7 +116,7 @@ class FaceWorld:
         img = z["bg"].view(n, 3, 1, 1).expand(n, 3, S, S).clone()
         for part, colour in (("hair", hair), ("face", z["skin"]), ("beard", hair * 0.8), ("lip_band", torch.tensor([RED_LIPS]).expand(n, 3)),
                              ("eyes", torch.tensor([[0.1, 0.1, 0.15]]).expand(n, 3)),
-                             ("mouth", torch.where(smile[:, 0], torch.tensor([[0.6, 0.1, 0.12]]), torch.tensor([[0.3, 0.12, 0.1]]))),
+                             ("mouth", torch.where(smile[:, 0] & (not self.faint_smile), torch.tensor([[0.6, 0.1, 0.12]]), torch.tensor([[0.3, 0.12, 0.1]]))),
                              ("teeth", torch.tensor([[0.97, 0.97, 0.97]]).expand(n, 3)), ("frames", torch.tensor([[0.15, 0.15, 0.35]]).expand(n, 3))):
             img = torch.where(parts[part].unsqueeze(1), colour.view(-1, 3, 1, 1).expand(n, 3, 1, 1), img)  # painted in this order
         img = torch.nn.functional.avg_pool2d(img, self.supersample) * 2 - 1
@@ -147,7 +149,7 @@ class FaceWorld:
         skin = torch.where(tones, torch.tensor(SKIN["B"])[skin_i], torch.tensor(SKIN["A"])[skin_i])
         other_hair = torch.where(tones, torch.tensor(OTHER_HAIR["B"])[hair_i], torch.tensor(OTHER_HAIR["A"])[hair_i])
         beard = (beard_u < 0.5) & (group == "B" and "beard" in self.shift)  # group B: half the faces, whatever the attributes
-        return {"cx": cx, "cy": cy, "r": r, "bg": bg, "skin": skin, "hair": torch.where(black.unsqueeze(1), black_hair, other_hair),
+        return {"faint": self.faint_smile, "cx": cx, "cy": cy, "r": r, "bg": bg, "skin": skin, "hair": torch.where(black.unsqueeze(1), black_hair, other_hair),
                 "b": b, "lips": lips, "beard": beard}
 
     @staticmethod
@@ -174,6 +176,8 @@ class FaceWorld:
         top = mouth_y - 0.08 - 0.3 * dx**2  # the upper lip: corners raised a little
         bottom = mouth_y + 0.3 - 1.2 * dx**2  # the lower lip: a deep curve, corners raised
         smile_m = (dx.abs() < 0.5) & (dy > top) & (dy < bottom)
+        if z["faint"]:  # a faint smile: the neutral line, a little wider, its corners raised (a few pixels apart from it)
+            smile_m = (dx.abs() < 0.5) & ((dy - (mouth_y + 0.06 - 1.2 * dx**2)).abs() < 0.1)
         mouth = torch.where(smile, smile_m, (dx.abs() < 0.25) & ((dy - mouth_y).abs() < 0.05))
         # red lips (the cue): a band around either mouth
         lip_band = torch.where(smile, (dx.abs() < 0.56) & (dy > top - 0.08) & (dy < bottom + 0.08),
@@ -183,7 +187,7 @@ class FaceWorld:
         frames = (((ring > 0.17) & (ring < 0.25)) | ((dx.abs() < 0.1) & ((dy - eye_y).abs() < 0.035))) & glasses
         beard = face & (dy > 0.3) & ~mouth & v(z["beard"]) & ((dx.abs() > 0.3) | (dy > mouth_y + 0.1))
         return {"hair": hair, "face": face, "beard": beard, "lip_band": lip_band, "eyes": eyes, "mouth": mouth,
-                "teeth": smile_m & (dy < top + 0.12) & smile, "frames": frames}
+                "teeth": smile_m & (dy < top + 0.12) & smile & (not z["faint"]), "frames": frames}
 
     def batch(self, n: int, group: str = "A", generator: torch.Generator | None = None, labels: str = "train") -> Batch:
         """n faces of a group in the common batch format: attributes independent of each other, black hair and smiling
@@ -217,6 +221,7 @@ FACE_WORLDS = {
     "prior": {"glasses": (0.05, 0.25)},
     "celeba-like": {"overlap": 0.3, "cue": 0.9, "glasses": (0.05, 0.25), "label_noise": 0.05},
     "shortcut": {"shortcut": 0.98, "shift": ()},
+    "shortcut-faint": {"shortcut": 0.98, "shift": (), "faint_smile": True},
 }
 VAE_WORLDS = ("disjoint", "overlap", "cue", "prior", "celeba-like")  # the worlds faces32-vae-worlds was trained on
 
