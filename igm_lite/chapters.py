@@ -550,11 +550,19 @@ def main(argv=None):
     p.add_argument("--release", help="with --set-repository: the tag or commit the badges open and the install cells install")
     p.add_argument("--student-editions", action="store_true", help="write notebooks/student/ (the chapters without their "
                    "solutions) and exit")
+    p.add_argument("--otter", metavar="OUT", help="write each chapter's exercises as an otter-grader assignment (master "
+                   "notebooks OUT/NN_name/NN_name.ipynb, for `otter assign`; --chapter picks one) and exit")
     p.add_argument("--write-cpu-profile", action="store_true", help="write igm_lite/profiles/cpu.yml (every chapter's parameter "
                    "defaults, which a profile replaces only where the reader left them) and exit")
     a = p.parse_args(argv)
     if a.write_cpu_profile:
         print(f"wrote {write_cpu_profile()}")
+        return
+    if a.otter:
+        from .course import write_otter
+
+        for path in write_otter(a.otter, chapter=a.chapter):
+            print(f"wrote {path}")
         return
     if a.student_editions:
         for path in write_student_editions():
