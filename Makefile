@@ -18,9 +18,13 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# The student book (the chapters without their solutions, with the instructor build's outputs) goes to _build/html/student/.
 book: install
 	$(VENV)/bin/jupyter-book build . -W --keep-going
-	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
+	$(PY) -m igm_lite.course student-book _build/student-src
+	$(VENV)/bin/jupyter-book build _build/student-src -W --keep-going
+	rm -rf _build/html/student && cp -r _build/student-src/_build/html _build/html/student
+	@echo "The book is at file://$(CURDIR)/_build/html/index.html, the student book at file://$(CURDIR)/_build/html/student/index.html"
 
 # Each chapter runs twice at most: at its CPU defaults in the book build (tests/test_book.py, which checks the
 # chapters' asserts and the rendered pages), and under nbval (out/smoke-nb/): chapter 1 at the smoke profile, chapters

@@ -180,7 +180,9 @@ _ROLE = re.compile(r"\{(cite|doc)\}`([^`]*)`")
 COLAB_NOTE = ("**Colab edition** of the chapter [in the book]({page}): plain Markdown, each solution folded under "
               "*Solution*. Student edition (the exercises without their solutions): {student_badge}")
 STUDENT_NOTE = ("**Student edition** of the chapter: the exercises without their solutions, each with its answer cells; each "
-                "checked exercise says whether your code is right. {student_badge}")
+                "checked exercise says whether your code is right. The chapter [in the student book]({page}) (no solutions "
+                "either). {student_badge}")
+STUDENT_BOOK = "student"  # the student book's folder in the published site: {book}/student/ (made by `make book`)
 
 
 def _bibliography(root: Path) -> dict:
@@ -204,8 +206,8 @@ def _page_title(root: Path, target: str) -> str:
 def plain_markdown(text: str, root: Path, student: bool = False) -> str:
     """A chapter's MyST Markdown as Colab shows it: admonitions as block quotes with a bold title, exercises as
     headings, solutions folded in ``<details>`` (removed for students), ``{cite}`` as "(Author, year)" linked to the
-    rendered book's References page, ``{doc}`` as a link to the rendered page."""
-    book = repository(root)["book"]
+    rendered book's References page, ``{doc}`` as a link to the rendered page (for students, the student book's)."""
+    book = repository(root)["book"] + (f"/{STUDENT_BOOK}" if student else "")
     bib = _bibliography(root)
 
     def directive(m):
@@ -241,7 +243,7 @@ def colab_edition(nb_path: Path, root: Path | None = None, student: bool = False
     badges = f"{link['badge']} {student_line(link)}"
     if badges not in nb.cells[0].source:
         raise ValueError(f"{nb_path}: the first cell must carry the chapter's badges: {badges!r}")
-    page = f"{repository(root)['book']}/notebooks/{Path(nb_path).stem}.html"
+    page = f"{repository(root)['book']}{'/' + STUDENT_BOOK if student else ''}/notebooks/{Path(nb_path).stem}.html"
     note = (STUDENT_NOTE if student else COLAB_NOTE).format(page=page, **link)
     cells = []
     kept = [c for c in nb.cells if SOLUTION_CHECK not in c.metadata.get("tags", [])]  # the editions keep the reader's stub
@@ -550,19 +552,11 @@ def main(argv=None):
     p.add_argument("--release", help="with --set-repository: the tag or commit the badges open and the install cells install")
     p.add_argument("--student-editions", action="store_true", help="write notebooks/student/ (the chapters without their "
                    "solutions) and exit")
-    p.add_argument("--otter", metavar="OUT", help="write each chapter's exercises as an otter-grader assignment (master "
-                   "notebooks OUT/NN_name/NN_name.ipynb, for `otter assign`; --chapter picks one) and exit")
     p.add_argument("--write-cpu-profile", action="store_true", help="write igm_lite/profiles/cpu.yml (every chapter's parameter "
                    "defaults, which a profile replaces only where the reader left them) and exit")
     a = p.parse_args(argv)
     if a.write_cpu_profile:
         print(f"wrote {write_cpu_profile()}")
-        return
-    if a.otter:
-        from .course import write_otter
-
-        for path in write_otter(a.otter, chapter=a.chapter):
-            print(f"wrote {path}")
         return
     if a.student_editions:
         for path in write_student_editions():

@@ -1,4 +1,8 @@
-"""Coursework from the book: an otter-grader assignment per chapter (``python -m igm_lite.chapters --otter OUT``).
+"""Coursework from the book: the student book, and an otter-grader assignment per chapter.
+
+    python -m igm_lite.course otter OUT [--chapter 03]   # OUT/NN_name/NN_name.ipynb, for `otter assign`
+    python -m igm_lite.course student-book OUT           # the student book's sources (make book builds and publishes it)
+
 
 Each chapter's exercises become one otter-grader (7.x) master notebook, ``OUT/NN_name/NN_name.ipynb``: a cell that
 installs igm_lite and otter-grader in Colab, one that starts otter, then one question per exercise, numbered and
@@ -206,3 +210,89 @@ def write_otter(out, root: Path | None = None, chapter: str = "all", seeds=HIDDE
     if not paths:
         raise ValueError(f"no chapter matches {chapter!r}")
     return paths
+
+
+def _without_solutions(nb) -> None:
+    """Drop a chapter's solutions in place: every ``{solution}`` directive of its Markdown and every cell that runs a
+    checker on a reference solution (``solution-check``)."""
+    from .chapters import _DIRECTIVE, SOLUTION_CHECK
+
+    cells = []
+    for cell in nb.cells:
+        if SOLUTION_CHECK in cell.metadata.get("tags", []):
+            continue
+        if cell.cell_type == "markdown":
+            cell.source = _DIRECTIVE.sub(lambda m: "" if m.group(2) == "solution" else m.group(0), cell.source).strip("\n")
+            if not cell.source:
+                continue
+        cells.append(cell)
+    nb.cells = cells
+
+
+def write_student_book(out, executed: Path | None = None, root: Path | None = None) -> Path:
+    """The sources of the student book in ``out`` (build it with ``jupyter-book build OUT``; ``make book`` publishes it
+    at ``{book}/student/``): the book's pages, and its chapters without their solutions (``_without_solutions``), with
+    the outputs of the instructor's build where ``executed`` holds them (``_build/jupyter_execute/notebooks``: then the
+    student build executes nothing), else executed by the build. Returns ``out``."""
+    import shutil
+
+    import nbformat
+
+    from .chapters import chapters, find_root, links, student_line
+
+    root = root or find_root()
+    out = Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    tmp = out.with_name(out.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    for name in ("book", "_static"):
+        shutil.copytree(root / name, tmp / name)
+    for name in ("_toc.yml", "references.bib"):
+        shutil.copy2(root / name, tmp / name)
+    config = yaml.safe_load((root / "_config.yml").read_text())
+    config["title"] = f"{config['title']} (student edition: no solutions)"
+    config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True  # sphinx-exercise, a second guard
+    ran = executed is not None and all((Path(executed) / nb.name).is_file() for nb in chapters(root))
+    if ran:
+        config["execute"]["execute_notebooks"] = "off"
+    (tmp / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (tmp / "notebooks").mkdir()
+    for nb_path in chapters(root):
+        nb = nbformat.read(Path(executed) / nb_path.name if ran else nb_path, as_version=4)
+        _without_solutions(nb)
+        link = links(nb_path.name, root)  # the Colab badge opens the student edition, not the instructor's
+        nb.cells[0].source = nb.cells[0].source.replace(f"{link['badge']} {student_line(link)}", student_line(link))
+        nbformat.write(nb, tmp / "notebooks" / nb_path.name)
+    tmp.replace(out)
+    return out
+
+
+def main(argv=None):
+    import argparse
+
+    from .chapters import find_root
+
+    p = argparse.ArgumentParser(prog="python -m igm_lite.course", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="what", required=True)
+    o = sub.add_parser("otter", help="each chapter's exercises as an otter-grader master notebook (OUT/NN_name/NN_name.ipynb)")
+    o.add_argument("out")
+    o.add_argument("--chapter", default="all", help="'all', or a chapter's number or file stem (e.g. 03)")
+    o.add_argument("--seeds", type=int, nargs="+", default=list(HIDDEN_SEEDS), help="the checkers' seeds in the hidden tests")
+    b = sub.add_parser("student-book", help="the student book's sources: the chapters without their solutions")
+    b.add_argument("out")
+    b.add_argument("--executed", help="the instructor build's executed chapters (default: _build/jupyter_execute/notebooks "
+                   "where it holds them; else the student build executes the chapters itself)")
+    a = p.parse_args(argv)
+    if a.what == "otter":
+        for path in write_otter(a.out, chapter=a.chapter, seeds=tuple(a.seeds)):
+            print(f"wrote {path}")
+        return
+    executed = Path(a.executed) if a.executed else find_root() / "_build" / "jupyter_execute" / "notebooks"
+    print(f"wrote {write_student_book(a.out, executed if executed.is_dir() else None)}")
+
+
+if __name__ == "__main__":
+    main()

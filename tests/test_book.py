@@ -45,6 +45,26 @@ CHAPTER_PAGES = {"notebooks/01_ebm_composition.html": 6, "notebooks/02_clevr_obj
                  "notebooks/04_zero_shot.html": 4}  # page: figures at least
 
 
+def test_the_student_book_has_every_chapter_and_figure_and_no_solution(built_book, tmp_path):
+    """``make book``'s student book: the same chapters and figures (the instructor build's outputs, nothing executed
+    again), no solution dropdown and no cell that checks a reference solution, in the HTML a student reads."""
+    from igm_lite.course import write_student_book
+
+    src = write_student_book(tmp_path / "student", ROOT / "_build" / "jupyter_execute" / "notebooks", ROOT)
+    jb = Path(sys.executable).with_name("jupyter-book")
+    r = subprocess.run([str(jb), "build", str(src), "-W", "--keep-going"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    assert "Executing" not in r.stdout, "the student book reuses the instructor build's outputs"
+    for page in CHAPTER_PAGES:
+        teacher, student = (built_book / page).read_text(), (src / "_build" / "html" / page).read_text()
+        assert 'class="solution dropdown' in teacher and "tag_solution-check" in teacher
+        assert 'class="solution' not in student and "solution-check" not in student, page
+        assert student.count("<img") == teacher.count("<img"), page
+        assert "exercise" in student
+        colab = re.findall(r'href="(https://colab\.research\.google\.com/[^"]+)"', student)
+        assert colab and all("/notebooks/student/" in c for c in colab), "Colab opens the student edition only"
+
+
 def test_book_builds_with_every_page(built_book):
     pages = sorted(p.relative_to(built_book).as_posix() for p in built_book.rglob("*.html"))
     for must in ["index.html", "book/intro.html", "book/running.html", "book/gpu.html", "book/notation.html", "book/instructors.html", "book/engineering.html", "book/references.html", *CHAPTER_PAGES]:

@@ -12,7 +12,7 @@ import torch
 
 from igm_lite import exercises
 from igm_lite.chapters import chapters, find_root
-from igm_lite.course import HIDDEN_SEEDS, exercises_of, write_otter
+from igm_lite.course import HIDDEN_SEEDS, exercises_of, main, write_otter
 
 ROOT = find_root()
 
@@ -57,6 +57,10 @@ def test_every_exercise_is_a_question_numbered_and_pointed_as_in_the_book(tmp_pa
         assert (path.parent / "requirements.txt").read_text().startswith("igm_lite @ git+https://github.com/")
     with pytest.raises(ValueError, match="no chapter"):
         write_otter(tmp_path, chapter="99")
+    main(["otter", str(tmp_path / "cli"), "--chapter", "01", "--seeds", "5", "6"])  # the command line, other hidden seeds
+    (one,) = (tmp_path / "cli").glob("*/01_*.ipynb")
+    tests = [t for q in questions(nbformat.read(one, as_version=4)) for t in q["tests"]]
+    assert tests and {int(re.search(r"seed=(\d+)\)", t)[1]) for t in tests} == {0, 5, 6}
 
 
 def test_each_reference_solution_passes_its_checker_at_every_hidden_seed():

@@ -393,8 +393,8 @@ def test_exercises_are_numbered_and_pointed_alike_in_the_book_the_editions_and_t
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_the_student_edition_gives_every_exercise_its_answer_cells_and_links_no_solution(nb_path):
     """In the student edition each exercise is followed by its coding stub (checked exercises) or by its own answer
-    cells, Markdown for the explanation and code for the measurement; it links neither the book's chapter page nor
-    the instructor's Colab edition, both of which hold the solutions."""
+    cells, Markdown for the explanation and code for the measurement; it links no page of the instructor's book nor the
+    instructor's Colab edition (they hold the solutions), and links its chapter in the student book."""
     import re
 
     edition = nbformat.read(nb_path.parent / chapters.STUDENT / nb_path.name, as_version=4)
@@ -409,7 +409,9 @@ def test_the_student_edition_gives_every_exercise_its_answer_cells_and_links_no_
                 and cells[i + 2].cell_type == "code" and cells[i + 2].source.startswith(f"# {number}:"))
         assert stub or pair, f"exercise {number} has no answer cell"
     text = "\n".join(c.source for c in cells)
-    assert f"/notebooks/{nb_path.stem}.html" not in text and "/notebooks/colab/" not in text, "a link to the solutions"
+    book = chapters.repository(ROOT)["book"]
+    assert f"{book}/notebooks/" not in text and f"{book}/book/" not in text and "/notebooks/colab/" not in text, "a link to the solutions"
+    assert f"{book}/{chapters.STUDENT_BOOK}/notebooks/{nb_path.stem}.html" in text, "the chapter in the student book"
 
 
 def test_start_chapter_seeds_switches_gradients_off_and_gives_the_device_and_schedule():
