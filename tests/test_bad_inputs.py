@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from igm_lite import ComposedDenoiser, ComposedLoss, DiscreteEngine, PositionEngine, TrainConfig, train
+from igm_lite.bench.faces import celeba as bench_celeba
 from igm_lite.data.attributes import attribute_pool
 from igm_lite.data.faces import FaceWorld
 from igm_lite.infer.base import denoising_error
@@ -114,6 +115,11 @@ CASES = [
     ("load_model(None)", lambda: load_model(None), TypeError, "name_or_path must be a shipped checkpoint name or a model folder"),
     ("load_model of an unknown name", lambda: load_model("faces64-mean"), FileNotFoundError, "neither a model folder nor a shipped checkpoint"),
     ("from_pretrained(None)", lambda: ComposedDenoiser.from_pretrained(None), TypeError, "path must be a model folder"),
+    # a world without shipped readers, and no reader named
+    ("bench celeba --world overlap, no --model", lambda: next(bench_celeba("id", 2, world="overlap")), ValueError,
+     "no IGM reader ships for the world 'overlap' (shipped: ['celeba-like', 'disjoint']): name one with --model"),
+    ("bench celeba --world cue --method resnet", lambda: next(bench_celeba("id", 2, methods=("resnet",), world="cue")), ValueError,
+     "no ResNet reader ships for the world 'cue'"),
 ]
 
 

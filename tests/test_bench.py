@@ -384,3 +384,15 @@ def test_memory_bench_reads_the_peak_of_the_process_a_chapter_runs_in(monkeypatc
     assert all(200 <= r["peak_mib"] < 300 and r["seconds"] > 0 for r in rows)
     with pytest.raises(ValueError, match="no chapter"):
         list(mem.memory(["09"]))
+
+
+def test_celeba_reads_a_world_with_its_shipped_readers_when_none_is_named():
+    """``bench celeba --world celeba-like`` without --model/--classifier reads that world's shipped latent model and
+    ResNet, not the disjoint world's; the disjoint world keeps faces32-mean and faces32-resnet."""
+    from igm_lite.bench.faces import SHIPPED_READERS, celeba
+
+    with torch.no_grad():
+        for world, (igm, resnet) in SHIPPED_READERS.items():
+            rows = list(celeba("id", 2, 0, ("cached", "resnet"), world=world, n_samples=2))
+            assert [r["settings"]["model"] for r in rows] == [igm, None]
+            assert [r["settings"]["classifier"] for r in rows] == [None, resnet]

@@ -171,8 +171,10 @@ def _celeba_options(sub) -> None:
     c.add_argument("--method", dest="methods", nargs="+", choices=FACE_METHODS, default=d("methods"), help="one line each, on the same faces")
     c.add_argument("--root", help="a CelebA folder (img_align_celeba/, list_attr_celeba, list_eval_partition); default: procedural faces")
     c.add_argument("--size", type=count(1), default=d("size"), help="image side in pixels")
-    c.add_argument("--model", default=d("model"), help="shipped checkpoint name or model folder (composed denoiser)")
-    c.add_argument("--classifier", default=d("classifier"), help="shipped checkpoint name or model folder (ResNet)")
+    c.add_argument("--model", default=d("model"), help="shipped checkpoint name or model folder (composed denoiser; default: "
+                   "the world's shipped one)")
+    c.add_argument("--classifier", default=d("classifier"), help="shipped checkpoint name or model folder (ResNet; default: "
+                   "the world's shipped one)")
     _noise_options(c, celeba, "face", recorded=True)
     c.add_argument("--schedule", type=parse_schedule,
                    help="eliminate: 'samples:kept,...', e.g. '8:2,32:1' (default: the model's recorded schedule, else the engine's)")

@@ -13,7 +13,7 @@ _D = DiscreteConfig()
 
 
 def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=("cached",), root=None, size: int = 32,
-           model: str = "faces32-mean", classifier: str = "faces32-resnet", n_samples: int | None = None, t_range=None,
+           model: str | None = None, classifier: str | None = None, n_samples: int | None = None, t_range=None,
            schedule=None, shift=None, world: str = "disjoint", confidence: float | None = None, noise_seed: int | None = None):
     """Yield one result dict per method, all on the same faces (and, for the engines, the same noise) of the named
     ``world`` (``igm_lite.data.faces.FACE_WORLDS``). Each row's ``ci95`` is the Wilson interval of its accuracy over
@@ -22,10 +22,12 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=
     ``true`` are the shares of faces on which the reader says each attribute is present and on which it is (a
     reader's bias), and the engines that score all 8 configurations on every sample (naive, cached) add the medians over faces of the least error
     (``least_error_median``) and of the gap to the second least (``gap_median``). An engine's row has ``samples_used``: the noise
-    samples each face's decision used (racing stops early where the answer is settled). ``n_samples``, ``t_range``,
+    samples each face's decision used (racing stops early where the answer is settled). ``model`` and ``classifier``
+    at None are the world's shipped readers (``SHIPPED_READERS``; real CelebA: the disjoint world's). ``n_samples``, ``t_range``,
     ``schedule`` and ``confidence`` at None are the model's recorded settings (``inference.json``), else the engine's defaults.
     ``seed`` draws the test faces and, unless ``noise_seed`` is given, the engines' shared noise: with it, the same faces
     are read under another draw of the noise (how much a figure owes to the draw). ``shift`` at None: the world's own."""
+    model, classifier = world_readers(None if root else world, model, classifier, methods)
     batch = face_test_set(split, n, seed, root, size, shift, world)
     noise_seed = seed if noise_seed is None else noise_seed
     truth = batch.meta["attrs"]
@@ -61,6 +63,25 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=
                                schedule=[list(s) for s in out.config.stages] if method == "eliminate" and out.config else None,
                                **({"confidence": out.config.confidence} if method == "race" else {}))
         yield row
+
+
+# The readers shipped for each world of chapter 3 (the other worlds' readers are trained by ``bench worlds``)
+SHIPPED_READERS = {"disjoint": ("faces32-mean", "faces32-resnet"),
+                   "celeba-like": ("faces32-latent-celeba-like", "faces32-resnet-celeba-like")}
+
+
+def world_readers(world: str | None, model: str | None, classifier: str | None, methods) -> tuple:
+    """(model, classifier) with each one left at None replaced by the world's shipped reader (``world`` None: the real
+    CelebA, read by the disjoint world's); a reader the methods need that the world does not ship is refused, naming
+    the worlds that ship one and how to train it."""
+    shipped = SHIPPED_READERS.get(world or "disjoint")
+    needs = {"resnet": any(m == "resnet" for m in methods), "igm": any(m != "resnet" for m in methods)}
+    for kind, given, flag in (("igm", model, "--model"), ("resnet", classifier, "--classifier")):
+        if needs[kind] and given is None and shipped is None:
+            raise ValueError(f"no {'ResNet' if kind == 'resnet' else 'IGM'} reader ships for the world {world!r} (shipped: "
+                             f"{sorted(SHIPPED_READERS)}): name one with {flag}, or train the world's readers with "
+                             f"python -m igm_lite.bench worlds --world {world}")
+    return (model or (shipped[0] if shipped else None), classifier or (shipped[1] if shipped else None))
 
 
 def shares(attrs) -> dict:

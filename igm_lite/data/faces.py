@@ -31,7 +31,9 @@ and one sets a trap that female-to-male CelebA does not:
 ``FACE_WORLDS`` names the worlds built from them: ``disjoint`` (all off), one world per switch, ``celeba-like`` (the
 first four on) and ``shortcut`` (the trap alone, with group B's other differences off, so that the reversed background is
 the only shift); ``shortcut-faint`` is the same trap with a faint smile (``faint_smile``: a thin line with raised
-corners instead of the open mouth), so that the smile's own evidence is a few pixels against the background's hundreds. Switches draw their random numbers after every draw of the disjoint world, only when on, so the disjoint
+corners instead of the open mouth), so that the smile's own evidence is a few pixels against the background's hundreds;
+``shortcut-total`` makes the background follow the faint smile on every face of group A (and its opposite on every
+face of group B), so that nothing in training tells a reader which of the two is the attribute. Switches draw their random numbers after every draw of the disjoint world, only when on, so the disjoint
 world is unchanged and the same seed gives the same face across worlds wherever a switch does not apply.
 
 Concepts follow the paper (``igm_lite.data.attributes``, shared with the real CelebA): a face is K = 3 concepts of
@@ -222,6 +224,7 @@ FACE_WORLDS = {
     "celeba-like": {"overlap": 0.3, "cue": 0.9, "glasses": (0.05, 0.25), "label_noise": 0.05},
     "shortcut": {"shortcut": 0.98, "shift": ()},
     "shortcut-faint": {"shortcut": 0.98, "shift": (), "faint_smile": True},
+    "shortcut-total": {"shortcut": 1.0, "shift": (), "faint_smile": True},
 }
 VAE_WORLDS = ("disjoint", "overlap", "cue", "prior", "celeba-like")  # the worlds faces32-vae-worlds was trained on
 
