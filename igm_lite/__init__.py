@@ -1,13 +1,13 @@
 """igm_lite: compositional scene understanding through inverse generative modeling (IGM, ICML 2025).
 
-Map (arrows point one way: infer/train -> compose -> concepts/backbones; data feeds them all):
+Map (arrows point one way: infer/train -> compose -> concepts/backbones; data feeds them all).
+
+The core (the method; README's "Read the core" names the six stops that hold every equation):
     schedule   the noise schedule (diffusers), the shared noise samples and their settings (NoiseConfig)
     concepts   concept tensors (B, K, D) + mask (B, K), their checks and encoder
     backbones  per-concept denoisers eps(x_t, t | c): an MLP for 2-D toys, a diffusers UNet for images
     compose    the composed denoiser: the one place where per-concept predictions are combined
     train      the joint (composed) denoising loss and the accelerate training loop, checkpoints
-    io         atomic writes; model folders (config.json + safetensors)
-    checks     the checks at every entry point: images against their model, pools, sets, counts, t ranges
     infer/     inference engines, one door (infer.base.Engine: infer one image, infer_many a batch), each with a
                configuration holding a NoiseConfig and a result dataclass: discrete (cached enumeration
                and search), continuous (object positions and their number: grid + cache + refinement, gradient
@@ -16,6 +16,10 @@ Map (arrows point one way: infer/train -> compose -> concepts/backbones; data fe
     latent     composed denoisers on an autoencoder's latents (diffusers' AutoencoderKL): encode each image once
     sd         Stable Diffusion (diffusers) as a composed denoiser over prompts
     sample     ancestral sampling from a composition
+
+Around it, what the book needs:
+    io         atomic writes; model folders (config.json + safetensors)
+    checks     the checks at every entry point: images against their model, pools, sets, counts, t ranges
     metrics    set accuracy, Gaussian Frechet distance, Hungarian-matched position metrics
     baselines  discriminative baselines trained in the same loop (ResNet attribute classifier, ResNet and
                Slot Attention set predictors)
@@ -28,6 +32,9 @@ Map (arrows point one way: infer/train -> compose -> concepts/backbones; data fe
     bench/     `python -m igm_lite.bench ...`: the figures the chapters quote, one file per chapter, and the results
                files that keep them (igm_lite/results/; the top floor: nothing else imports it)
     viz        the figures the chapters draw
+    chapters   running the chapters (profiles, papermill) and writing their Colab and student editions
+    exercises  the checkers of the chapters' coding exercises
+    course     coursework: the student book and the otter-grader assignments
 """
 from .compose import MODES, ComposedDenoiser, coefficients, combine
 from .concepts import check_concepts, one_hot_sets

@@ -155,3 +155,21 @@ def test_an_engine_that_computes_neither_answer_is_refused_when_defined():
         type("Neither", (Engine,), {"Config": DiscreteConfig})
     type("Batched", (Engine,), {"Config": DiscreteConfig, "infer_many": lambda self, x0: []})
     type("Inherits", (DiscreteEngine,), {})  # a subclass of an engine that computes one
+
+
+def test_the_readmes_core_stops_name_functions_that_exist():
+    """README's "Read the core": six stops, each a file of igm_lite and functions defined in it (a renamed function
+    must be renamed there too)."""
+    import importlib
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Read the core", 1)[1].split("\n## ", 1)[0]
+    stops = re.findall(r"^\| \d\. [^|]+\| `([\w/]+)\.py`: ([^|]+)\|", section, re.M)
+    assert len(stops) == 6
+    for path, names in stops:
+        module = importlib.import_module("igm_lite." + path.replace("/", "."))
+        for name in re.findall(r"`([\w.]+)`", names):
+            obj = module
+            for part in name.split("."):
+                obj = getattr(obj, part)  # AttributeError names what is missing
