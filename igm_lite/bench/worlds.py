@@ -69,23 +69,29 @@ def worlds(world: str = "celeba-like", train_seed: int = 0, n: int = 400, seed: 
 
 def worlds_summary(rows: list[dict]) -> list[dict]:
     """The grid's table from its rows (``load_results("celeba-worlds")``): one entry per world, reader and split with
-    the accuracy of each training seed (a seed's run once, however many commands printed it), their mean and range, each seed's Wilson interval (``ci95``), and for an IGM reader
-    each seed's paired difference with the ResNet (``vs_resnet``) and ``ordering``: "igm" or "resnet" where every
-    seed's interval excludes zero on the same side, else "not told apart"."""
+    the accuracy of each training seed (a seed's run once, however many commands printed it; read under several draws
+    of the noise, its first draw), their mean and range, each seed's Wilson interval (``ci95``), for an IGM reader
+    each seed's paired difference with the ResNet (``vs_resnet``), and, where a seed was read under several noise
+    draws, ``noise``: each training seed's accuracies over its noise seeds. ``ordering``: "igm" or "resnet" where every
+    paired difference (every training seed and every noise seed) excludes zero on the same side, else "not told
+    apart"."""
     groups: dict = {}
-    for r in rows:  # a reader read again beside another (the ResNet beside the pixel model) is the same run: kept once
-        groups.setdefault((r["world"], r["method"], r["split"]), {}).setdefault(r["train_seed"], r)
+    for r in rows:  # a reader read again beside another (the ResNet beside each noise draw) is the same run: kept once
+        draws = groups.setdefault((r["world"], r["method"], r["split"]), {}).setdefault(r["train_seed"], {})
+        draws.setdefault(r.get("noise_seed", r.get("settings", {}).get("seed")) if r["method"] != "resnet" else 0, r)
     out = []
     for (world, reader, split), by_seed in groups.items():
-        rs = [by_seed[s] for s in sorted(by_seed)]
+        rs = [next(iter(by_seed[s].values())) for s in sorted(by_seed)]
         acc = [r["accuracy"] for r in rs]
         entry = {"world": world, "reader": reader, "split": split, "seeds": [r["train_seed"] for r in rs], "accuracy": acc,
                  "mean": round(sum(acc) / len(acc), 4), "range": [min(acc), max(acc)], "ci95": [r["ci95"] for r in rs], "n": rs[0]["n"],
                  "per_attribute": {a: round(sum(r["per_attribute"][a] for r in rs) / len(rs), 4) for a in rs[0]["per_attribute"]}}
-        if all("vs_resnet" in r for r in rs):
-            diffs = [r["vs_resnet"] for r in rs]
-            entry["vs_resnet"] = diffs
-            sides = {"igm" if d["ci95"][0] > 0 else "resnet" if d["ci95"][1] < 0 else "none" for d in diffs}
+        if any(len(by_seed[s]) > 1 for s in by_seed):
+            entry["noise"] = [[d["accuracy"] for d in by_seed[s].values()] for s in sorted(by_seed)]
+        every = [d for s in sorted(by_seed) for d in by_seed[s].values()]
+        if all("vs_resnet" in r for r in every):
+            entry["vs_resnet"] = [r["vs_resnet"] for r in rs]
+            sides = {"igm" if d["vs_resnet"]["ci95"][0] > 0 else "resnet" if d["vs_resnet"]["ci95"][1] < 0 else "none" for d in every}
             entry["ordering"] = sides.pop() if len(sides) == 1 and "none" not in sides else "not told apart"
         out.append(entry)
     order = {w: i for i, w in enumerate(FACE_WORLDS)}
@@ -104,7 +110,10 @@ def worlds_table(summary: list[dict], labels=None) -> tuple[list[str], list[list
         if len(e["seeds"]) == 1:
             return f"{pct(e['accuracy'][0])}% [{pct(e['ci95'][0][0])}, {pct(e['ci95'][0][1])}]"
         half = max((hi - lo) / 2 for lo, hi in e["ci95"])
-        return f"mean {pct(e['mean'])}%; seeds {' / '.join(pct(a) for a in e['accuracy'])} (each ±{pct(half)})"
+        text = f"mean {pct(e['mean'])}%; seeds {' / '.join(pct(a) for a in e['accuracy'])} (each ±{pct(half)})"
+        if "noise" in e:  # the largest move over one seed's noise draws
+            text += f"; noise draws move a seed by up to {pct(max(max(a) - min(a) for a in e['noise']))} points"
+        return text
 
     at = {(e["world"], e["reader"], e["split"]): e for e in summary}
     rows = []
