@@ -78,9 +78,14 @@ RUNS = {
                             (2, ("disjoint", "celeba-like")), (1, ("overlap", "cue", "prior")), (2, ("overlap", "cue", "prior")))
         for world in names
     ] + [f"worlds --world {world} --train-seed 0 --n 400 --seed 2 --readers pixel resnet" for world in ("disjoint", "celeba-like")] + [
-        # the shortcut worlds: three training seeds, each read under three draws of the IGM reader's noise (2: the faces' seed)
-        f"worlds --world shortcut --train-seed {seed} --n 400 --seed 2" + (f" --noise-seed {noise}" if noise != 2 else "")
-        for world in ("shortcut", "shortcut-faint") for seed in (0, 1, 2) for noise in (2, 3, 4)
+        # the shortcut worlds (book/engineering.md, expectations 7-13), each IGM row under three draws of its noise (2: the
+        # faces' seed): shortcut and shortcut-faint, where the ResNet did not take the cue, the latent reader of seed 0
+        # and the ResNet of seeds 0-2; shortcut-total, both readers of seeds 0-2
+        f"worlds --world {world} --train-seed {seed} --n 400 --seed 2" + (f" --noise-seed {noise}" if noise != 2 else "")
+        + (" --readers resnet" if readers == "resnet" else "")
+        for world, seeds in (("shortcut", (0,)), ("shortcut-faint", (0,)), ("shortcut-total", (0, 1, 2)))
+        for seed in (0, 1, 2) for readers, noises in ((("latent", (2, 3, 4)),) if seed in seeds else (("resnet", (2,)),))
+        for noise in noises
     ],
     "racing-validation": [  # racing's confidence, chosen on validation faces (seed 1) of every shipped face model
         f"celeba --n 200 --seed 1 --split {split} --model {model}{world} --method {methods} --confidence {c}"
