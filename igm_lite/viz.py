@@ -530,8 +530,9 @@ def worlds_figure(summary: list[dict], readers=("latent", "resnet", "pixel"), la
         ax.set_title("in distribution (group A)" if split == "id" else "out of distribution (group B)")
         ax.grid(axis="y", alpha=0.3)
     axes[0].set_ylabel("all three attributes right")
-    axes[1].legend(loc="lower left")
-    fig.tight_layout()
+    handles, names = axes[1].get_legend_handles_labels()  # below the panels: the points fill every corner of them
+    fig.legend(handles, names, loc="lower center", ncol=len(names), frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 

@@ -108,11 +108,12 @@ def worlds_table(summary: list[dict], labels=None) -> tuple[list[str], list[list
 
     def cell(e):  # one seed: its accuracy and interval; several: their mean, each seed's figure, the widest half-interval
         if len(e["seeds"]) == 1:
-            return f"{pct(e['accuracy'][0])}% [{pct(e['ci95'][0][0])}, {pct(e['ci95'][0][1])}]"
-        half = max((hi - lo) / 2 for lo, hi in e["ci95"])
-        text = f"mean {pct(e['mean'])}%; seeds {' / '.join(pct(a) for a in e['accuracy'])} (each ±{pct(half)})"
+            text = f"{pct(e['accuracy'][0])}% [{pct(e['ci95'][0][0])}, {pct(e['ci95'][0][1])}]"
+        else:
+            half = max((hi - lo) / 2 for lo, hi in e["ci95"])
+            text = f"mean {pct(e['mean'])}%; seeds {' / '.join(pct(a) for a in e['accuracy'])} (each ±{pct(half)})"
         if "noise" in e:  # the largest move over one seed's noise draws
-            text += f"; noise draws move a seed by up to {pct(max(max(a) - min(a) for a in e['noise']))} points"
+            text += f"; {max(len(a) for a in e['noise'])} noise draws move a seed by up to {100 * max(max(a) - min(a) for a in e['noise']):.2f} points"
         return text
 
     at = {(e["world"], e["reader"], e["split"]): e for e in summary}
