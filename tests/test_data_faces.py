@@ -192,8 +192,39 @@ def test_the_same_seed_gives_the_same_face_across_worlds_where_no_switch_applies
 
 
 def test_every_world_batch_holds_each_world_in_equal_shares():
-    from igm_lite.data.faces import FACE_WORLDS, EveryFaceWorld
+    from igm_lite.data.faces import FACE_WORLDS, VAE_WORLDS, EveryFaceWorld
 
     b = EveryFaceWorld(size=8).batch(20, "AB", torch.Generator().manual_seed(0))
     assert b.x.shape == (20, 3, 8, 8) and b.meta["lips"].any() and b.meta["beard"].any()
-    assert len(FACE_WORLDS) == 5 and 20 % len(FACE_WORLDS) == 0
+    # the autoencoder's worlds are the grid's first five (faces32-vae-worlds was trained on them; later worlds reuse it)
+    assert list(FACE_WORLDS)[:5] == list(VAE_WORLDS) and len(VAE_WORLDS) == 5 and 20 % len(VAE_WORLDS) == 0
+
+
+def test_the_shortcut_worlds_pair_the_background_with_the_smile_in_group_a_and_reverse_it_in_group_b():
+    """shortcut: a warm background (beige or pink) on about 98% of group A's smiling faces and a cool one on about 98%
+    of the others, the opposite in group B, and no other difference between the groups; shortcut-total: always;
+    the faint smile differs from the neutral mouth in fewer pixels than the open smile; the switch draws after every
+    other draw, so the faces are the disjoint world's but for the background."""
+    from igm_lite.data.faces import BACKGROUNDS, WARM, face_world
+
+    warm_colours = torch.tensor([BACKGROUNDS[i] for i in WARM]) * 2 - 1
+    for name, share in (("shortcut", 0.98), ("shortcut-total", 1.0)):
+        for grp in "AB":
+            b = face_world(name, size=8).batch(1000, grp, torch.Generator().manual_seed(3))
+            corner = b.x[:, :, 0, 0]
+            warm = (corner[:, None, :] - warm_colours[None]).abs().amax(-1).amin(1) < 1e-4
+            smile = b.meta["true_attrs"][:, 2].bool()
+            agree = (warm == smile).float().mean() if grp == "A" else (warm != smile).float().mean()
+            assert abs(float(agree) - share) < 0.015, (name, grp, float(agree))
+            assert not (b.meta["beard"].any() or b.meta["b_hair"].any() or b.meta["b_jaw"].any() or b.meta["b_tones"].any())
+    g = lambda: torch.Generator().manual_seed(5)  # noqa: E731
+    plain, trap = FaceWorld(32).batch(50, "A", g()), face_world("shortcut").batch(50, "A", g())
+    assert torch.equal(plain.meta["attrs"], trap.meta["attrs"])
+    moved = (plain.x != trap.x).any(1)  # only the background (and the edge pixels it blends into) changed
+    assert moved.float().mean() > 0.1 and not moved[:, 14:18, 14:18].any()
+    differ = {}
+    for faint in (True, False):  # the same faces, neutral and smiling: how many pixels the smile changes
+        w = FaceWorld(32, faint_smile=faint)
+        neutral, smiling = (w.render(torch.tensor([[0, 0, s]] * 16), "A", torch.Generator().manual_seed(1)) for s in (0, 1))
+        differ[faint] = float(((neutral - smiling).abs().amax(1) > 0.1).sum((1, 2)).float().mean())
+    assert 5 < differ[True] < differ[False], differ
