@@ -53,6 +53,21 @@ class Exercise:
             return None
         return next(line for line in self.stub.splitlines() if line.startswith("exercises.check_"))
 
+    @property
+    def function(self) -> str | None:
+        """The name of the function a checked exercise asks for (the stub's ``def``), or None."""
+        return None if self.stub is None else re.search(r"^def (\w+)\(", self.stub, re.M)[1]
+
+    @property
+    def reference(self) -> str | None:
+        """A checked exercise's reference solution: the solution's code block that defines ``function``, or None."""
+        if self.stub is None:
+            return None
+        code = re.search(rf"```python\n(.*?^def {self.function}\(.*?)```", self.solution, re.S | re.M)
+        if not code:
+            raise ValueError(f"exercise {self.number}: its solution has no code block defining {self.function}()")
+        return code[1].rstrip()
+
 
 _HEAD = re.compile(r"^(\d+)\.(\d+) (.*) \((\d+) points?\)$")
 
@@ -131,12 +146,9 @@ def _question(ex: Exercise, seeds) -> list:
             _raw("# BEGIN SOLUTION"), md(f"**Solution** (the instructor's; not in the student notebook)\n\n{ex.solution}"),
             code(f"# {ex.number}: the code of your measurement or of your derivation's check (it runs when the notebook is graded)\n..."),
             _raw("# END SOLUTION"), _raw("# END QUESTION")]
-    fn = re.search(r"^def (\w+)\(", ex.stub, re.M)[1]
-    reference = re.search(rf"```python\n(.*?^def {fn}\(.*?)```", ex.solution, re.S | re.M)
-    if not reference:
-        raise ValueError(f"exercise {ex.number}: its solution has no code block defining {fn}()")
+    fn = ex.function
     stub = "\n".join(line for line in ex.stub.splitlines() if line != ex.checker).rstrip("\n")
-    answer = (f"# BEGIN SOLUTION NO PROMPT\n{reference[1].rstrip()}\n# END SOLUTION\n"
+    answer = (f"# BEGIN SOLUTION NO PROMPT\n{ex.reference}\n# END SOLUTION\n"
               f'""" # BEGIN PROMPT\n{stub}\n""" # END PROMPT')
     call = ex.checker.rstrip()[:-1]  # "exercises.check_x(fn": the seed goes in
     tests = [code(("# HIDDEN\n" if seed else "") + f"def test_{ex.name}_seed_{seed}({fn}, exercises):\n"
