@@ -169,6 +169,33 @@ def test_the_worlds_switches_have_their_shares():
         FaceWorld(overlap=1.5)
 
 
+
+def test_calibrated_label_noise_flips_each_value_at_its_own_rate():
+    """celeba-calibrated flips each attribute's true and false labels at CELEBA_LABEL_NOISE's own shares, so that the
+    rare eyeglasses keep nearly all their positive labels (with one 5% share for every label, about half of group A's
+    positive eyeglasses labels are wrong); one share for every value is the same draw as that share given per value;
+    a malformed table is refused."""
+    from igm_lite.data.faces import CELEBA_LABEL_NOISE, face_world
+
+    n = 40000
+    faces = face_world("celeba-calibrated", size=4).batch(n, "A", torch.Generator().manual_seed(4))
+    said, true = faces.meta["attrs"].bool(), faces.meta["true_attrs"].bool()
+    for a, (if_true, if_false) in enumerate(CELEBA_LABEL_NOISE):
+        wrong = said[:, a] != true[:, a]
+        for value, share in ((True, if_true), (False, if_false)):
+            k = int((true[:, a] == value).sum())
+            assert abs(wrong[true[:, a] == value].float().mean() - share) < 3 * (share * (1 - share) / k) ** 0.5 + 1e-3
+    glasses = said[:, 1]
+    assert (~true[glasses, 1]).float().mean() < 0.1  # few positive eyeglasses labels are wrong
+    old = face_world("celeba-like", size=4).batch(n, "A", torch.Generator().manual_seed(4))
+    assert (old.meta["true_attrs"][old.meta["attrs"][:, 1].bool(), 1] == 0).float().mean() > 0.4  # about half
+    one = FaceWorld(size=4, label_noise=0.05).batch(300, "A", torch.Generator().manual_seed(5))
+    per_value = FaceWorld(size=4, label_noise=((0.05, 0.05),) * 3).batch(300, "A", torch.Generator().manual_seed(5))
+    assert torch.equal(one.meta["attrs"], per_value.meta["attrs"])
+    for bad in (((0.1, 0.1),), ((0.1, 2.0), (0, 0), (0, 0)), "x"):
+        with pytest.raises(ValueError, match="label_noise"):
+            FaceWorld(label_noise=bad)
+
 def test_the_same_seed_gives_the_same_face_across_worlds_where_no_switch_applies():
     """The disjoint world is FaceWorld() itself; group B is the same in every world without label noise; the prior's
     faces equal the disjoint world's wherever the glasses agree, the cue's wherever there are no lips, the

@@ -20,7 +20,9 @@ Four switches (each a number, default off) move the world towards what female-to
     cue          red lips, a non-attribute cue: in group A on this share of the smiling faces and on (1 - cue) of
                  the others; never in group B;
     glasses      the prior of eyeglasses in groups (A, B) (the other two attributes stay at 0.5);
-    label_noise  the share of training labels flipped, each attribute independently (test sets are exact).
+    label_noise  the share of training labels flipped, each attribute independently (test sets are exact): one
+                 share for every attribute and value, or per attribute (black hair, eyeglasses, smiling) a pair
+                 (share of the true labels flipped, share of the false ones), as annotators err (``CELEBA_LABEL_NOISE``).
 
 and one sets a trap that female-to-male CelebA does not:
 
@@ -29,7 +31,8 @@ and one sets a trap that female-to-male CelebA does not:
                  1 - shortcut of the smiling faces). The smile itself is always visible; the background is larger.
 
 ``FACE_WORLDS`` names the worlds built from them: ``disjoint`` (all off), one world per switch, ``celeba-like`` (the
-first four on) and ``shortcut`` (the trap alone, with group B's other differences off, so that the reversed background is
+first four on, 5% of every label flipped), ``celeba-calibrated`` (the same with label noise per attribute and value,
+``CELEBA_LABEL_NOISE``, so that a rare attribute does not lose half its positive labels) and ``shortcut`` (the trap alone, with group B's other differences off, so that the reversed background is
 the only shift); ``shortcut-faint`` is the same trap with a faint smile (``faint_smile``: a thin line with raised
 corners instead of the open mouth), so that the smile's own evidence is a few pixels against the background's hundreds;
 ``shortcut-total`` makes the background follow the faint smile on every face of group A (and its opposite on every
@@ -83,7 +86,7 @@ class FaceWorld:
     overlap: float = 0.0  # share of group-A faces with each of group B's hair, jaw and tones (independently)
     cue: float = 0.0  # P(red lips | smiling) in group A, and 1 - cue = P(red lips | not smiling); 0: no red lips anywhere
     glasses: tuple = (0.5, 0.5)  # P(eyeglasses) in group A, in group B
-    label_noise: float = 0.0  # share of training labels flipped (per attribute)
+    label_noise: float | tuple = 0.0  # share of training labels flipped, or per attribute (if true, if false)
     shortcut: float = 0.0  # P(warm background | smiling) = P(cool | not smiling) in group A; reversed in group B; 0: off
     faint_smile: bool = False  # smiling as a thin dark line with raised corners (no open mouth, no teeth)
 
@@ -93,7 +96,20 @@ class FaceWorld:
         if unknown:
             raise ValueError(f"shift must name some of {GROUP_B_SHIFT}, got {unknown}")
         self.glasses = tuple(float(p) for p in self.glasses)
-        for name, value in (("overlap", self.overlap), ("cue", self.cue), ("label_noise", self.label_noise), ("shortcut", self.shortcut), *zip(("glasses[0]", "glasses[1]"), self.glasses)):
+        if isinstance(self.label_noise, (int, float)):
+            self.label_noise = float(self.label_noise)
+            flips = {"label_noise": self.label_noise}
+        else:
+            try:
+                pairs = tuple(tuple(float(p) for p in pair) for pair in self.label_noise)
+            except (TypeError, ValueError):
+                pairs = ()
+            if len(pairs) != 3 or any(len(pair) != 2 for pair in pairs):
+                raise ValueError("label_noise must be one share or three pairs (share of true labels flipped, share of "
+                                 f"false ones) for black hair, eyeglasses, smiling; got {self.label_noise!r}")
+            self.label_noise = pairs
+            flips = {f"label_noise[{a}][{v}]": pairs[a][v] for a in range(3) for v in range(2)}
+        for name, value in (("overlap", self.overlap), ("cue", self.cue), *flips.items(), ("shortcut", self.shortcut), *zip(("glasses[0]", "glasses[1]"), self.glasses)):
             if not 0.0 <= float(value) <= 1.0:
                 raise ValueError(f"{name} must be a share in [0, 1], got {value!r}")
         if len(self.glasses) != 2:
@@ -195,7 +211,8 @@ class FaceWorld:
         """n faces of a group in the common batch format: attributes independent of each other, black hair and smiling
         with prior 0.5, eyeglasses with the group's prior (``glasses``). ``group="AB"``: the first n // 2 faces of group
         A, the rest of group B (what an autoencoder trained on both groups sees). ``labels="train"`` flips a share
-        ``label_noise`` of the labels (concepts and ``meta["attrs"]``; ``meta["true_attrs"]`` keeps the truth);
+        ``label_noise`` of the labels (concepts and ``meta["attrs"]``; ``meta["true_attrs"]`` keeps the truth; per-value
+        shares flip each label with the share of its true value, on the same draw as one share would);
         ``labels="exact"`` (test sets) never does."""
         if labels not in ("train", "exact"):
             raise ValueError(f"labels must be 'train' or 'exact', got {labels!r}")
@@ -209,11 +226,21 @@ class FaceWorld:
         attrs = u < torch.tensor([0.5, self.glasses[group == "B"], 0.5])
         x, nuisance = self.render(attrs, group, generator, with_meta=True)
         labelled = attrs
-        if labels == "train" and self.label_noise > 0:
-            labelled = attrs ^ (torch.rand(n, 3, generator=generator) < self.label_noise)
+        if labels == "train" and self.label_noise:
+            rates = self.label_noise
+            if not isinstance(rates, float):  # (if true, if false) per attribute: each label's share by its true value
+                pairs = torch.tensor(rates)
+                rates = torch.where(attrs, pairs[:, 0], pairs[:, 1])
+            labelled = attrs ^ (torch.rand(n, 3, generator=generator) < rates)
         return Batch(x, attribute_concepts(labelled), torch.ones(n, 3, dtype=torch.bool),
                      {"attrs": labelled.long(), "true_attrs": attrs.long(), "group": group, **nuisance})
 
+
+# Per attribute (black hair, eyeglasses, smiling): (share of true labels flipped, share of false ones). Sourced: that
+# annotators' errors are asymmetric between true and false (Wu et al., CVPRW 2023: about 20% of CelebA's true "mouth
+# slightly open" labels are wrong against about 2% of its false ones) and that eyeglasses is among CelebA's most
+# consistently labelled attributes. Assumed: each rate itself (no per-attribute table of CelebA's error rates is used).
+CELEBA_LABEL_NOISE = ((0.05, 0.02), (0.02, 0.002), (0.10, 0.02))
 
 # The worlds of chapter 3's grid (module docstring): which kind of shift favours which reader.
 FACE_WORLDS = {
@@ -222,6 +249,7 @@ FACE_WORLDS = {
     "cue": {"cue": 0.9},
     "prior": {"glasses": (0.05, 0.25)},
     "celeba-like": {"overlap": 0.3, "cue": 0.9, "glasses": (0.05, 0.25), "label_noise": 0.05},
+    "celeba-calibrated": {"overlap": 0.3, "cue": 0.9, "glasses": (0.05, 0.25), "label_noise": CELEBA_LABEL_NOISE},
     "shortcut": {"shortcut": 0.98, "shift": ()},
     "shortcut-faint": {"shortcut": 0.98, "shift": (), "faint_smile": True},
     "shortcut-total": {"shortcut": 1.0, "shift": (), "faint_smile": True},
