@@ -108,3 +108,12 @@ def draw_noise(
         raise ValueError(f"spacing must be one of {SPACINGS}, got {spacing!r}")
     noise = torch.randn((n, *shape), generator=generator)
     return NoiseSamples(t=t, noise=noise)
+
+
+def elbo_weights(scheduler, t) -> torch.Tensor:
+    """The weight of each timestep's noise-prediction error in the variational bound on log p(x) (Ho et al. 2020, eq. 12,
+    with the reverse variance at beta_t): w_t = beta_t / (2 alpha_t (1 - alphabar_t)), so that
+    log p(x | c) >= -sum_t w_t E ||eps - eps(x_t, t | c)||^2 + C (C does not depend on the condition c)."""
+    t = torch.as_tensor(t, dtype=torch.long)
+    beta, alpha_bar = scheduler.betas.double()[t], scheduler.alphas_cumprod.double()[t]
+    return beta / (2 * (1 - beta) * (1 - alpha_bar))

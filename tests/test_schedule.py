@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 from diffusers import DDPMScheduler
@@ -41,3 +43,17 @@ def test_draw_noise_is_reproducible_and_in_range():
 def test_draw_noise_rejects_bad_input(kw):
     with pytest.raises(ValueError):
         draw_noise((2,), 3, **kw)
+
+
+def test_elbo_weights_follow_the_variational_bound():
+    """w_t = beta_t / (2 alpha_t (1 - alphabar_t)): at t = 0 (alphabar = alpha = 1 - beta) that is 1 / (2 (1 - beta_0));
+    positive everywhere, largest at the smallest t."""
+    from igm_lite.schedule import elbo_weights, make_scheduler
+
+    s = make_scheduler()
+    w = elbo_weights(s, torch.arange(s.config.num_train_timesteps))
+    assert (w > 0).all() and int(w.argmax()) == 0
+    assert math.isclose(float(w[0]), 1 / (2 * (1 - float(s.betas[0]))), rel_tol=1e-4)  # float32 schedule tables
+    t = 400
+    beta, abar = float(s.betas[t]), float(s.alphas_cumprod[t])
+    assert math.isclose(float(w[t]), beta / (2 * (1 - beta) * (1 - abar)), rel_tol=1e-6)

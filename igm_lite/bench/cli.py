@@ -179,6 +179,7 @@ def _celeba_options(sub) -> None:
     c.add_argument("--schedule", type=parse_schedule,
                    help="eliminate: 'samples:kept,...', e.g. '8:2,32:1' (default: the model's recorded schedule, else the engine's)")
     c.add_argument("--confidence", type=float, help="race: each paired test's confidence (default: the engine's); --n-samples is the most it spends")
+    c.add_argument("--prior", type=float, nargs=3, metavar="P", help="elbo: P(present) of black hair, eyeglasses, smiling added as a log-prior (default: none)")
     c.add_argument("--shift", nargs="*", choices=GROUP_B_SHIFT, default=d("shift"),
                    help="procedural ood faces: which of group B's differences apply (default: the world's own, all four but in the shortcut world; none: group A's faces)")
     c.add_argument("--world", choices=list(FACE_WORLDS), default=d("world"), help="procedural faces: the world they come from")
@@ -290,6 +291,7 @@ def prepare(a: argparse.Namespace) -> argparse.Namespace:
         a.k = a.k or None
     if a.bench == "celeba":
         a.shift = None if a.shift is None else tuple(a.shift)
+        a.prior = None if a.prior is None else tuple(a.prior)
     if a.bench == "worlds":
         a.readers, a.splits = tuple(a.readers), tuple(a.splits)
     a.fn = FUNCTIONS[a.bench]

@@ -14,7 +14,8 @@ _D = DiscreteConfig()
 
 def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=("cached",), root=None, size: int = 32,
            model: str | None = None, classifier: str | None = None, n_samples: int | None = None, t_range=None,
-           schedule=None, shift=None, world: str = "disjoint", confidence: float | None = None, noise_seed: int | None = None):
+           schedule=None, shift=None, world: str = "disjoint", confidence: float | None = None, noise_seed: int | None = None,
+           prior=None):
     """Yield one result dict per method, all on the same faces (and, for the engines, the same noise) of the named
     ``world`` (``igm_lite.data.faces.FACE_WORLDS``). Each row's ``ci95`` is the Wilson interval of its accuracy over
     the faces, and ``correct`` says which faces it read right ('0'/'1' per face, ``igm_lite.metrics.unbits``), so that
@@ -26,7 +27,8 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=
     at None are the world's shipped readers (``SHIPPED_READERS``; real CelebA: the disjoint world's). ``n_samples``, ``t_range``,
     ``schedule`` and ``confidence`` at None are the model's recorded settings (``inference.json``), else the engine's defaults.
     ``seed`` draws the test faces and, unless ``noise_seed`` is given, the engines' shared noise: with it, the same faces
-    are read under another draw of the noise (how much a figure owes to the draw). ``shift`` at None: the world's own."""
+    are read under another draw of the noise (how much a figure owes to the draw). ``shift`` at None: the world's own.
+    ``prior``: method ``"elbo"``'s prior (P(present) per attribute; None: none)."""
     model, classifier = world_readers(None if root else world, model, classifier, methods)
     batch = face_test_set(split, n, seed, root, size, shift, world)
     noise_seed = seed if noise_seed is None else noise_seed
@@ -38,7 +40,7 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=
     for method in methods:
         key = "resnet" if method == "resnet" else "igm"
         out = infer_faces(inputs[key], method, nets[key], n_samples=n_samples, t_range=t_range, seed=noise_seed, schedule=schedule,
-                          confidence=confidence)
+                          confidence=confidence, **({"prior": prior} if method == "elbo" else {}))
         sc = attribute_scores(out.attrs, truth)
         right = (out.attrs.cpu() == truth.cpu()).all(1)
         row = {"bench": "celeba", "method": method, "split": split, "n": len(truth), **accuracy_ci(right),
@@ -61,7 +63,8 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=
                                model=None if method == "resnet" else str(model), classifier=str(classifier) if method == "resnet" else None,
                                n_samples=out.config.noise.n_samples if out.config else n_samples, t_range=list(out.config.noise.t_range if out.config else t_range or _D.noise.t_range),
                                schedule=[list(s) for s in out.config.stages] if method == "eliminate" and out.config else None,
-                               **({"confidence": out.config.confidence} if method == "race" else {}))
+                               **({"confidence": out.config.confidence} if method == "race" else {}),
+                               **({"prior": None if prior is None else [float(p) for p in prior]} if method == "elbo" else {}))
         yield row
 
 

@@ -7,13 +7,15 @@ shipped seed), read the same new test faces of both splits. Optionally the pixel
 ``disjoint``, ``faces32-mean-celeba-like``) as a reference. An IGM reader enumerates by the cached engine with its
 model's recorded settings (``inference.json``: chosen on group-A validation faces; the latent models 32 noise samples,
 the pixel models 16, t over the whole schedule). Every IGM row carries ``vs_resnet``: its paired difference with the
-ResNet on the same faces.
+ResNet on the same faces. The readers ``latent-elbo`` and ``latent-prior`` read with the latent model's errors put on the
+scale of log p(x | c) (``igm_lite.infer.attributes.log_likelihoods``), the second adding the log-prior of group A's
+attributes (``FaceWorld.prior``), which a reader trained on group A can know.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..data.faces import FACE_WORLDS
+from ..data.faces import FACE_WORLDS, face_world
 from ..metrics import paired_difference, unbits
 from ..io import CHECKPOINTS
 from ..maker import make
@@ -22,6 +24,8 @@ from .faces import celeba
 
 READERS = {  # reader -> (its recipe in a world, the method that reads with it)
     "latent": (lambda world: f"faces32-latent-{world}", "cached"),
+    "latent-elbo": (lambda world: f"faces32-latent-{world}", "elbo"),  # the same model, its errors weighted as in log p(x | c)
+    "latent-prior": (lambda world: f"faces32-latent-{world}", "elbo"),  # ... plus the log-prior of group A's attributes
     "pixel": (lambda world: "faces32-mean" if world == "disjoint" else f"faces32-mean-{world}", "cached"),
     "resnet": (lambda world: f"faces32-resnet-{world}", "resnet"),
 }
@@ -58,6 +62,8 @@ def worlds(world: str = "celeba-like", train_seed: int = 0, n: int = 400, seed: 
         for reader in readers:
             method = READERS[reader][1]
             kw = {"classifier": paths[reader]} if method == "resnet" else {"model": paths[reader]}  # the model's own settings
+            if reader == "latent-prior":
+                kw["prior"] = face_world(world).prior("A")
             (row,) = celeba(split, n, seed, (method,), world=world, noise_seed=noise_seed, **kw)
             rows[reader] = {**row, "bench": "celeba-worlds", "method": reader, "world": world, "train_seed": train_seed,
                             "noise_seed": seed if noise_seed is None else noise_seed}

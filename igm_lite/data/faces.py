@@ -115,6 +115,13 @@ class FaceWorld:
         if len(self.glasses) != 2:
             raise ValueError(f"glasses must be (prior in group A, prior in group B), got {self.glasses!r}")
 
+    def prior(self, group: str = "A") -> tuple:
+        """P(present) of each attribute (black hair, eyeglasses, smiling) among a group's faces: what a reader trained on
+        that group can know of it."""
+        if group not in ("A", "B"):
+            raise ValueError(f"group must be 'A' or 'B', got {group!r}")
+        return (0.5, self.glasses[group == "B"], 0.5)
+
     def render(self, attrs: torch.Tensor, group: str, generator: torch.Generator | None = None, with_meta: bool = False):
         """Faces (B, 3, size, size) in [-1, 1] for attrs (B, 3) in {0, 1} and group "A" or "B"; with
         ``with_meta``, also the nuisances that are not attributes: {"beard", "lips", "b_hair", "b_jaw", "b_tones":
@@ -223,7 +230,7 @@ class FaceWorld:
         if group not in ("A", "B"):
             raise ValueError(f"group must be 'A', 'B' or 'AB', got {group!r}")
         u = torch.rand(n, 3, generator=generator)
-        attrs = u < torch.tensor([0.5, self.glasses[group == "B"], 0.5])
+        attrs = u < torch.tensor(self.prior(group))
         x, nuisance = self.render(attrs, group, generator, with_meta=True)
         labelled = attrs
         if labels == "train" and self.label_noise:

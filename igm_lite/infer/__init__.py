@@ -11,9 +11,10 @@ holds the shared noise as ``config.noise`` (``igm_lite.schedule.NoiseConfig``: n
     ZeroShot (zeroshot)            DiscreteConfig, ZERO_SHOT (x0, pool, k, method) -> DiscreteResult; compare -> Comparison
     AttributeEngine (attributes)   DiscreteConfig            (faces) -> AttributeResult (a batch's attributes as tensors)
 
-``multistart`` and ``k_scan`` are what ``DescentEngine`` runs; ``infer_faces`` runs an attribute engine or the ResNet.
+``multistart`` and ``k_scan`` are what ``DescentEngine`` runs; ``infer_faces`` runs an attribute engine or the ResNet; ``log_likelihoods`` (plus ``attribute_log_prior``) reads a face's
+configurations as a posterior.
 """
-from .attributes import AttributeEngine, AttributeResult, Votes, attribute_votes, infer_faces
+from .attributes import AttributeEngine, AttributeResult, Votes, attribute_log_prior, attribute_votes, infer_faces, log_likelihoods
 from .base import Engine, InferenceResult, denoising_error
 from .continuous import (
                          OFFICIAL,
@@ -33,5 +34,5 @@ from .zeroshot import ZERO_SHOT, Comparison, ZeroShot
 
 __all__ = ["AttributeEngine", "AttributeResult", "CachedScorer", "Comparison", "DescentConfig", "DescentEngine", "DescentResult",
            "DiscreteConfig", "DiscreteEngine", "DiscreteResult", "Engine", "InferenceResult", "OFFICIAL", "PositionConfig",
-           "PositionEngine", "PositionResult", "Votes", "ZERO_SHOT", "ZeroShot", "attribute_votes", "denoising_error", "descend",
-           "greedy_search", "grid_region", "infer_faces", "k_scan", "multistart", "pad_sets", "product_sets", "subsets"]
+           "PositionEngine", "PositionResult", "Votes", "ZERO_SHOT", "ZeroShot", "attribute_log_prior", "attribute_votes", "denoising_error", "descend",
+           "greedy_search", "grid_region", "infer_faces", "k_scan", "log_likelihoods", "multistart", "pad_sets", "product_sets", "subsets"]

@@ -3,8 +3,9 @@
 Each attribute is a pair of one-hot slots (present, absent) of the pool ``attribute_pool()``; a face's
 configuration is one slot per attribute, and its attributes are the configuration of least denoising error
 (``igm_lite.infer.discrete``). ``infer_faces`` runs any engine (or the ResNet baseline) over a batch of faces;
-``attribute_votes`` splits an engine's decision into the vote of each noise sample. A latent model (its config names
-an autoencoder, ``igm_lite.latent``) gets each face's latent, encoded once.
+``attribute_votes`` splits an engine's decision into the vote of each noise sample. ``log_likelihoods`` puts each
+configuration's error on the scale of a log-likelihood, so that a prior can be added (``infer_faces(..., "elbo",
+prior=...)``). A latent model (its config names an autoencoder, ``igm_lite.latent``) gets each face's latent, encoded once.
 """
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ import torch
 
 from ..data.attributes import ATTRIBUTES, attribute_pool, attrs_from_slots
 from ..latent import encode
-from ..schedule import NoiseSamples, make_scheduler
+from ..schedule import NoiseSamples, elbo_weights, make_scheduler
 from .base import Engine
 from .discrete import METHODS, CachedScorer, DiscreteConfig, DiscreteEngine, product_sets, schedule_fits
 
-FACE_METHODS = (*METHODS, "resnet")
+FACE_METHODS = (*METHODS, "elbo", "resnet")
 
 
 @dataclass
@@ -29,7 +30,7 @@ class AttributeResult:
     Attributes:
         attrs: (B, 3) the inferred attributes in {0, 1} (``ATTRIBUTES`` order).
         errors: (B, 8) the error of each configuration (``product_sets([2, 2, 2])`` order; NaN where staged
-            elimination stopped scoring one), or None for the ResNet.
+            elimination stopped scoring one; ``"elbo"``: minus its log-posterior, up to a constant), or None for the ResNet.
         network_evals: (B,) backbone rows spent per face (0 for the ResNet).
         seconds: (B,) wall-clock seconds per face.
         config: the engine's settings (None for the ResNet).
@@ -72,14 +73,26 @@ class AttributeEngine(Engine):
 
 
 def infer_faces(x: torch.Tensor, method: str, model=None, *, n_samples: int | None = None, t_range=None, seed: int | None = None,
-                schedule=None, confidence: float | None = None) -> AttributeResult:
+                schedule=None, confidence: float | None = None, prior=None) -> AttributeResult:
     """Attributes (B, 3) of faces x (B, 3, H, W) by ``method``: ``"naive"``, ``"cached"``, ``"eliminate"`` or ``"race"``
     enumeration of the 8 configurations with the composed ``model`` (``AttributeEngine``) on ``n_samples`` shared
     noise samples (t from ``t_range``; ``schedule``: the elimination schedule; ``confidence``: racing's, with
-    ``n_samples`` the most it spends), or ``"resnet"`` (``model`` is an ``AttributeClassifier``). A setting left at
-    None is the model's recorded one (``inference.json``), else ``DiscreteConfig``'s default."""
+    ``n_samples`` the most it spends), ``"elbo"``: the configuration of greatest log-posterior on the same samples
+    (``log_likelihoods`` plus ``attribute_log_prior(prior)``; ``prior`` None: every configuration alike), or
+    ``"resnet"`` (``model`` is an ``AttributeClassifier``). A setting left at None is the model's recorded one
+    (``inference.json``), else ``DiscreteConfig``'s default."""
     if method not in FACE_METHODS:
         raise ValueError(f"method must be one of {FACE_METHODS}, got {method!r}")
+    if prior is not None and method != "elbo":
+        raise ValueError(f"a prior is added to the log-likelihoods of method 'elbo' only, not {method!r}")
+    if method == "elbo":
+        start = time.perf_counter()
+        score, rows = log_likelihoods(x, model, n_samples=n_samples, t_range=t_range, seed=seed, with_rows=True)
+        if prior is not None:
+            score = score + attribute_log_prior(prior)
+        best = score.argmax(1)
+        return AttributeResult(attrs_from_slots(product_sets([2] * len(ATTRIBUTES))[best]), -score, rows,
+                               torch.full((len(x),), (time.perf_counter() - start) / len(x)))
     if method == "resnet":
         start = time.perf_counter()
         with torch.no_grad():
@@ -140,3 +153,40 @@ def errors_by_noise_level(x: torch.Tensor, model, levels, draws: int = 8, seed: 
     err = CachedScorer(model, z, attribute_pool().to(z), samples.to(z.device), scheduler, keep_samples=True).errors(
         product_sets([2] * len(ATTRIBUTES)), per_sample=True)
     return err.view(len(levels), draws, -1).mean(1).cpu()
+
+
+@torch.no_grad()
+def log_likelihoods(x: torch.Tensor, model, *, n_samples: int | None = None, t_range=None, seed: int | None = None,
+                    with_rows: bool = False):
+    """log p(x | c) of each configuration c of faces x (B, 3, H, W), up to a constant that does not depend on c: (B, 8)
+    in ``product_sets([2, 2, 2])`` order. The variational bound's sum over timesteps,
+    -sum_t w_t E ||eps - eps(x_t, t | c)||^2 (``igm_lite.schedule.elbo_weights``), estimated on the engine's shared
+    noise samples as -(hi - lo) times the mean over samples of w_t times each sample's summed squared error (t drawn from
+    [lo, hi), the ``t_range``). Enumeration's least mean error weighs every t alike instead; both are in nats here
+    only in this form. A latent model's x is its latent (each face encoded once). ``with_rows``: also the backbone rows
+    spent per face (B,)."""
+    scheduler = make_scheduler()
+    z = encode(model, x)
+    config = AttributeEngine.settings_for(model, n_samples=n_samples, t_range=t_range, seed=seed, method="cached")
+    samples = DiscreteEngine(model, scheduler, config).noise_for(z[0])
+    lo, hi = config.noise.t_range
+    w = elbo_weights(scheduler, samples.t)
+    sets, pool = product_sets([2] * len(ATTRIBUTES)), attribute_pool()
+    out, rows = [], []
+    for img in z:
+        scorer = CachedScorer(model, img, pool.to(img), samples.to(img.device), scheduler, keep_samples=True)
+        err = scorer.errors(sets, per_sample=True).double() * img.numel()  # (N, 8): each sample's summed squared error
+        out.append(-(hi - lo) * (w[:, None] * err).mean(0))
+        rows.append(scorer.network_evals)
+    ll = torch.stack(out)
+    return (ll, torch.tensor(rows, dtype=torch.float)) if with_rows else ll
+
+
+def attribute_log_prior(shares) -> torch.Tensor:
+    """log p(c) of each configuration (8,) in ``product_sets([2, 2, 2])`` order, for attributes drawn independently,
+    attribute a present with probability shares[a] (``ATTRIBUTES`` order; e.g. the shares of the training labels)."""
+    p = torch.as_tensor(shares, dtype=torch.float64)
+    if p.shape != (len(ATTRIBUTES),) or not bool(((p > 0) & (p < 1)).all()):
+        raise ValueError(f"prior must be {len(ATTRIBUTES)} probabilities in (0, 1), one per attribute {ATTRIBUTES}, got {shares!r}")
+    present = attrs_from_slots(product_sets([2] * len(ATTRIBUTES))).double()
+    return (present * p.log() + (1 - present) * (1 - p).log()).sum(1)
