@@ -267,7 +267,8 @@ def test_results_resume_keeps_the_rows_of_commands_already_run(tmp_path, monkeyp
 def test_worlds_grid_trains_what_it_lacks_and_pairs_the_readers(tmp_path, monkeypatch):
     """bench worlds: a world's latent IGM and ResNet, made with the training seed into the models folder (here for 2
     steps), read the same faces of both splits; each IGM row carries its paired difference with the ResNet, computed
-    from the two rows' per-face outcomes; worlds_summary orders and aggregates the rows."""
+    from the two rows' per-face outcomes (a row read alone is paired with the ResNet row of its seed and faces);
+    worlds_summary orders and aggregates the rows."""
     import importlib
 
     from igm_lite.metrics import paired_difference, unbits
@@ -287,6 +288,9 @@ def test_worlds_grid_trains_what_it_lacks_and_pairs_the_readers(tmp_path, monkey
     latent, resnet = rows[2], rows[3]
     assert latent["vs_resnet"] == paired_difference(unbits(latent["correct"]), unbits(resnet["correct"]))
     assert latent["settings"]["n_samples"] == 32  # the latent model's recorded setting
+    lone = {k: v for k, v in latent.items() if k != "vs_resnet"}  # another noise draw, read without the ResNet beside it
+    assert grid.with_resnet_pairs([lone, resnet])[0]["vs_resnet"] == latent["vs_resnet"]
+    assert "vs_resnet" not in grid.with_resnet_pairs([lone, {**resnet, "train_seed": 4}])[0]  # another seed's ResNet: no pair
     summary = grid.worlds_summary(rows + [{**rows[2], "train_seed": 4, "accuracy": 0.0}])
     entry = next(e for e in summary if e["reader"] == "latent" and e["split"] == "ood")
     assert entry["seeds"] == [3, 4] and entry["range"] == [0.0, latent["accuracy"]] and entry["ordering"] in ("igm", "resnet", "not told apart")
@@ -325,6 +329,34 @@ def test_celeba_bench_defaults_are_the_models_validated_settings(capsys):
         naive_rows = 24 * settings["n_samples"]  # 8 configurations x 3 concepts per sample
         assert rows[0][1]["network_evals_per_image"] * 10 <= naive_rows
 
+
+
+def test_clevr_bench_reads_the_models_recorded_settings_and_refuses_the_grids_without_it(capsys, tmp_path):
+    """With no option the grid engine uses the model's recorded settings (the same row as those settings spelt out,
+    and a model folder whose inference.json records others is read with them); the grid engine's settings without the
+    grid engine among the methods are refused."""
+    import shutil
+
+    from igm_lite.bench import main
+    from igm_lite.io import CHECKPOINTS
+
+    settings = json.loads((CHECKPOINTS / "clevr32" / "inference.json").read_text())["settings"]
+    spelt = ["--grid", str(settings["grid"]), "--noise", str(settings["n_samples"]), "--t-range", *map(str, settings["t_range"]),
+             "--refine", str(settings["refine_steps"])]
+    rows = []
+    for extra in ([], spelt):
+        main(["clevr", "--split", "id", "--n", "1", "--method", "igm", *extra])
+        (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        rows.append({k: v for k, v in row.items() if k != "seconds_per_image"})
+    assert rows[0] == rows[1]
+    own = tmp_path / "clevr-own"
+    shutil.copytree(CHECKPOINTS / "clevr32", own)
+    (own / "inference.json").write_text(json.dumps({"settings": {**settings, "grid": 6, "refine_steps": 0}}))
+    main(["clevr", "--split", "id", "--n", "1", "--method", "igm", "--model", str(own)])
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert row["settings"]["grid"] == 6 and row["settings"]["refine_steps"] == 0
+    with pytest.raises(ValueError, match="grid engine"):
+        main(["clevr", "--n", "1", "--method", "resnet", "--grid", "8"])
 
 def test_gpu_check_estimates_chapters_2_and_3s_evaluation_with_their_engines(tmp_path):
     """The evaluation estimate runs each chapter's engine at a profile's settings (here the smoke profile, on the CPU

@@ -19,15 +19,20 @@ _P, _D = PositionConfig(), DescentConfig()
 
 
 def clevr(split: str = "ood", n: int = 100, seed: int = 0, methods=("igm",), k_mode: str = "infer", root=None, size: int = 32,
-          model: str = "clevr32", resnet: str = "clevr32-resnet", slot: str = "clevr32-slot", grid: int = _P.grid,
-          n_samples: int = _P.noise.n_samples, t_range=_P.noise.t_range, refine: int = _P.refine_steps, inits: int = _D.inits,
+          model: str = "clevr32", resnet: str = "clevr32-resnet", slot: str = "clevr32-slot", grid: int | None = None,
+          n_samples: int | None = None, t_range=None, refine: int | None = None, inits: int = _D.inits,
           steps: int = _D.steps, k_range=_D.k_range, threshold: float = 0.002, batch_size: int = 8):
     """Yield one result dict per method on the same scenes (``igm_lite.bench``). ``igm`` is ``PositionEngine`` (grid,
-    greedy, refine, prune) with ``grid``, ``n_samples`` samples from ``t_range`` and ``refine`` steps, ``batch_size``
-    scenes refined together; ``reference`` is the official algorithm (``OFFICIAL``, K from the ground truth);
-    ``multistart`` is ``inits`` random initialisations x ``steps`` steps, the best kept on ``n_samples`` fixed samples,
-    K given or scanned over ``k_range`` (least error)."""
+    greedy, refine, prune) with ``grid``, ``n_samples`` samples from ``t_range`` and ``refine`` steps (each at None: the
+    model's recorded setting, its ``inference.json``, else ``PositionConfig``'s), ``batch_size`` scenes refined
+    together; ``reference`` is the official algorithm (``OFFICIAL``, K from the ground truth); ``multistart`` is
+    ``inits`` random initialisations x ``steps`` steps, K given or scanned over ``k_range`` (least error). Both descents
+    keep the best initialisation on ``n_samples`` fixed samples (None: 3, the grid engine's default) and descend over
+    ``DescentConfig``'s range of t: ``grid``, ``t_range`` and ``refine`` are the grid engine's alone, refused without it."""
     batch_size = check_int(batch_size, "batch_size")
+    given = {name: v for name, v in (("grid", grid), ("t_range", t_range), ("refine", refine)) if v is not None}
+    if given and "igm" not in methods:
+        raise ValueError(f"{sorted(given)} set(s) the grid engine (method 'igm'), which is not among the methods {list(methods)}")
     batch = clevr_test_set(split, n, seed, root, size)
     truths = [batch.concepts[b, batch.mask[b], :2] for b in range(len(batch))]
     ks = [len(t) for t in truths]
@@ -40,14 +45,14 @@ def clevr(split: str = "ood", n: int = 100, seed: int = 0, methods=("igm",), k_m
         else:
             net = load_model(model)
             if method == "igm":
-                eng = PositionEngine(net, scheduler, PositionConfig(), grid=grid, n_samples=n_samples, t_range=t_range, refine_steps=refine,
-                                     seed=seed, region=grid_region(root))
+                own = {k: v for k, v in (("grid", grid), ("n_samples", n_samples), ("t_range", t_range), ("refine_steps", refine)) if v is not None}
+                eng = PositionEngine(net, scheduler, seed=seed, region=grid_region(root), **own)  # the rest: the model's recorded settings
                 settings = {**flat_settings(eng.config), "batch": batch_size}
                 res = [r for i in range(0, len(batch), batch_size)
                        for r in eng.infer_many(batch.x[i : i + batch_size], ks[i : i + batch_size] if k_mode == "given" else None)]
             else:
                 cfg = OFFICIAL if method == "reference" else dataclasses.replace(_D, inits=inits, steps=steps, k_range=k_range)
-                eng = DescentEngine(net, scheduler, cfg, n_samples=n_samples, seed=seed)
+                eng = DescentEngine(net, scheduler, cfg, n_samples=_P.noise.n_samples if n_samples is None else n_samples, seed=seed)
                 settings = flat_settings(eng.config)
                 # every image with its own K, all in one batch; or scan K: the least error on the fixed samples over k_range
                 res = eng.infer_many(batch.x, ks if method == "reference" or k_mode == "given" else None)

@@ -233,9 +233,9 @@ def _clevr_options(sub) -> None:
     v.add_argument("--model", default=d("model"), help="shipped checkpoint name or model folder (position denoisers)")
     v.add_argument("--resnet", default=d("resnet"), help="the ResNet set predictor (name or folder)")
     v.add_argument("--slot", default=d("slot"), help="the Slot Attention set predictor (name or folder)")
-    v.add_argument("--grid", type=count(1), default=d("grid"), help="igm: the grid is GRID x GRID positions")
-    _noise_options(v, clevr, "image (igm: the grid's cache; multistart: the choice of the best initialisation)")
-    v.add_argument("--refine", type=count(0), default=d("refine"), help="igm: gradient steps after the grid search")
+    v.add_argument("--grid", type=count(1), default=d("grid"), help="igm: the grid is GRID x GRID positions (default: the model's recorded setting)")
+    _noise_options(v, clevr, "image (igm: the grid's cache, default the model's recorded setting; reference, multistart: the choice of the best initialisation, default 3)")
+    v.add_argument("--refine", type=count(0), default=d("refine"), help="igm: gradient steps after the grid search (default: the model's recorded setting)")
     v.add_argument("--inits", type=count(1), default=d("inits"), help="multistart: random initialisations per image")
     v.add_argument("--steps", type=count(1), default=d("steps"), help="multistart: gradient steps")
     v.add_argument("--k-range", dest="k_range", type=int, nargs=2, metavar=("LO", "HI"), default=d("k_range"),

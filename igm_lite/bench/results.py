@@ -86,6 +86,20 @@ RUNS = {
         for world, seeds in (("shortcut", (0,)), ("shortcut-faint", (0,)), ("shortcut-total", (0, 1, 2)))
         for seed in (0, 1, 2) for readers, noises in ((("latent", (2, 3, 4)),) if seed in seeds else (("resnet", (2,)),))
         for noise in noises
+    ] + [  # the grid's first five worlds under two more draws of the IGM reader's noise (the first draw is the rows above;
+        # the ResNet reads no noise: each draw is paired with its row of the same training seed, bench.with_resnet_pairs)
+        f"worlds --world {world} --train-seed {seed} --n 400 --seed 2 --noise-seed {noise} --readers latent"
+        for world in ("prior", "celeba-like", "disjoint", "overlap", "cue") for seed in (0, 1, 2) for noise in (3, 4)
+    ] + [  # the shortcut worlds' latent reader, training seeds 1 and 2 (seed 0 is above), three noise draws each
+        f"worlds --world {world} --train-seed {seed} --n 400 --seed 2" + (f" --noise-seed {noise}" if noise != 2 else "") + " --readers latent"
+        for world in ("shortcut", "shortcut-faint") for seed in (1, 2) for noise in (2, 3, 4)
+    ] + [  # label noise per attribute and value (expectations 14-15): both readers of seeds 0-2, IGM under three noise draws
+        f"worlds --world celeba-calibrated --train-seed {seed} --n 400 --seed 2" + (f" --noise-seed {noise}" if noise != 2 else "")
+        for seed in (0, 1, 2) for noise in (2, 3, 4)
+    ] + [  # a prior for IGM in the prior world (expectation 16): the errors as log p(x | c), without and with group A's prior
+        f"worlds --world prior --train-seed {seed} --n 400 --seed 2" + (f" --noise-seed {noise}" if noise != 2 else "")
+        + " --readers latent-elbo latent-prior resnet"
+        for seed in (0, 1, 2) for noise in (2, 3, 4)
     ],
     "racing-validation": [  # racing's confidence, chosen on validation faces (seed 1) of every shipped face model
         f"celeba --n 200 --seed 1 --split {split} --model {model}{world} --method {methods} --confidence {c}"

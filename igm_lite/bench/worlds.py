@@ -73,14 +73,29 @@ def worlds(world: str = "celeba-like", train_seed: int = 0, n: int = 400, seed: 
             yield row
 
 
+def with_resnet_pairs(rows: list[dict]) -> list[dict]:
+    """The rows, each IGM row read without the ResNet beside it (``--readers latent``: another draw of the noise) given
+    its ``vs_resnet`` against the ResNet row of the same world, training seed and faces (split, n and seed): the
+    ResNet reads no noise, so its answers on those faces are the same in every draw."""
+    resnet = {(r["world"], r["train_seed"], r["split"], r["n"], r["settings"]["seed"]): r for r in rows if r["method"] == "resnet"}
+    out = []
+    for r in rows:
+        key = (r["world"], r["train_seed"], r["split"], r["n"], r["settings"]["seed"])
+        if r["method"] != "resnet" and "vs_resnet" not in r and key in resnet:
+            r = {**r, "vs_resnet": paired_difference(unbits(r["correct"]), unbits(resnet[key]["correct"]))}
+        out.append(r)
+    return out
+
+
 def worlds_summary(rows: list[dict]) -> list[dict]:
     """The grid's table from its rows (``load_results("celeba-worlds")``): one entry per world, reader and split with
     the accuracy of each training seed (a seed's run once, however many commands printed it; read under several draws
     of the noise, its first draw), their mean and range, each seed's Wilson interval (``ci95``), for an IGM reader
-    each seed's paired difference with the ResNet (``vs_resnet``), and, where a seed was read under several noise
+    each seed's paired difference with the ResNet (``vs_resnet``; ``with_resnet_pairs``), and, where a seed was read under several noise
     draws, ``noise``: each training seed's accuracies over its noise seeds. ``ordering``: "igm" or "resnet" where every
     paired difference (every training seed and every noise seed) excludes zero on the same side, else "not told
     apart"."""
+    rows = with_resnet_pairs(rows)
     groups: dict = {}
     for r in rows:  # a reader read again beside another (the ResNet beside each noise draw) is the same run: kept once
         draws = groups.setdefault((r["world"], r["method"], r["split"]), {}).setdefault(r["train_seed"], {})
@@ -109,7 +124,8 @@ def worlds_table(summary: list[dict], labels=None) -> tuple[list[str], list[list
     attributes right in and out of distribution (one seed: its accuracy and 95% interval over test faces; several: their
     mean, each seed's accuracy and the widest half-interval), and for IGM the paired difference with the ResNet out of distribution, per seed, with its
     interval, and the ordering it supports."""
-    labels = labels or {"latent": "IGM, latents", "resnet": "ResNet", "pixel": "IGM, pixels"}
+    labels = labels or {"latent": "IGM, latents", "resnet": "ResNet", "pixel": "IGM, pixels", "latent-elbo": "IGM, latents, log p(x | c)",
+                        "latent-prior": "IGM, latents, log p(x | c) + group A's prior"}
     pct = lambda v: f"{100 * v:.1f}"  # noqa: E731
 
     def cell(e):  # one seed: its accuracy and interval; several: their mean, each seed's figure, the widest half-interval
