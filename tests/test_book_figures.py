@@ -26,10 +26,10 @@ SECONDS = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(?:(?:-|\u2013| to )(\d+(?:\.\d+
 
 
 def numbers(value, keep=lambda key: True, key=None):
-    """Every float inside a row (nested dicts and lists), those whose key passes ``keep``."""
+    """Every float inside a row (nested dicts, lists and tuples), those whose key passes ``keep``."""
     if isinstance(value, dict):
         return [x for k, v in value.items() for x in numbers(v, keep, k)]
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [x for v in value for x in numbers(v, keep, key)]
     return [float(value)] if isinstance(value, (float, int)) and not isinstance(value, bool) and keep(key) else []
 
