@@ -26,6 +26,7 @@ Around it, what the book needs:
     data/      worlds and loaders in one batch format: toy2d (2-D stripes), faces (procedural), celeba (real),
                digits (captioned canvases of real digits), labelled (photos + label CSV), clevr (procedural
                CLEVR-like scenes and the real CLEVR_v1.0)
+    paper      the paper's reported figures, written once (the chapters print them beside their own)
     recipes    the recorded recipe of every shipped model (and of the GPU profiles' models): data, by name
     maker      `python -m igm_lite.pretrained make NAME`: runs a recipe, writes the model folder and its recipe.json
     pretrained the loaders of the shipped checkpoints and of model folders (load_pretrained, load_model)
