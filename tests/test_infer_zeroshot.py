@@ -45,6 +45,8 @@ def test_bad_requests(toy_model):
     with pytest.raises(ValueError, match="joint_prompts"):
         zs.infer(x0, pool, 2, "dc-joint")
     assert set(METHODS) == {"igm", "dc", "dc-joint", "naive"}
+    with pytest.raises(ValueError, match="never reads max_sets"):  # every K-set is enumerated: a limit is refused, not ignored
+        ZeroShot(toy_model("mean", concept_dim=4), make_scheduler(), max_sets=10)
 
 
 def test_distributed_map_in_two_processes(tmp_path):

@@ -41,7 +41,7 @@ class ZeroShot(Engine):
             ``inference.json``, over ``ZERO_SHOT``); keyword arguments
             override its fields (``n_samples``, ``t_range``, ``seed``, ``spacing``, ``max_rows``; ``method`` is how
             IGM enumerates the K-sets: ``"cached"``, ``"eliminate"`` with its ``schedule``, ``"race"`` with its
-            ``confidence``, or ``"naive"``).
+            ``confidence``, or ``"naive"``; ``max_sets`` is refused: every K-set is enumerated).
         joint_prompts: ``sets (S, K) -> (S, D)``, the joint prompt of each K-set (for ``dc-joint``).
     """
 
@@ -49,6 +49,8 @@ class ZeroShot(Engine):
 
     def __init__(self, model, scheduler, config: DiscreteConfig | None = None, *, joint_prompts=None, **overrides):
         super().__init__(model, scheduler, config, **overrides)
+        if self.config.max_sets != DiscreteConfig.max_sets:  # every K-set is enumerated: a limit would be ignored
+            raise ValueError(f"ZeroShot enumerates every K-set of the pool and never reads max_sets; got max_sets={self.config.max_sets}")
         self.joint_prompts = joint_prompts
         self.igm = DiscreteEngine(model, scheduler, self.config)  # IGM's enumeration, by the configuration's method
         self.cached = DiscreteEngine(model, scheduler, self.config, method="cached")
