@@ -54,7 +54,7 @@ def test_celeba_bench_compares_engines_on_the_same_faces_and_noise(tmp_path, cap
 def test_celeba_bench_refuses_a_malformed_schedule():
     import pytest
 
-    from igm_lite.infer.discrete import parse_schedule
+    from igm_lite.bench import parse_schedule
 
     assert parse_schedule("8:2,32:1") == [(8, 2), (32, 1)]
     with pytest.raises(ValueError, match="8:2,32:1"):

@@ -80,7 +80,6 @@ import torch
 from ..data.faces import FACE_GROUPS, FACE_WORLDS, GROUP_B_SHIFT
 from ..infer.attributes import FACE_METHODS
 from ..infer.base import process_state
-from ..infer.discrete import parse_schedule
 from ..sd import DEFAULT_MODEL_ID
 from .clevr import CLEVR_METHODS, clevr
 from .faces import celeba
@@ -116,6 +115,17 @@ def call(fn, args: argparse.Namespace):
     """``fn`` with the parsed options named like its parameters."""
     names = inspect.signature(fn).parameters
     return fn(**{k: tuple(v) if isinstance(v, list) and k in ("t_range", "k_range") else v for k, v in vars(args).items() if k in names})
+
+
+def parse_schedule(text: str | None):
+    """The command line's spelling of an elimination schedule, parsed at the edge into the library's typed value:
+    "8:2,32:1" -> [(8, 2), (32, 1)] (samples used so far, configurations kept) per stage."""
+    if not text:
+        return None
+    try:
+        return [tuple(int(v) for v in stage.split(":")) for stage in text.split(",")]
+    except ValueError:
+        raise ValueError(f"a schedule reads like '8:2,32:1' (samples so far:kept, per stage), got {text!r}") from None
 
 
 def _noise_options(parser, fn, what: str, recorded: bool = False) -> None:

@@ -210,16 +210,6 @@ def check_schedule(schedule, n_samples: int) -> list[tuple[int, int]]:
     return stages
 
 
-def parse_schedule(text: str | None):
-    """"8:2,32:1" -> [(8, 2), (32, 1)]: (samples used so far, configurations kept) per stage."""
-    if not text:
-        return None
-    try:
-        return [tuple(int(v) for v in stage.split(":")) for stage in text.split(",")]
-    except ValueError:
-        raise ValueError(f"a schedule reads like '8:2,32:1' (samples so far:kept, per stage), got {text!r}") from None
-
-
 def staged_elimination(scorer: CachedScorer, samples: NoiseSamples, sets: torch.Tensor, schedule):
     """Diffusion Classifier's staged elimination on cached predictions.
 
