@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from igm_lite import ComposedDenoiser, ComposedLoss, DiscreteEngine, PositionEngine, TrainConfig, train
+from igm_lite.bench.clevr import clevr as bench_clevr
 from igm_lite.bench.faces import celeba as bench_celeba
 from igm_lite.data.attributes import attribute_pool
 from igm_lite.data.faces import FaceWorld
@@ -120,6 +121,16 @@ CASES = [
      "no IGM reader ships for the world 'overlap' (shipped: ['celeba-like', 'disjoint']): name one with --model"),
     ("bench celeba --world cue --method resnet", lambda: next(bench_celeba("id", 2, methods=("resnet",), world="cue")), ValueError,
      "no ResNet reader ships for the world 'cue'"),
+    # settings that no requested method reads, and malformed priors and label noise
+    ("bench celeba --prior with no elbo", lambda: next(bench_celeba("id", 2, methods=("cached",), prior=(0.5, 0.05, 0.5))), ValueError,
+     "prior is added to the log-likelihoods of method 'elbo' only"),
+    ("bench celeba --prior of a certain attribute", lambda: next(bench_celeba("id", 2, methods=("elbo",), prior=(0.5, 1.0, 0.5))), ValueError,
+     "prior must be 3 probabilities in (0, 1)"),
+    ("bench clevr --grid without the grid engine", lambda: next(bench_clevr("id", 1, methods=("resnet",), grid=8)), ValueError,
+     "['grid'] set(s) the grid engine (method 'igm')"),
+    ("ZeroShot max_sets", lambda: ZeroShot(model("digits32"), SCHED, max_sets=5), ValueError, "never reads max_sets"),
+    ("label noise for two attributes", lambda: FaceWorld(label_noise=((0.1, 0.1), (0.1, 0.1))), ValueError,
+     "label_noise must be one share or three pairs"),
 ]
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..data.attributes import ATTRIBUTES
 from ..data.faces import face_test_set, face_world
-from ..infer.attributes import infer_faces
+from ..infer.attributes import attribute_log_prior, infer_faces
 from ..infer.discrete import DiscreteConfig
 from ..latent import encode
 from ..metrics import accuracy_ci, attribute_scores, bits, paired_difference, same_decisions, unbits
@@ -29,6 +29,10 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=
     ``seed`` draws the test faces and, unless ``noise_seed`` is given, the engines' shared noise: with it, the same faces
     are read under another draw of the noise (how much a figure owes to the draw). ``shift`` at None: the world's own.
     ``prior``: method ``"elbo"``'s prior (P(present) per attribute; None: none)."""
+    if prior is not None:  # a prior is read by "elbo" alone: refused before any work where no method reads it, or malformed
+        if "elbo" not in methods:
+            raise ValueError(f"prior is added to the log-likelihoods of method 'elbo' only, which is not among the methods {list(methods)}")
+        attribute_log_prior(prior)
     model, classifier = world_readers(None if root else world, model, classifier, methods)
     batch = face_test_set(split, n, seed, root, size, shift, world)
     noise_seed = seed if noise_seed is None else noise_seed

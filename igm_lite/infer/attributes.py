@@ -86,10 +86,10 @@ def infer_faces(x: torch.Tensor, method: str, model=None, *, n_samples: int | No
     if prior is not None and method != "elbo":
         raise ValueError(f"a prior is added to the log-likelihoods of method 'elbo' only, not {method!r}")
     if method == "elbo":
+        log_prior = 0.0 if prior is None else attribute_log_prior(prior)  # checked before any work
         start = time.perf_counter()
         score, rows = log_likelihoods(x, model, n_samples=n_samples, t_range=t_range, seed=seed, with_rows=True)
-        if prior is not None:
-            score = score + attribute_log_prior(prior)
+        score = score + log_prior
         best = score.argmax(1)
         return AttributeResult(attrs_from_slots(product_sets([2] * len(ATTRIBUTES))[best]), -score, rows,
                                torch.full((len(x),), (time.perf_counter() - start) / len(x)))
