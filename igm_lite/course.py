@@ -241,6 +241,27 @@ def _without_solutions(nb) -> None:
     nb.cells = cells
 
 
+def _with_outputs(nb_path: Path, executed, cache: Path):
+    """A chapter with the outputs of the instructor's build: its copy in ``executed``, or, where the build took the
+    chapter from its cache (the copy then holds no outputs), the cache's outputs for the chapter's code; None when
+    neither has them."""
+    import nbformat
+
+    copy = Path(executed) / nb_path.name
+    if copy.is_file():
+        nb = nbformat.read(copy, as_version=4)
+        if any(cell.get("outputs") for cell in nb.cells if cell.cell_type == "code"):
+            return nb
+    if cache.is_dir():
+        from jupyter_cache import get_cache
+
+        try:
+            return get_cache(str(cache)).merge_match_into_notebook(nbformat.read(nb_path, as_version=4))[1]
+        except KeyError:  # the cache holds no run of this code
+            return None
+    return None
+
+
 def write_student_book(out, executed: Path | None = None, root: Path | None = None) -> Path:
     """The sources of the student book in ``out`` (build it with ``jupyter-book build OUT``; ``make book`` publishes it
     at ``{book}/student/``): the book's pages, and its chapters without their solutions (``_without_solutions``), with
@@ -267,13 +288,15 @@ def write_student_book(out, executed: Path | None = None, root: Path | None = No
     config = yaml.safe_load((root / "_config.yml").read_text())
     config["title"] = f"{config['title']} (student edition: no solutions)"
     config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True  # sphinx-exercise, a second guard
-    ran = executed is not None and all((Path(executed) / nb.name).is_file() for nb in chapters(root))
+    done = {nb_path: _with_outputs(nb_path, executed, root / config["execute"].get("cache", ".jupyter_cache"))
+            for nb_path in chapters(root)} if executed is not None else {}
+    ran = bool(done) and all(nb is not None for nb in done.values())
     if ran:
         config["execute"]["execute_notebooks"] = "off"
     (tmp / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     (tmp / "notebooks").mkdir()
     for nb_path in chapters(root):
-        nb = nbformat.read(Path(executed) / nb_path.name if ran else nb_path, as_version=4)
+        nb = done[nb_path] if ran else nbformat.read(nb_path, as_version=4)
         _without_solutions(nb)
         link = links(nb_path.name, root)  # the Colab badge opens the student edition, not the instructor's
         nb.cells[0].source = nb.cells[0].source.replace(f"{link['badge']} {student_line(link)}", student_line(link))
