@@ -162,8 +162,8 @@ def log_likelihoods(x: torch.Tensor, model, *, n_samples: int | None = None, t_r
     in ``product_sets([2, 2, 2])`` order. The variational bound's sum over timesteps,
     -sum_t w_t E ||eps - eps(x_t, t | c)||^2 (``igm_lite.schedule.elbo_weights``), estimated on the engine's shared
     noise samples as -(hi - lo) times the mean over samples of w_t times each sample's summed squared error (t drawn from
-    [lo, hi), the ``t_range``). Enumeration's least mean error weighs every t alike instead; both are in nats here
-    only in this form. A latent model's x is its latent (each face encoded once). ``with_rows``: also the backbone rows
+    [lo, hi), the ``t_range``). Enumeration's least mean error weighs every t alike instead and has no scale of
+    nats; only this form can take a log-prior. A latent model's x is its latent (each face encoded once). ``with_rows``: also the backbone rows
     spent per face (B,)."""
     scheduler = make_scheduler()
     z = encode(model, x)
