@@ -430,7 +430,7 @@ def find_root(start: Path | None = None) -> Path:
     """The project root: the folder holding notebooks/ with the chapters (the current folder or one of its parents)."""
     here = (start or Path.cwd()).resolve()
     for p in (here, *here.parents):
-        if any((p / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        if chapters(p):
             return p
     raise FileNotFoundError("run from the project (a folder with notebooks/NN_*.ipynb in it or above it)")
 
@@ -494,8 +494,23 @@ def write_cpu_profile(root: Path | None = None) -> Path:
     return path
 
 
+# A chapter's pages: NN_name.ipynb, then NNb_name.ipynb, NNc_... (further pages under the same chapter number)
+PAGE_GLOBS = ("[0-9][0-9]_*.ipynb", "[0-9][0-9][a-z]_*.ipynb")
+
+
 def chapters(root: Path) -> list[Path]:
-    return sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    """Every chapter page in ``root/notebooks``, in the book's order (a chapter's first page, then its others)."""
+    return sorted(p for pattern in PAGE_GLOBS for p in (root / "notebooks").glob(pattern))
+
+
+def chapter_number(page: str | Path) -> int:
+    """The chapter a page belongs to: ``03b_celeba_worlds`` -> 3."""
+    return int(Path(page).name[:2])
+
+
+def page_key(page: str | Path) -> str:
+    """A page's short name: its stem up to the first underscore (``03``, ``03b``)."""
+    return Path(page).stem.split("_")[0]
 
 
 def run(profile: str, chapter: str = "all", out: str | os.PathLike | None = None, root: Path | None = None,
@@ -573,8 +588,15 @@ def main(argv=None):
             if not eq or not name.isidentifier():
                 raise ValueError(f"--set takes NAME=VALUE (a chapter parameter and its value), got {item!r}")
             values[name] = yaml.safe_load(value) if value else ""
-        todo = [nb.stem for nb in chapters(find_root()) if a.chapter == "all" or nb.stem.startswith(a.chapter) or nb.stem == a.chapter]
-        run(a.profile, a.chapter, a.out, kernel=a.kernel, prepare_only=a.prepare_only, parameters={stem: values for stem in todo})
+        todo = {nb.stem: set(parameter_defaults(nb)) for nb in chapters(find_root()) if a.chapter == "all" or nb.stem.startswith(a.chapter) or nb.stem == a.chapter}
+        for name in values:  # each value goes to the selected pages that have the parameter; one that none has is refused
+            if todo and not any(name in names for names in todo.values()):
+                raise ValueError(f"no selected chapter page has a parameter {name!r}; their parameters: {sorted(set().union(*todo.values()))}")
+            skipped = sorted(stem for stem, names in todo.items() if name not in names)
+            if skipped:
+                print(f"--set {name}: not a parameter of {', '.join(skipped)} (set for the other pages)")
+        run(a.profile, a.chapter, a.out, kernel=a.kernel, prepare_only=a.prepare_only,
+            parameters={stem: {k: v for k, v in values.items() if k in names} for stem, names in todo.items()})
     except (FileNotFoundError, ValueError) as e:
         sys.exit(f"error: {e}")
 

@@ -14,7 +14,7 @@ from .compose import combine
 from .data.toy2d import StripeWorld
 from .infer.discrete import staged_elimination
 from .metrics import match_positions
-from .schedule import NoiseSamples
+from .schedule import NoiseSamples, elbo_weights, make_scheduler
 
 
 def _attempt(fn, *args):
@@ -473,4 +473,45 @@ def check_dc_from_cache(fn, trials: int = 6, seed: int = 0) -> bool:
         hint = named[0] if best and len(named) == 1 else "expand one prompt's squared error ||eps - e_m||^2 in inner products"
         raise AssertionError(f"{wrong[0]} ({len(wrong)} of {trials} wrong); hint: {hint}")
     print("Correct: your top-K matches Diffusion Classifier's answer from the same cache.")
+    return True
+
+
+def check_elbo_weights(fn, trials: int = 4, seed: int = 0) -> bool:
+    """Chapter 3b: ``fn(scheduler, t (n,) long) -> (n,)`` must return the variational bound's weight of each timestep's
+    noise-prediction error, w_t = beta_t / (2 alpha_t (1 - alphabar_t)) (``igm_lite.schedule.elbo_weights``), from a
+    diffusers DDPM scheduler's ``betas`` and ``alphas_cumprod``. Each trial is a schedule of its own (a random linear
+    or scaled-linear range of betas) and random timesteps with t = 0 among them; the hint names a typical slip."""
+    g = torch.Generator().manual_seed(seed)
+    slips = {  # each slip's weights, from the scheduler and the timesteps
+        "the bound halves the squared error (a Gaussian's log-density has 1/2 in front of it)":
+            lambda s, t: 2 * elbo_weights(s, t),
+        "alpha_t is one step's 1 - beta_t; alphabar_t is the product up to t":
+            lambda s, t: s.betas.double()[t] / (2 * s.alphas_cumprod.double()[t] * (1 - s.alphas_cumprod.double()[t])),
+        "the variance in the denominator is all the noise up to t, 1 - alphabar_t, not one step's":
+            lambda s, t: 1 / (2 * (1 - s.betas.double()[t])),
+        "index the schedule's arrays at t itself, not t - 1": lambda s, t: elbo_weights(s, (t - 1).clamp(min=0)),
+    }
+    hits, wrong = {h: 0 for h in slips}, []
+    for i in range(trials):
+        start = float(torch.empty(1).uniform_(0.0001, 0.001, generator=g))
+        end = float(torch.empty(1).uniform_(0.01, 0.03, generator=g))
+        scheduler = make_scheduler(beta_start=start, beta_end=end, beta_schedule=("linear", "scaled_linear")[i % 2])
+        t = torch.cat([torch.zeros(1, dtype=torch.long), torch.randint(1, scheduler.config.num_train_timesteps, (7,), generator=g)])
+        ok, got = _attempt(fn, scheduler, t.clone())
+        if not ok:
+            return False
+        assert got is not None, "your function returned None; hint: return one weight per timestep, a tensor of t's shape"
+        got = torch.as_tensor(got, dtype=torch.float64).flatten()
+        want = elbo_weights(scheduler, t)
+        for hint, slip in slips.items():
+            expect = slip(scheduler, t)
+            hits[hint] += got.shape == expect.shape and bool(torch.allclose(got, expect, rtol=1e-6))
+        if got.shape != want.shape or not torch.allclose(got, want, rtol=1e-6):
+            wrong.append(f"trial {i}: {tuple(got.shape)} weights, first {float(got[0]) if got.numel() else float('nan'):.5g} at t = 0")
+    if wrong:
+        best = max(hits.values())
+        named = [h for h, c in hits.items() if c == best]
+        hint = named[0] if best and len(named) == 1 else "write the bound's term at t as a Gaussian log-density and read off the factor of ||eps - eps_theta||^2"
+        raise AssertionError(f"{wrong[0]} ({len(wrong)} of {trials} schedules wrong); hint: {hint}")
+    print("Correct: your weights match the variational bound's on every schedule.")
     return True

@@ -41,7 +41,8 @@ def built_book():
     return HTML
 
 
-CHAPTER_PAGES = {"notebooks/01_ebm_composition.html": 6, "notebooks/02_clevr_objects.html": 5, "notebooks/03_celeba_attributes.html": 5,
+CHAPTER_PAGES = {"notebooks/01_ebm_composition.html": 6, "notebooks/02_clevr_objects.html": 5, "notebooks/03_celeba_attributes.html": 3,
+                 "notebooks/03b_celeba_worlds.html": 2,
                  "notebooks/04_zero_shot.html": 4}  # page: figures at least
 
 

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from igm_lite.chapters import chapters as chapter_pages
+
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+CHAPTERS = chapter_pages(ROOT)
 CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
 
 

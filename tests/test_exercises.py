@@ -313,6 +313,15 @@ BANKS = {  # checker: (right variants, {typical mistake: (implementation, words 
          "neighbour": (lambda e: _choose(e, neighbour=True), "wherever it lies"),
          "no root n": (lambda e: _choose(e, root=False), "MEAN"),
          "biased std": (lambda e: _choose(e, unbiased=False), "n - 1")}),
+    "check_elbo_weights": (
+        {"alphas": lambda s, t: s.betas[t] / (2 * s.alphas[t] * (1 - s.alphas_cumprod[t])),
+         "one minus beta, in doubles": lambda s, t: s.betas.double()[t] / (2 * (1 - s.betas.double()[t]) * (1 - s.alphas_cumprod.double()[t])),
+         "a python loop": lambda s, t: torch.tensor([float(s.betas[i]) / (2 * (1 - float(s.betas[i])) * (1 - float(s.alphas_cumprod[i]))) for i in t.tolist()])},
+        {"no half": (lambda s, t: s.betas[t] / ((1 - s.betas[t]) * (1 - s.alphas_cumprod[t])), "halves"),
+         "alphabar for alpha": (lambda s, t: s.betas[t] / (2 * s.alphas_cumprod[t] * (1 - s.alphas_cumprod[t])), "one step's"),
+         "one step's variance": (lambda s, t: s.betas[t] / (2 * (1 - s.betas[t]) * s.betas[t]), "all the noise up to t"),
+         "t - 1": (lambda s, t: s.betas[(t - 1).clamp(min=0)] / (2 * s.alphas[(t - 1).clamp(min=0)] * (1 - s.alphas_cumprod[(t - 1).clamp(min=0)])), "t itself"),
+         "the betas": (lambda s, t: s.betas[t], "Gaussian log-density")}),
     "check_dc_from_cache": (
         {"expanded": _top_k, "without the constant": lambda g, k: _top_k(g, k, key=lambda g, m: g[2 + m, 2 + m] - 2 * g[0, 2 + m])},
         {"Gram indices": (lambda g, k: _top_k(g, k, offset=2), "index 2 + m"),

@@ -9,6 +9,7 @@ import pytest
 
 import igm_lite
 from igm_lite.bench import cli
+from igm_lite.chapters import chapters as chapter_pages
 from igm_lite.infer import ZERO_SHOT, DescentConfig, DiscreteConfig, PositionConfig
 from igm_lite.schedule import NoiseConfig
 
@@ -126,7 +127,7 @@ def test_chapter_3_reads_its_models_settings_instead_of_restating_them():
 
 def test_chapters_use_only_what_the_benchmarks_export():
     public = set(igm_lite.bench.__all__)
-    for nb_path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+    for nb_path in chapter_pages(ROOT):
         code = "\n".join("".join(c["source"]) for c in json.loads(nb_path.read_text())["cells"] if c["cell_type"] == "code")
         tree = ast.parse("\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))))
         used = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "bench"}

@@ -80,6 +80,7 @@ import torch
 from ..data.faces import FACE_GROUPS, FACE_WORLDS, GROUP_B_SHIFT
 from ..infer.attributes import FACE_METHODS
 from ..infer.base import process_state
+from ..schedule import SPACINGS
 from ..sd import DEFAULT_MODEL_ID
 from .clevr import CLEVR_METHODS, clevr
 from .faces import celeba
@@ -186,6 +187,7 @@ def _celeba_options(sub) -> None:
     c.add_argument("--classifier", default=d("classifier"), help="shipped checkpoint name or model folder (ResNet; default: "
                    "the world's shipped one)")
     _noise_options(c, celeba, "face", recorded=True)
+    c.add_argument("--spacing", choices=SPACINGS, help="the samples' timesteps: uniform draws (random) or evenly spaced (even) (default: the model's recorded spacing)")
     c.add_argument("--schedule", type=parse_schedule,
                    help="eliminate: 'samples:kept,...', e.g. '8:2,32:1' (default: the model's recorded schedule, else the engine's)")
     c.add_argument("--confidence", type=float, help="race: each paired test's confidence (default: the engine's); --n-samples is the most it spends")
@@ -267,14 +269,14 @@ def _layout_options(sub) -> None:
 def _memory_options(sub) -> None:
     """The options of ``python -m igm_lite.bench memory``."""
     m = sub.add_parser("memory", help="each chapter's peak memory and run time with a profile (what Binder must hold)")
-    m.add_argument("--chapters", nargs="+", default=list(default(memory, "chapters")), help="chapters by number")
+    m.add_argument("--chapters", nargs="+", default=list(default(memory, "chapters")), help="chapter pages by number: 03 (chapter 3), 03b (its second page)")
     m.add_argument("--profile", default=default(memory, "profile"), help="a profile of igm_lite/profiles")
 
 
 def _results_options(sub) -> None:
     """The options of ``python -m igm_lite.bench results``."""
     r = sub.add_parser("results", help="rerun the runs whose figures a chapter quotes and rewrite its results file (igm_lite/results/)")
-    r.add_argument("name", choices=sorted(RUNS), help="the runs of one results file (toy2d: chapter 1; clevr, clevr-given, clevr-validation: chapter 2; celeba, celeba-settings, celeba-shifts, celeba-t, celeba-worlds, racing, racing-validation: chapter 3; zeroshot: chapter 4; memory: running the book)")
+    r.add_argument("name", choices=sorted(RUNS), help="the runs of one results file (toy2d: chapter 1; clevr, clevr-given, clevr-validation: chapter 2; celeba, celeba-noise, celeba-settings, celeba-shifts, celeba-t, celeba-worlds, racing, racing-validation: chapter 3; zeroshot: chapter 4; memory: running the book)")
     r.add_argument("--resume", action="store_true", help="keep the rows of the commands already in the file and run only the others (the file is rewritten after each command)")
 
 

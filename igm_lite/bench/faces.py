@@ -15,7 +15,7 @@ _D = DiscreteConfig()
 def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=("cached",), root=None, size: int = 32,
            model: str | None = None, classifier: str | None = None, n_samples: int | None = None, t_range=None,
            schedule=None, shift=None, world: str = "disjoint", confidence: float | None = None, noise_seed: int | None = None,
-           prior=None):
+           prior=None, spacing: str | None = None):
     """Yield one result dict per method, all on the same faces (and, for the engines, the same noise) of the named
     ``world`` (``igm_lite.data.faces.FACE_WORLDS``). Each row's ``ci95`` is the Wilson interval of its accuracy over
     the faces, and ``correct`` says which faces it read right ('0'/'1' per face, ``igm_lite.metrics.unbits``), so that
@@ -28,7 +28,8 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=
     ``schedule`` and ``confidence`` at None are the model's recorded settings (``inference.json``), else the engine's defaults.
     ``seed`` draws the test faces and, unless ``noise_seed`` is given, the engines' shared noise: with it, the same faces
     are read under another draw of the noise (how much a figure owes to the draw). ``shift`` at None: the world's own.
-    ``prior``: method ``"elbo"``'s prior (P(present) per attribute; None: none)."""
+    ``prior``: method ``"elbo"``'s prior (P(present) per attribute; None: none). ``spacing``: the samples' timesteps drawn
+    uniformly (``"random"``) or evenly spaced (``"even"``); None: the model's recorded spacing."""
     if prior is not None:  # a prior is read by "elbo" alone: refused before any work where no method reads it, or malformed
         if "elbo" not in methods:
             raise ValueError(f"prior is added to the log-likelihoods of method 'elbo' only, which is not among the methods {list(methods)}")
@@ -44,7 +45,7 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=
     for method in methods:
         key = "resnet" if method == "resnet" else "igm"
         out = infer_faces(inputs[key], method, nets[key], n_samples=n_samples, t_range=t_range, seed=noise_seed, schedule=schedule,
-                          confidence=confidence, **({"prior": prior} if method == "elbo" else {}))
+                          confidence=confidence, spacing=spacing, **({"prior": prior} if method == "elbo" else {}))
         sc = attribute_scores(out.attrs, truth)
         right = (out.attrs.cpu() == truth.cpu()).all(1)
         row = {"bench": "celeba", "method": method, "split": split, "n": len(truth), **accuracy_ci(right),
@@ -65,7 +66,8 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=
                                data=str(root) if root else "procedural", size=size, world=None if root else world,
                                shift=list(face_world(world, size, shift).shift) if root is None and split == "ood" else None,
                                model=None if method == "resnet" else str(model), classifier=str(classifier) if method == "resnet" else None,
-                               n_samples=out.config.noise.n_samples if out.config else n_samples, t_range=list(out.config.noise.t_range if out.config else t_range or _D.noise.t_range),
+                               n_samples=out.config.noise.n_samples if out.config else n_samples,
+                               **({"spacing": out.config.noise.spacing} if spacing is not None and out.config else {}), t_range=list(out.config.noise.t_range if out.config else t_range or _D.noise.t_range),
                                schedule=[list(s) for s in out.config.stages] if method == "eliminate" and out.config else None,
                                **({"confidence": out.config.confidence} if method == "race" else {}),
                                **({"prior": None if prior is None else [float(p) for p in prior]} if method == "elbo" else {}))

@@ -21,21 +21,22 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 
 def memory(chapters=("01", "02", "03", "04"), profile: str = "cpu"):
-    """Yield per chapter its peak resident memory (MiB) and wall-clock seconds when run whole with ``profile`` (its
-    executed notebook goes to a temporary folder). Unix only (``resource``)."""
-    from ..chapters import chapters as chapter_files, find_root
+    """Yield per chapter page (``03`` the first page of chapter 3, ``03b`` its second: ``igm_lite.chapters.page_key``)
+    its peak resident memory (MiB) and wall-clock seconds when run whole with ``profile`` (its executed notebook goes
+    to a temporary folder). Unix only (``resource``)."""
+    from ..chapters import chapters as chapter_files, find_root, page_key
 
-    stems = {nb.stem[:2]: nb.stem for nb in chapter_files(find_root())}
-    unknown = [c for c in chapters if c[:2] not in stems]
+    stems = {page_key(nb): nb.stem for nb in chapter_files(find_root())}
+    unknown = [c for c in chapters if c not in stems]
     if unknown:
-        raise ValueError(f"no chapter {unknown}; the chapters: {sorted(stems)}")
+        raise ValueError(f"no chapter page {unknown}; the pages: {sorted(stems)}")
     for chapter in chapters:
         with tempfile.TemporaryDirectory() as out:
             start = time.perf_counter()
-            r = subprocess.run([sys.executable, "-c", _MEASURE, profile, chapter[:2], out], capture_output=True, text=True)
+            r = subprocess.run([sys.executable, "-c", _MEASURE, profile, stems[chapter], out], capture_output=True, text=True)
             seconds = time.perf_counter() - start
         if r.returncode:
             raise RuntimeError(f"chapter {chapter} failed with profile {profile!r}:\n{r.stderr[-4000:]}")
         peak = int(r.stdout.split()[-1]) / (1024 * 1024 if sys.platform == "darwin" else 1024)  # bytes on macOS, KiB on Linux
-        yield {"bench": "memory", "chapter": stems[chapter[:2]], "profile": profile, "peak_mib": round(peak, 1),
+        yield {"bench": "memory", "chapter": stems[chapter], "profile": profile, "peak_mib": round(peak, 1),
                "seconds": round(seconds, 1)}

@@ -101,6 +101,15 @@ RUNS = {
         + " --readers latent-elbo latent-prior" + (" resnet" if seed else "")
         for seed in (0, 1, 2) for noise in (2, 3, 4)
     ],
+    "celeba-noise": [  # how many noise samples, and spaced how: the shipped celeba-like latent reader on group-A validation
+        # faces (seed 1), five draws of the noise each (seeds 11-15): is the spread over draws below the interval over faces?
+        f"celeba --world celeba-like --split id --n 400 --seed 1 --noise-seed {draw} --noise {n} --spacing {spacing} --method cached"
+        for n in (16, 32, 64) for spacing in ("random", "even") for draw in (11, 12, 13, 14, 15)
+    ] + [  # chapter 3b's exercise "A draw of your own": the same reader on the grid's group-B faces (seed 2) under three
+        # more draws, at 32 and 64 samples, beside the world's shipped ResNet
+        f"celeba --world celeba-like --split ood --n 400 --seed 2 --noise-seed {draw} --noise {n} --method cached resnet"
+        for n in (32, 64) for draw in (5, 6, 7)
+    ],
     "racing-validation": [  # racing's confidence, chosen on validation faces (seed 1) of every shipped face model
         f"celeba --n 200 --seed 1 --split {split} --model {model}{world} --method {methods} --confidence {c}"
         for model, world in _FACE_MODELS for split in ("id", "ood")

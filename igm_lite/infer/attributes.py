@@ -73,10 +73,10 @@ class AttributeEngine(Engine):
 
 
 def infer_faces(x: torch.Tensor, method: str, model=None, *, n_samples: int | None = None, t_range=None, seed: int | None = None,
-                schedule=None, confidence: float | None = None, prior=None) -> AttributeResult:
+                schedule=None, confidence: float | None = None, prior=None, spacing: str | None = None) -> AttributeResult:
     """Attributes (B, 3) of faces x (B, 3, H, W) by ``method``: ``"naive"``, ``"cached"``, ``"eliminate"`` or ``"race"``
     enumeration of the 8 configurations with the composed ``model`` (``AttributeEngine``) on ``n_samples`` shared
-    noise samples (t from ``t_range``; ``schedule``: the elimination schedule; ``confidence``: racing's, with
+    noise samples (t from ``t_range``, drawn or evenly spaced by ``spacing``; ``schedule``: the elimination schedule; ``confidence``: racing's, with
     ``n_samples`` the most it spends), ``"elbo"``: the configuration of greatest log-posterior on the same samples
     (``log_likelihoods`` plus ``attribute_log_prior(prior)``; ``prior`` None: every configuration alike), or
     ``"resnet"`` (``model`` is an ``AttributeClassifier``). A setting left at None is the model's recorded one
@@ -88,7 +88,7 @@ def infer_faces(x: torch.Tensor, method: str, model=None, *, n_samples: int | No
     if method == "elbo":
         log_prior = 0.0 if prior is None else attribute_log_prior(prior)  # checked before any work
         start = time.perf_counter()
-        score, rows = log_likelihoods(x, model, n_samples=n_samples, t_range=t_range, seed=seed, with_rows=True)
+        score, rows = log_likelihoods(x, model, n_samples=n_samples, t_range=t_range, seed=seed, spacing=spacing, with_rows=True)
         score = score + log_prior
         best = score.argmax(1)
         return AttributeResult(attrs_from_slots(product_sets([2] * len(ATTRIBUTES))[best]), -score, rows,
@@ -100,7 +100,7 @@ def infer_faces(x: torch.Tensor, method: str, model=None, *, n_samples: int | No
         per = (time.perf_counter() - start) / len(x)
         return AttributeResult(attrs, None, torch.zeros(len(x)), torch.full((len(x),), per))
     settings = AttributeEngine.settings_for(model, n_samples=n_samples, t_range=t_range, schedule=schedule, seed=seed, method=method,
-                                            confidence=confidence)
+                                            confidence=confidence, spacing=spacing)
     return AttributeEngine(model, make_scheduler(), settings).infer_many(x)
 
 
@@ -157,7 +157,7 @@ def errors_by_noise_level(x: torch.Tensor, model, levels, draws: int = 8, seed: 
 
 @torch.no_grad()
 def log_likelihoods(x: torch.Tensor, model, *, n_samples: int | None = None, t_range=None, seed: int | None = None,
-                    with_rows: bool = False):
+                    spacing: str | None = None, with_rows: bool = False):
     """log p(x | c) of each configuration c of faces x (B, 3, H, W), up to a constant that does not depend on c: (B, 8)
     in ``product_sets([2, 2, 2])`` order. The variational bound's sum over timesteps,
     -sum_t w_t E ||eps - eps(x_t, t | c)||^2 (``igm_lite.schedule.elbo_weights``), estimated on the engine's shared
@@ -167,7 +167,7 @@ def log_likelihoods(x: torch.Tensor, model, *, n_samples: int | None = None, t_r
     spent per face (B,)."""
     scheduler = make_scheduler()
     z = encode(model, x)
-    config = AttributeEngine.settings_for(model, n_samples=n_samples, t_range=t_range, seed=seed, method="cached")
+    config = AttributeEngine.settings_for(model, n_samples=n_samples, t_range=t_range, seed=seed, spacing=spacing, method="cached")
     samples = DiscreteEngine(model, scheduler, config).noise_for(z[0])
     lo, hi = config.noise.t_range
     w = elbo_weights(scheduler, samples.t)
