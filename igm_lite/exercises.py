@@ -24,6 +24,13 @@ def _attempt(fn, *args):
         print("Not attempted yet: replace the `raise NotImplementedError` with your code.")
         return False, None
 
+def _named_slip(hits: dict) -> str | None:
+    """The hint of the one slip that the most wrong answers matched, or None when none matched or several tie."""
+    best = max(hits.values())
+    named = [h for h, count in hits.items() if count == best]
+    return named[0] if best and len(named) == 1 else None
+
+
 
 def check_weighted_composition(fn, trials: int = 5, seed: int = 0) -> bool:
     """Chapter 1: ``fn(eps_u (B, d), eps_k (B, K, d), mask (B, K), w) -> (B, d)`` must compute
@@ -58,9 +65,7 @@ def check_weighted_composition(fn, trials: int = 5, seed: int = 0) -> bool:
         wrong += not torch.allclose(got, want, atol=1e-5)
     if wrong:
         hits = {h: sum(v) for h, v in seen.items()}
-        best = max(hits.values())
-        named = [h for h, n in hits.items() if n == best]
-        hint = named[0] if best and len(named) == 1 else "compare your composition with the chapter's equation term by term"
+        hint = _named_slip(hits) or "compare your composition with the chapter's equation term by term"
         raise AssertionError(f"wrong composition on {wrong} of {trials} batches; hint: {hint}")
     print("Correct: your composition matches igm_lite.compose.combine(..., mode='weighted').")
     return True
@@ -99,9 +104,7 @@ def check_product_of_experts(fn, seed: int = 0) -> bool:
         elif not torch.allclose(got[0], mean, atol=1e-4):
             wrong.append(f"mean wrong for {k} experts")
     if wrong:
-        best = max(hits.values())
-        named = [h for h, n in hits.items() if n == best]
-        hint = named[0] if best and len(named) == 1 else "write the product of two Gaussian densities and collect the terms in x"
+        hint = _named_slip(hits) or "write the product of two Gaussian densities and collect the terms in x"
         raise AssertionError(f"{wrong[0]} ({len(wrong)} of 6 products wrong); hint: {hint}")
     print("Correct: your product matches StripeWorld.product for 1, 2 and 3 experts.")
     return True
@@ -258,9 +261,7 @@ def check_perception(fn, trials: int = 20, seed: int = 0) -> bool:
         if got is None or int(got) != want:
             wrong.append(f"scene {i}: {P} predictions, {T} objects: expected another count than {got}")
     if wrong:
-        best = max(hits.values())
-        named = [h for h, c in hits.items() if c == best]
-        hint = named[0] if best and len(named) == 1 else ("with no prediction nothing is perceived" if "0 predictions" in wrong[0]
+        hint = _named_slip(hits) or ("with no prediction nothing is perceived" if "0 predictions" in wrong[0]
                                                           else "pair each object with at most one prediction, then apply the criterion")
         raise AssertionError(f"{wrong[0]} ({len(wrong)} scenes wrong); hint: {hint}")
     print("Correct: your count matches igm_lite.metrics.position_metrics' perception criterion.")
@@ -303,9 +304,7 @@ def check_choose_k(fn, trials: int = 10, seed: int = 0) -> bool:
         elif not close(got[1], want_se):
             wrong.append(f"table {i}: wrong standard error {float(got[1]):.3g}")
     if wrong:
-        best = max(hits.values())
-        named = [h for h, c in hits.items() if c == best]
-        hint = named[0] if best and len(named) == 1 else "the least MEAN error over the samples, and the samples are shared by every K"
+        hint = _named_slip(hits) or "the least MEAN error over the samples, and the samples are shared by every K"
         raise AssertionError(f"{wrong[0]} ({len(wrong)} of {trials} tables wrong); hint: {hint}")
     print("Correct: your K is the least-error one, and your standard error uses the shared noise.")
     return True
@@ -468,9 +467,7 @@ def check_dc_from_cache(fn, trials: int = 6, seed: int = 0) -> bool:
         if got_t is None or not torch.equal(got_t, want):
             wrong.append(f"trial {i} (k = {k}): wrong prompts {None if got_t is None else got_t.tolist()}")
     if wrong:
-        best = max(hits.values())
-        named = [h for h, c in hits.items() if c == best]
-        hint = named[0] if best and len(named) == 1 else "expand one prompt's squared error ||eps - e_m||^2 in inner products"
+        hint = _named_slip(hits) or "expand one prompt's squared error ||eps - e_m||^2 in inner products"
         raise AssertionError(f"{wrong[0]} ({len(wrong)} of {trials} wrong); hint: {hint}")
     print("Correct: your top-K matches Diffusion Classifier's answer from the same cache.")
     return True
@@ -509,9 +506,7 @@ def check_elbo_weights(fn, trials: int = 4, seed: int = 0) -> bool:
         if got.shape != want.shape or not torch.allclose(got, want, rtol=1e-6):
             wrong.append(f"trial {i}: {tuple(got.shape)} weights, first {float(got[0]) if got.numel() else float('nan'):.5g} at t = 0")
     if wrong:
-        best = max(hits.values())
-        named = [h for h, c in hits.items() if c == best]
-        hint = named[0] if best and len(named) == 1 else "write the bound's term at t as a Gaussian log-density and read off the factor of ||eps - eps_theta||^2"
+        hint = _named_slip(hits) or "write the bound's term at t as a Gaussian log-density and read off the factor of ||eps - eps_theta||^2"
         raise AssertionError(f"{wrong[0]} ({len(wrong)} of {trials} schedules wrong); hint: {hint}")
     print("Correct: your weights match the variational bound's on every schedule.")
     return True

@@ -31,6 +31,18 @@ def model(name):
     return MODELS[name]
 
 
+def damaged_results(text):
+    """A results file holding ``text``, read back by ``load_results``."""
+    import tempfile
+    from pathlib import Path
+
+    from igm_lite.bench.results import load_results
+
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "broken.jsonl").write_text(text)
+        return load_results("broken", Path(folder))
+
+
 def face(size=32):
     return FaceWorld(size).batch(1, "A", generator=torch.Generator().manual_seed(0)).x[0]
 
@@ -121,6 +133,11 @@ CASES = [
      "no IGM reader ships for the world 'overlap' (shipped: ['celeba-like', 'disjoint']): name one with --model"),
     ("bench celeba --world cue --method resnet", lambda: next(bench_celeba("id", 2, methods=("resnet",), world="cue")), ValueError,
      "no ResNet reader ships for the world 'cue'"),
+    ("bench celeba --spacing with the ResNet alone", lambda: next(bench_celeba("id", 2, methods=("resnet",), spacing="even")), ValueError,
+     "spacing is the IGM engines' timesteps"),
+    ("a damaged results file", lambda: damaged_results("{\"bench\": \"celeba\", \"command\": \"x\"}\n{\"bench\": "), ValueError,
+     "line 2: not a JSON row"),
+    ("a results row without its command", lambda: damaged_results("{\"bench\": \"celeba\"}\n"), ValueError, "line 1: a row must be a JSON object with its 'command'"),
     # settings that no requested method reads, and malformed priors and label noise
     ("bench celeba --prior with no elbo", lambda: next(bench_celeba("id", 2, methods=("cached",), prior=(0.5, 0.05, 0.5))), ValueError,
      "prior is added to the log-likelihoods of method 'elbo' only"),

@@ -34,6 +34,8 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=
         if "elbo" not in methods:
             raise ValueError(f"prior is added to the log-likelihoods of method 'elbo' only, which is not among the methods {list(methods)}")
         attribute_log_prior(prior)
+    if spacing is not None and all(m == "resnet" for m in methods):  # the ResNet reads no noise
+        raise ValueError(f"spacing is the IGM engines' timesteps, and no IGM method is among the methods {list(methods)}")
     model, classifier = world_readers(None if root else world, model, classifier, methods)
     batch = face_test_set(split, n, seed, root, size, shift, world)
     noise_seed = seed if noise_seed is None else noise_seed

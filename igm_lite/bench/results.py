@@ -100,6 +100,15 @@ RUNS = {
         f"worlds --world prior --train-seed {seed} --n 400 --seed 2" + (f" --noise-seed {noise}" if noise != 2 else "")
         + " --readers latent-elbo latent-prior" + (" resnet" if seed else "")
         for seed in (0, 1, 2) for noise in (2, 3, 4)
+    ] + [  # more draws and seeds, each IGM row paired with its seed's ResNet row above (bench.with_resnet_pairs): the pixel
+        # reference row of disjoint under two more draws of its noise
+        f"worlds --world disjoint --train-seed 0 --n 400 --seed 2 --noise-seed {noise} --readers pixel" for noise in (3, 4)
+    ] + [  # the latent readers of shortcut and shortcut-faint for training seeds 1 and 2, under three draws
+        f"worlds --world {world} --train-seed {seed} --n 400 --seed 2" + (f" --noise-seed {noise}" if noise != 2 else "") + " --readers latent"
+        for world in ("shortcut", "shortcut-faint") for seed in (1, 2) for noise in (2, 3, 4)
+    ] + [  # overlap's and cue's latent readers, retrained (each reads the grid's faces exactly as its row above), two more draws
+        f"worlds --world {world} --train-seed {seed} --n 400 --seed 2 --noise-seed {noise} --readers latent"
+        for world in ("overlap", "cue") for seed in (0, 1, 2) for noise in (3, 4)
     ],
     "celeba-noise": [  # how many noise samples, and spaced how: the shipped celeba-like latent reader on group-A validation
         # faces (seed 1), five draws of the noise each (seeds 11-15): is the spread over draws below the interval over faces?
@@ -152,7 +161,20 @@ def load_results(name: str, folder: Path | None = None) -> list[dict]:
     path = (folder or RESULTS) / f"{name}.jsonl"
     if not path.is_file():
         raise FileNotFoundError(f"no results file {path}; make it with `python -m igm_lite.bench results {name}`")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = []
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}, line {i}: not a JSON row ({e.msg}); rewrite the file with "
+                             f"`python -m igm_lite.bench results {name}`") from None
+        if not isinstance(row, dict) or "command" not in row:
+            raise ValueError(f"{path}, line {i}: a row must be a JSON object with its 'command'; rewrite the file with "
+                             f"`python -m igm_lite.bench results {name}`")
+        rows.append(row)
+    return rows
 
 
 def find(rows: list[dict], **match) -> dict:
