@@ -14,6 +14,16 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = chapters.chapters(ROOT)
 
 
+def test_a_chapter_may_have_several_pages_under_one_number():
+    """NN_name is a chapter's first page, NNb_name its second: in the book's order, with one chapter number."""
+    stems = [p.stem for p in NOTEBOOKS]
+    assert stems.index("03_celeba_attributes") + 1 == stems.index("03b_celeba_worlds")
+    assert [chapters.chapter_number(s) for s in ("03_celeba_attributes", "03b_celeba_worlds")] == [3, 3]
+    assert [chapters.page_key(s) for s in ("03_celeba_attributes", "03b_celeba_worlds")] == ["03", "03b"]
+    toc = (ROOT / "_toc.yml").read_text()
+    assert "- file: notebooks/03_celeba_attributes\n        sections:\n          - file: notebooks/03b_celeba_worlds" in toc
+
+
 def test_there_are_chapters():
     assert [nb.stem for nb in NOTEBOOKS][:1] == ["01_ebm_composition"]
 
