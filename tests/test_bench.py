@@ -419,3 +419,23 @@ def test_celeba_reads_a_world_with_its_shipped_readers_when_none_is_named():
             rows = list(celeba("id", 2, 0, ("cached", "resnet"), world=world, n_samples=2))
             assert [r["settings"]["model"] for r in rows] == [igm, None]
             assert [r["settings"]["classifier"] for r in rows] == [None, resnet]
+
+
+def test_the_runs_name_a_shipped_models_recorded_settings_by_reading_them():
+    """Chapter 3's main runs spell each model's recorded samples and schedule as read from the model's inference.json
+    (which equals its recipe's record, tests/test_pretrained.py): change the record and the commands follow."""
+    from igm_lite.bench import results
+    from igm_lite.recipes import RECIPES
+
+    for model in ("faces32-mean", "faces32-latent", "faces32-latent-a"):
+        record = RECIPES[model].inference["settings"]
+        spelt = f"--noise {record['n_samples']} --schedule " + ",".join(f"{n}:{k}" for n, k in record["schedule"])
+        assert results._recorded(model) == spelt
+        named = [c for c in results.RUNS["celeba"] if (f"--model {model} " in c) == (model != "faces32-mean") and "--schedule" in c]
+        assert any(spelt in c for c in named), model
+    saved = results._RECORDED["faces32-mean"]
+    try:
+        results._RECORDED["faces32-mean"] = {**saved, "n_samples": 20, "schedule": [[5, 2], [20, 1]]}
+        assert results._recorded("faces32-mean") == "--noise 20 --schedule 5:2,20:1"
+    finally:
+        results._RECORDED["faces32-mean"] = saved

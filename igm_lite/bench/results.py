@@ -20,7 +20,16 @@ RESULTS = Path(__file__).resolve().parents[1] / "results"
 # The shipped face models (and the world each was trained on), with the number of samples each was validated with
 _FACE_MODELS = (("faces32-mean", ""), ("faces32-latent", ""), ("faces32-latent-a", ""),
                 ("faces32-latent-celeba-like", " --world celeba-like"))
-_RECORDED_SAMPLES = {m: json.loads((CHECKPOINTS / m / "inference.json").read_text())["settings"]["n_samples"] for m, _ in _FACE_MODELS}
+_RECORDED = {m: json.loads((CHECKPOINTS / m / "inference.json").read_text())["settings"] for m, _ in _FACE_MODELS}
+_RECORDED_SAMPLES = {m: s["n_samples"] for m, s in _RECORDED.items()}
+
+
+def _recorded(model: str) -> str:
+    """A shipped model's recorded number of samples and elimination schedule, spelt as the command line spells them
+    (``--noise 16 --schedule 4:2,7:1``): the runs that quote them name them, read from the model, not written again."""
+    s = _RECORDED[model]
+    return f"--noise {s['n_samples']} --schedule " + ",".join(f"{n}:{k}" for n, k in s["schedule"])
+
 
 # The runs whose figures a chapter quotes (each a command line of ``python -m igm_lite.bench``), in the order they run.
 _FACES = "celeba --n 200 --seed 0"
@@ -37,9 +46,9 @@ RUNS = {
         for split in ("id", "ood", "shapes")
     ],
     "celeba": [
-        f"{_FACES} --split {split} --noise 16 --schedule 4:2,7:1 --method naive cached eliminate resnet" for split in ("id", "ood")
+        f"{_FACES} --split {split} {_recorded('faces32-mean')} --method naive cached eliminate resnet" for split in ("id", "ood")
     ] + [
-        f"{_FACES} --split {split} --model {model} --noise 32 --schedule 4:2,10:1 --method {methods}"
+        f"{_FACES} --split {split} --model {model} {_recorded(model)} --method {methods}"
         for split in ("id", "ood") for model, methods in (("faces32-latent", "naive cached eliminate"), ("faces32-latent-a", "cached"))
     ] + [f"{_FACES} --split {split} --noise 16 --schedule 2:2,8:1 --method eliminate" for split in ("id", "ood")],  # a schedule of the same cost
     "celeba-shifts": [  # the pixel model on group-B faces with some of group B's differences, over two ranges of t
