@@ -141,7 +141,7 @@ RUNS = {
     ] + [  # chapter 4's canvases: racing against the cache over every K-set
         f"zeroshot --k {k} --n 100 --seed 0 --method igm race" for k in (2, 3)
     ],
-    "memory": ["memory --chapters 01 02 03 04 --profile cpu"],  # book/running.md: what a live session (Binder) must hold
+    "memory": ["memory --chapters 01 02 03 03b 04 --profile cpu"],  # book/running.md: what a live session (Binder) must hold
     "zeroshot": [  # 32 noise samples, t in [100, 700): the bench's defaults
         "zeroshot --k 1 --n 200 --seed 0 --method cached",
         "zeroshot --k 2 --n 200 --seed 0 --method cached dc-joint",
