@@ -162,26 +162,56 @@ def paired_interval(a: str, b: str) -> tuple:
     return tuple(100 * x for x in paired_difference(unbits(a), unbits(b))["ci95"])
 
 
-def near(q, k):
+def near(q, k, tol=0.0501):
     """The same interval, either way round, to the rounding of the text (rows hold 4-place bounds)."""
-    return any(abs(q[0] - lo) <= 0.0501 and abs(q[1] - hi) <= 0.0501 for lo, hi in (k, (-k[1], -k[0])))
+    return any(abs(q[0] - lo) <= tol and abs(q[1] - hi) <= tol for lo, hi in (k, (-k[1], -k[0])))
+
+
+@functools.lru_cache(maxsize=None)
+def normal_interval(a: str, b: str) -> tuple:
+    """The normal approximation of the paired difference's 95% interval, in points: a quick filter before the bootstrap."""
+    n = len(a)
+    a_only = sum(x == "1" and y == "0" for x, y in zip(a, b))
+    b_only = sum(x == "0" and y == "1" for x, y in zip(a, b))
+    d = (a_only - b_only) / n
+    se = max((a_only + b_only) / n - d * d, 0.0) ** 0.5 / n ** 0.5
+    return 100 * (d - 1.96 * se), 100 * (d + 1.96 * se)
+
+
+def candidate_pairs(rows):
+    """Each pair of rows that ``same_items`` may accept, once: rows grouped by command and by faces settings first, so
+    that only rows in a group are compared (the rows of every results file together are many)."""
+    groups = {}
+    for i, r in enumerate(rows):
+        s = r.get("settings", {})
+        groups.setdefault(("command", r.get("split"), r["command"]), []).append(i)
+        if "seed" in s:
+            groups.setdefault(("items", r.get("split"), r.get("n"), json.dumps([s.get(k) for k in ("seed", "data", "size", "world", "shift")])), []).append(i)
+    seen = set()
+    for members in groups.values():
+        for x, i in enumerate(members):
+            for j in members[x + 1:]:
+                if (i, j) not in seen:
+                    seen.add((i, j))
+                    yield rows[i], rows[j]
 
 
 def paired(rows, wanted):
     """Of the intervals ``wanted``, those that the paired difference of two rows on the same items gives, from their
     per-item outcomes: per image read right, per object found, per scene counted right."""
     out = set()
-    for i, a in enumerate(rows):
-        for b in rows[i + 1:]:  # near() matches either order: each pair once
-            for key in ("correct", "found", "k_right"):
-                if len(out) == len(wanted):
-                    return out
-                if key in a and key in b and len(a[key]) == len(b[key]) and same_items(a, b):
-                    d = 100 * (a[key].count("1") - b[key].count("1")) / len(a[key])  # the difference lies inside its interval
-                    if not any(lo - 0.06 <= d <= hi + 0.06 or lo - 0.06 <= -d <= hi + 0.06 for lo, hi in wanted - out):
-                        continue
-                    k = paired_interval(a[key], b[key])
-                    out |= {q for q in wanted if near(q, k)}
+    for a, b in candidate_pairs(rows):  # near() matches either order: each pair once
+        for key in ("correct", "found", "k_right"):
+            if len(out) == len(wanted):
+                return out
+            if key in a and key in b and len(a[key]) == len(b[key]) and same_items(a, b):
+                d = 100 * (a[key].count("1") - b[key].count("1")) / len(a[key])  # the difference lies inside its interval
+                if not any(lo - 0.06 <= d <= hi + 0.06 or lo - 0.06 <= -d <= hi + 0.06 for lo, hi in wanted - out):
+                    continue
+                if len(a[key]) >= 100 and not any(near(q, normal_interval(a[key], b[key]), 1.0) for q in wanted - out):
+                    continue  # many items: the bootstrap (slow) only where the normal approximation is within a point
+                k = paired_interval(a[key], b[key])
+                out |= {q for q in wanted if near(q, k)}
     return out
 
 
