@@ -510,9 +510,17 @@ def method_figure(world: StripeWorld | None = None, scene=(0, 2), n_points: int 
 def worlds_figure(summary: list[dict], readers=("latent", "resnet", "pixel"), labels=None):
     """Chapter 3's grid: accuracy (all three attributes right) per world, in and out of distribution, one marker per
     reader and training seed with its 95% interval over test faces (``igm_lite.bench.worlds_summary``'s entries)."""
+    fig, axes = plt.subplots(1, 2, figsize=_fit(10.0, 3.6), sharey=True)
+    _draw_worlds(axes, summary, readers, labels)
+    handles, names = axes[1].get_legend_handles_labels()  # below the panels: the points fill every corner of them
+    fig.legend(handles, names, loc="lower center", ncol=len(names), frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return fig
+
+
+def _draw_worlds(axes, summary, readers=("latent", "resnet", "pixel"), labels=None):
     labels = labels or {"latent": "IGM, latents", "resnet": "ResNet", "pixel": "IGM, pixels"}
     worlds = list(dict.fromkeys(e["world"] for e in summary))
-    fig, axes = plt.subplots(1, 2, figsize=_fit(10.0, 3.6), sharey=True)
     colours = {"latent": "tab:blue", "resnet": "tab:orange", "pixel": "tab:green"}
     for ax, split in zip(axes, ("id", "ood")):
         present = [r for r in readers if any(e["reader"] == r for e in summary)]
@@ -530,10 +538,6 @@ def worlds_figure(summary: list[dict], readers=("latent", "resnet", "pixel"), la
         ax.set_title("in distribution (group A)" if split == "id" else "out of distribution (group B)")
         ax.grid(axis="y", alpha=0.3)
     axes[0].set_ylabel("all three attributes right")
-    handles, names = axes[1].get_legend_handles_labels()  # below the panels: the points fill every corner of them
-    fig.legend(handles, names, loc="lower center", ncol=len(names), frameon=False)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    return fig
 
 
 @_styled
@@ -663,6 +667,24 @@ def noise_level_animation(x: torch.Tensor, t: torch.Tensor, errors: torch.Tensor
     draw(0)
     fig.tight_layout()
     return animate(fig, draw, len(t), interval=400)
+
+
+@_styled
+def worlds_draws_animation(frames: list[tuple], readers=("latent", "resnet", "pixel"), labels=None) -> Animation:
+    """The grid (``worlds_figure``) under one draw of the IGM readers' shared noise after another: ``frames`` [(draw,
+    summary)] (``igm_lite.bench.worlds_by_draw``). The ResNet reads no noise: its markers stay; IGM's move."""
+    fig, axes = plt.subplots(1, 2, figsize=_fit(10.0, 3.8), sharey=True)
+
+    def draw(i):
+        for ax in axes:
+            ax.clear()
+        _draw_worlds(axes, frames[i][1], readers, labels)
+        axes[1].legend(loc="lower left", fontsize=8, frameon=False)
+        fig.suptitle(f"noise draw {i + 1} of {len(frames)} (noise seed {frames[i][0]})", fontsize=10)
+
+    draw(0)
+    fig.tight_layout()
+    return animate(fig, draw, len(frames), interval=800)
 
 
 @_styled

@@ -439,3 +439,21 @@ def test_the_runs_name_a_shipped_models_recorded_settings_by_reading_them():
         assert results._recorded("faces32-mean") == "--noise 20 --schedule 5:2,20:1"
     finally:
         results._RECORDED["faces32-mean"] = saved
+
+
+def test_worlds_by_draw_gives_the_grid_under_each_noise_draw():
+    """Frame 2 is the grid's first draw (the table's figures); in every frame the ResNet's figures are the same (it
+    reads no noise) and a reader read under one draw only (celeba-like's pixel row) is in the first frame alone."""
+    from igm_lite.bench import load_results, worlds_by_draw, worlds_summary
+
+    rows = load_results("celeba-worlds")
+    frames = dict(worlds_by_draw(rows))
+    key = lambda e: (e["world"], e["reader"], e["split"])  # noqa: E731
+    whole = {key(e): e["accuracy"] for e in worlds_summary(rows)}
+    first = {key(e): e["accuracy"] for e in frames[2]}
+    assert all(first[k] == whole[k] for k in first if k[1] in ("latent", "resnet"))
+    for d in (3, 4):
+        other = {key(e): e for e in frames[d]}
+        assert all(other[k]["accuracy"] == first[k] for k in other if k[1] == "resnet")
+        assert ("celeba-like", "pixel", "ood") not in other and ("disjoint", "pixel", "ood") in other
+        assert any(other[k]["accuracy"] != first[k] for k in other if k[1] == "latent")

@@ -87,6 +87,13 @@ def with_resnet_pairs(rows: list[dict]) -> list[dict]:
     return out
 
 
+def worlds_by_draw(rows: list[dict], draws=(2, 3, 4)) -> list[tuple]:
+    """The grid under each draw of the IGM readers' noise: [(draw, ``worlds_summary`` of the ResNet rows and the IGM
+    rows read under that draw)]; a reader read under fewer draws is left out of the frames it lacks."""
+    draw_of = lambda r: r.get("noise_seed") or r.get("settings", {}).get("seed")  # noqa: E731  (first rows: the faces' seed)
+    return [(d, worlds_summary([r for r in rows if r["method"] == "resnet" or draw_of(r) == d])) for d in draws]
+
+
 def worlds_summary(rows: list[dict]) -> list[dict]:
     """The grid's table from its rows (``load_results("celeba-worlds")``): one entry per world, reader and split with
     the accuracy of each training seed (a seed's run once, however many commands printed it; read under several draws
