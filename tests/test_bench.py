@@ -457,3 +457,15 @@ def test_worlds_by_draw_gives_the_grid_under_each_noise_draw():
         assert all(other[k]["accuracy"] == first[k] for k in other if k[1] == "resnet")
         assert ("celeba-like", "pixel", "ood") not in other and ("disjoint", "pixel", "ood") in other
         assert any(other[k]["accuracy"] != first[k] for k in other if k[1] == "latent")
+
+
+def test_noise_table_gives_each_setting_its_draws_and_their_spread():
+    from igm_lite.bench import load_results, noise_table
+
+    rows = [r for r in load_results("celeba-noise") if r["split"] == "id"]
+    table = noise_table(rows)
+    assert [(n, s) for n, s, *_ in table] == [(n, s) for n in (16, 32, 64) for s in ("random", "even")]
+    for n, spacing, per_draw, spread, half, _ in table:
+        acc = [r["accuracy"] for r in rows if r["settings"]["n_samples"] == n and r["settings"]["spacing"] == spacing]
+        assert per_draw.count("/") == len(acc) - 1 == 4 and float(spread) == round(100 * (max(acc) - min(acc)), 2)
+        assert 0 < float(half) < 10

@@ -10,8 +10,8 @@ from .gpucheck import gpu_check
 from .layout import layout
 from .results import find, load_results
 from .toy2d import toy2d, toy2d_generation, toy2d_inference
-from .worlds import worlds, worlds_by_draw, worlds_summary, worlds_table
+from .worlds import noise_table, worlds, worlds_by_draw, worlds_summary, worlds_table
 from .zeroshot import zeroshot
 
 __all__ = ["celeba", "clevr", "find", "gpu_check", "layout", "load_results", "main", "parse_schedule", "toy2d", "toy2d_generation",
-           "toy2d_inference", "racing_samples_used", "racing_table", "worlds", "worlds_by_draw", "worlds_summary", "worlds_table", "zeroshot"]
+           "toy2d_inference", "racing_samples_used", "racing_table", "noise_table", "worlds", "worlds_by_draw", "worlds_summary", "worlds_table", "zeroshot"]

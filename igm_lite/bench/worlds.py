@@ -90,8 +90,28 @@ def with_resnet_pairs(rows: list[dict]) -> list[dict]:
 def worlds_by_draw(rows: list[dict], draws=(2, 3, 4)) -> list[tuple]:
     """The grid under each draw of the IGM readers' noise: [(draw, ``worlds_summary`` of the ResNet rows and the IGM
     rows read under that draw)]; a reader read under fewer draws is left out of the frames it lacks."""
-    draw_of = lambda r: r.get("noise_seed") or r.get("settings", {}).get("seed")  # noqa: E731  (first rows: the faces' seed)
-    return [(d, worlds_summary([r for r in rows if r["method"] == "resnet" or draw_of(r) == d])) for d in draws]
+    return [(d, worlds_summary([r for r in rows if r["method"] == "resnet" or noise_draw(r) == d])) for d in draws]
+
+
+def noise_draw(row: dict) -> int:
+    """The draw of the shared noise an IGM row was read under: its ``noise_seed`` (the grid's first rows carry none:
+    the faces' seed drew their noise too)."""
+    return row.get("noise_seed", row.get("settings", {}).get("seed"))
+
+
+def noise_table(rows: list[dict]) -> list[list]:
+    """How far the noise draws of one reader on the same faces lie apart, per number of samples and spacing: rows
+    [samples, spacing, accuracy per draw, spread over draws (points), half-width of the widest interval over faces
+    (points), mean seconds per face] from ``celeba`` rows that differ only in their draw (``celeba-noise``)."""
+    out = []
+    for n, spacing in sorted({(r["settings"]["n_samples"], r["settings"].get("spacing", "random")) for r in rows},
+                             key=lambda k: (k[0], k[1] != "random")):
+        draws = [r for r in rows if (r["settings"]["n_samples"], r["settings"].get("spacing", "random")) == (n, spacing)]
+        acc = [r["accuracy"] for r in draws]
+        out.append([n, spacing, " / ".join(f"{a:.1%}" for a in acc), f"{100 * (max(acc) - min(acc)):.2f}",
+                    f"{100 * max((r['ci95'][1] - r['ci95'][0]) / 2 for r in draws):.1f}",
+                    f"{sum(r['seconds_per_image'] for r in draws) / len(draws):.3f}"])
+    return out
 
 
 def worlds_summary(rows: list[dict]) -> list[dict]:
@@ -106,7 +126,7 @@ def worlds_summary(rows: list[dict]) -> list[dict]:
     groups: dict = {}
     for r in rows:  # a reader read again beside another (the ResNet beside each noise draw) is the same run: kept once
         draws = groups.setdefault((r["world"], r["method"], r["split"]), {}).setdefault(r["train_seed"], {})
-        draws.setdefault(r.get("noise_seed", r.get("settings", {}).get("seed")) if r["method"] != "resnet" else 0, r)
+        draws.setdefault(noise_draw(r) if r["method"] != "resnet" else 0, r)
     out = []
     for (world, reader, split), by_seed in groups.items():
         rs = [next(iter(by_seed[s].values())) for s in sorted(by_seed)]
