@@ -8,8 +8,10 @@ The core (the method; README's "Read the core" names the six stops that hold eve
     backbones  per-concept denoisers eps(x_t, t | c): an MLP for 2-D toys, a diffusers UNet for images
     compose    the composed denoiser: the one place where per-concept predictions are combined
     train      the joint (composed) denoising loss and the accelerate training loop, checkpoints
-    infer/     inference engines, one door (infer.base.Engine: infer one image, infer_many a batch), each with a
-               configuration holding a NoiseConfig and a result dataclass: discrete (cached enumeration
+    infer/     inference engines, one protocol (infer.base.Engine: settings = config, else the model's recorded block
+               for the engine's kind over the defaults, overrides last; every setting read or refused; infer one image,
+               infer_many a batch as a list; k given or found by the engine's rule; results subclass
+               InferenceResult), each with a configuration holding a NoiseConfig: discrete (cached enumeration
                and search), continuous (object positions and their number: grid + cache + refinement, gradient
                descent), zeroshot (choose K of M prompts: IGM, Diffusion Classifier top-K and joint, naive),
                attributes (the 8 attribute configurations of faces, and the vote of each noise sample)

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 
 import torch
 
-from .io import recorded_settings
 
 # Clean data may overshoot its range by this share of the range's width (resampling, rounding) before it is refused.
 RANGE_SLACK = 0.05
@@ -182,23 +181,47 @@ def _replace(config, settings: dict):
     return dataclasses.replace(config, **settings, **inner)
 
 
-def configure(cls, config, overrides: dict, model=None, base=None):
-    """An engine's settings: ``config`` (an instance of the dataclass ``cls``) with ``overrides`` applied. Without
-    ``config``: the settings ``model`` carries from its folder (``inference.json``, those that are fields of ``cls``)
-    over ``base`` (default: the dataclass's defaults). So an explicit setting wins, then the model's validated
-    settings, then the defaults written once in the dataclass. The fields of a nested configuration (the noise
-    settings ``n_samples``, ``t_range``, ``spacing``, ``seed``) are given by their own names."""
+def _typed(name: str, value):
+    """A setting as JSON records it, as the configuration takes it: a schedule as pairs, any other list as a tuple."""
+    if name == "schedule":
+        return tuple(map(tuple, value))
+    return tuple(value) if isinstance(value, list) else value
+
+
+def configure(cls, config, overrides: dict, recorded: Mapping | None = None, source: str = "the recorded settings"):
+    """An engine's settings, by one rule: ``config`` (an instance of the dataclass ``cls``) if given, else the
+    dataclass's defaults updated by ``recorded`` (the block a model's ``inference.json`` holds for this kind of engine);
+    then the keyword ``overrides``, last. So an explicit setting wins, then the model's validated settings, then the
+    defaults written once in the dataclass. The fields of a nested configuration (the noise settings ``n_samples``,
+    ``t_range``, ``spacing``, ``seed``) are given by their own names.
+
+    A recorded block may hold, under the name of a method (a value of ``cls``'s ``method`` field), the settings chosen
+    for that method alone, e.g. ``"eliminate": {"n_samples": 32, "schedule": [[4, 2], [10, 1]]}``: they apply when that
+    method runs, and were chosen together, so overriding some of them and not the others is refused (a schedule chosen
+    on 32 samples does not silently run on 16). ``source`` names the record in errors (the model folder's file)."""
     if config is not None and not isinstance(config, cls):
         raise TypeError(f"config must be a {cls.__name__}, got {type(config).__name__}")
     names = {f.name for f in dataclasses.fields(cls)}.union(*_nested(cls).values())
     unknown = set(overrides) - names
     if unknown:
         raise TypeError(f"unknown setting(s) {sorted(unknown)}; {cls.__name__} has {sorted(names)}")
-    if config is None:
-        recorded = {k: tuple(map(tuple, v)) if k == "schedule" else tuple(v) if isinstance(v, list) else v
-                    for k, v in recorded_settings(model).items() if k in names}
-        config = _replace(base or cls(), recorded)
-    return _replace(config, overrides)
+    if config is not None:
+        return _replace(config, overrides)
+    record = dict(recorded or {})
+    methods = getattr(cls, "METHODS", ())
+    blocks = {k: record.pop(k) for k in list(record) if k in methods}
+    bad = sorted(set(record) - names) + sorted(f"{m}.{k}" for m, b in blocks.items() for k in (b if isinstance(b, Mapping) else {"?": 0}) if k not in names)
+    if bad:
+        raise ValueError(f"{source} hold(s) unknown setting(s) {bad}: {cls.__name__} has {sorted(names)}"
+                         + (f" and method blocks {list(methods)}" if methods else ""))
+    config = _replace(cls(), {k: _typed(k, v) for k, v in record.items()})
+    method = overrides.get("method", getattr(config, "method", None))
+    block = blocks.get(method) or {}
+    given = sorted(set(block) & set(overrides))
+    if given and len(given) < len(block):
+        raise ValueError(f"{source} for method {method!r} ({', '.join(f'{k}={v}' for k, v in block.items())}) were chosen together: "
+                         f"give all of {sorted(block)} or none of them, not only {given}")
+    return _replace(config, {**({k: _typed(k, v) for k, v in block.items()} if not given else {}), **overrides})
 
 
 def flat_settings(config) -> dict:

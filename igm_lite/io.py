@@ -23,7 +23,10 @@ from safetensors.torch import load_file, save_file
 CHECKPOINTS = Path(__file__).parent / "checkpoints"  # the shipped models, one folder each (igm_lite.pretrained makes them)
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"  # diffusers' file name
-INFERENCE_NAME = "inference.json"  # {"settings": {...}, "chosen_on": "...", "command": "..."}
+INFERENCE_NAME = "inference.json"  # {"settings": {engine kind: {...}}, "chosen_on": "...", "command": "..."}
+# The kinds of engine whose settings inference.json records, one block each (``igm_lite.infer.base.Engine.kind``): the
+# discrete engines (DiscreteEngine, AttributeEngine, ZeroShot), the grid engine (PositionEngine) and gradient descent.
+ENGINE_KINDS = ("discrete", "positions", "descent")
 
 
 @contextmanager
@@ -154,7 +157,9 @@ def read_config(folder) -> dict:
 
 
 def read_inference(folder) -> dict:
-    """A model folder's ``inference.json`` (``{}`` when it has none); ``ValueError`` naming the file when it is not one."""
+    """A model folder's ``inference.json`` (``{}`` when it has none): its ``settings`` hold one object per kind of engine
+    (``ENGINE_KINDS``); ``ValueError`` naming the file and what is wrong. Each block's settings are checked against its
+    engine's configuration by ``igm_lite.infer.base.check_recorded`` (``igm_lite.pretrained.load_model`` calls it)."""
     file = Path(folder) / INFERENCE_NAME
     if not file.is_file():
         return {}
@@ -164,9 +169,14 @@ def read_inference(folder) -> dict:
         raise ValueError(f"{file} is not valid JSON ({e})") from None
     if not isinstance(record, dict) or not isinstance(record.get("settings"), dict):
         raise ValueError(f"{file} must hold a JSON object with a 'settings' object, got {record!r:.80}")
+    bad = {k: v for k, v in record["settings"].items() if k not in ENGINE_KINDS or not isinstance(v, dict)}
+    if bad:
+        raise ValueError(f"{file}: settings must hold one object per kind of engine {list(ENGINE_KINDS)}, got {bad!r:.120}")
     return record
 
 
-def recorded_settings(model) -> dict:
-    """The inference settings a model carries from its folder's ``inference.json`` (``{}``: none recorded)."""
-    return dict(getattr(model, "inference", None) or {})
+def recorded_settings(model, kind: str | None = None) -> dict:
+    """The inference settings a model carries from its folder's ``inference.json`` (``{}``: none recorded): all of them,
+    one block per kind of engine, or the block of ``kind`` alone."""
+    record = dict(getattr(model, "inference", None) or {})
+    return dict(record.get(kind) or {}) if kind is not None else record

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from .compose import ComposedDenoiser
-from .io import CHECKPOINTS, CONFIG_NAME, read_config
+from .io import CHECKPOINTS, CONFIG_NAME, INFERENCE_NAME, read_config
 from .recipes import MODELS, RECIPES, shipped
 
 
@@ -30,7 +30,16 @@ def load_pretrained(name: str):
     r = RECIPES.get(name)
     cls = MODELS[r.kind][0] if r else ComposedDenoiser
     expect = r.model if r and r.kind != "autoencoder" else {}  # an autoencoder's config gains its measured scaling_factor
-    return cls.from_pretrained(path, **expect).eval()
+    return _checked(cls.from_pretrained(path, **expect).eval(), path)
+
+
+def _checked(model, folder: Path):
+    """``model``, whose recorded inference settings (``inference.json``) configure their engines: an unknown or misspelt
+    setting, or an impossible value, is refused at load, naming the file (``igm_lite.infer.base.check_recorded``)."""
+    from .infer import check_recorded  # the package: every engine, so every kind's configuration, defined
+
+    check_recorded(dict(getattr(model, "inference", None) or {}), str(folder / INFERENCE_NAME))
+    return model
 
 
 def load_model(name_or_path):
@@ -44,7 +53,7 @@ def load_model(name_or_path):
         name = read_config(path).get("class", "ComposedDenoiser") if (path / CONFIG_NAME).is_file() else ""
         if name and name not in classes:
             raise ValueError(f"{path / CONFIG_NAME} names class {name!r}; expected one of {sorted(classes)}")
-        return classes.get(name, ComposedDenoiser).from_pretrained(path).eval()
+        return _checked(classes.get(name, ComposedDenoiser).from_pretrained(path).eval(), path)
     if str(name_or_path) not in RECIPES:
         raise FileNotFoundError(f"{name_or_path!r} is neither a model folder nor a shipped checkpoint ({shipped()})")
     return load_pretrained(str(name_or_path))

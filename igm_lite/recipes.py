@@ -28,8 +28,15 @@ class Recipe:
     shipped: bool = True  # a checkpoint ships with the package (False: GPU-scale recipes, run by users)
     world_args: dict = field(default_factory=dict)  # keyword arguments of the world's class (e.g. a face world's switches)
     # the inference settings chosen for the model on validation data, written beside it as inference.json:
-    # {"settings": {engine config fields}, "chosen_on": "what data, how", "command": "the validation command"}
+    # {"settings": {engine kind: {config fields}}, "chosen_on": "what data, how", "command": "the validation command"}
     inference: dict | None = None
+
+
+def discrete_settings(n_samples: int, t_range: list, schedule: list | None = None, spacing: str = "random") -> dict:
+    """The recorded settings of the discrete engines (``inference.json``'s ``"discrete"`` block): the shared noise and,
+    where one was chosen, the elimination schedule with the number of samples it was chosen on (they travel together)."""
+    block = dict(n_samples=n_samples, t_range=t_range, spacing=spacing)
+    return {"discrete": {**block, **({"eliminate": dict(n_samples=n_samples, schedule=schedule)} if schedule else {})}}
 
 
 MODELS = {"composed": (ComposedDenoiser, None), "classifier": (AttributeClassifier, ClassifierLoss), "set": (SetPredictor, SetLoss),
@@ -60,7 +67,7 @@ RECIPES["faces32-mean"] = Recipe(
     world="faces", data=dict(group="A"), train=_FACE_TRAIN,
     about="32 px faces: 3 attribute denoisers (6 one-hot slots), mean composition, trained jointly on group A",
     inference=dict(
-        settings=dict(n_samples=16, t_range=[0, 1000], spacing="random", schedule=[[4, 2], [7, 1]]),
+        settings=discrete_settings(16, [0, 1000], schedule=[[4, 2], [7, 1]]),
         chosen_on="200 validation faces per split (seed 1; the test faces are seed 0): t over the whole schedule (the paper's); "
                   "the elimination schedule the cheapest of five of 36-40 rows that came within 1 point of cached on both splits "
                   "(igm_lite/results/celeba-settings.jsonl)",
@@ -78,7 +85,7 @@ RECIPES["faces32-resnet"] = Recipe(
 _VAE_TRAIN = dict(steps=1500, batch_size=32, lr=1e-3, warmup=100, seed=0)
 _LATENT_TRAIN = dict(steps=3000, batch_size=32, lr=2e-3, warmup=200, seed=0)
 _LATENT_INFERENCE = dict(
-    settings=dict(n_samples=32, t_range=[0, 1000], spacing="random", schedule=[[4, 2], [10, 1]]),
+    settings=discrete_settings(32, [0, 1000], schedule=[[4, 2], [10, 1]]),
     chosen_on="200 group-A validation faces (seed 1; the test faces are seed 0), 32 samples, cached: three of four t ranges "
               "read 100% with faces32-latent (t from 500: 92.5%), the tie to the paper's whole schedule; five elimination "
               "schedules all read 100%, of the two cheapest (48 rows) the one that decides on more samples "
@@ -162,7 +169,7 @@ RECIPES["digits32"] = Recipe(
     train=dict(steps=3000, batch_size=32, lr=1e-3, warmup=200, p_uncond=0.1, seed=0),
     about="32 px canvases of 1-3 real digits (train scans), captions naming one or two of them; 1.06M-param UNet",
     inference=dict(
-        settings=dict(n_samples=32, t_range=[100, 700], spacing="random"),
+        settings=discrete_settings(32, [100, 700]),
         chosen_on="set by hand to the middle of the schedule, where digits differ most; not selected on validation canvases "
                   "(the validation canvases, seed 1, chose the composition form)",
         command="python -m igm_lite.bench zeroshot --k 2 --n 200 --seed 1 --method cached"),
@@ -179,7 +186,7 @@ RECIPES["clevr32"] = Recipe(
     train=dict(steps=3000, batch_size=16, lr=2e-3, warmup=200, p_uncond=0.1, seed=0),
     about="32 px CLEVR-like scenes of 3-5 objects: position denoisers (bump + coordinate channels), weighted composition",
     inference=dict(
-        settings=dict(grid=12, n_samples=3, t_range=[50, 450], refine_steps=10),
+        settings={"positions": dict(grid=12, n_samples=3, t_range=[50, 450], refine_steps=10)},
         chosen_on="32 validation scenes per split (seed 1; the test scenes are seed 0), each setting changed alone "
                   "(igm_lite/results/clevr-validation.jsonl): 3 noise samples and a 12 x 12 grid within 1.3 points of "
                   "perception of 4 samples or a 14 x 14 grid, for about 150 fewer rows a scene; 10 refinement steps and "

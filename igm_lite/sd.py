@@ -68,6 +68,10 @@ class StableDiffusionDenoiser(ComposedDenoiser):
     Build it with ``StableDiffusionIGM.from_pretrained``; ``mode`` is ``"mean"`` (the paper) or
     ``"weighted"`` (weight 1: the sum of differences from the empty prompt's prediction)."""
 
+    # the zero-shot engine's timesteps for a pretrained model: the middle of the schedule (the smallest t barely tell
+    # prompts apart and the largest are mostly noise), by the reasoning that set the digit model's (chapter 4)
+    inference = {"discrete": {"t_range": [100, 700]}}
+
     def __init__(self, unet, null_embedding: torch.Tensor, scheduler, mode: str = "mean", weight: float = 1.0):
         nn.Module.__init__(self)  # the parts are the pipeline's, not built from a config
         seq_len = null_embedding.shape[-2]

@@ -15,7 +15,8 @@ from igm_lite.bench.faces import celeba as bench_celeba
 from igm_lite.data.attributes import attribute_pool
 from igm_lite.data.faces import FaceWorld
 from igm_lite.infer.base import denoising_error
-from igm_lite.infer.continuous import descend, k_scan, multistart
+from igm_lite.infer.attributes import AttributeEngine
+from igm_lite.infer.continuous import DescentEngine, descend, k_scan, multistart
 from igm_lite.infer.discrete import CachedScorer, product_sets
 from igm_lite.infer.zeroshot import ZeroShot
 from igm_lite.pretrained import load_model, load_pretrained
@@ -82,7 +83,7 @@ CASES = [
     ("0..255 faces into the ResNet", lambda: model("faces32-resnet").predict((face()[None] + 1) * 127.5), ValueError, "x has values in"),
     ("64 px scenes into the set predictor", lambda: model("clevr32-slot").predict(torch.zeros(1, 3, 64, 64)), ValueError, "x must be a batch of shape (B, 3, 32, 32)"),
     ("64 px scene into the position engine", lambda: PositionEngine(model("clevr32"), SCHED).infer(torch.zeros(3, 64, 64)), ValueError, "x0 must be one sample"),
-    ("0..255 digits, zero-shot", lambda: ZeroShot(model("digits32"), SCHED, n_samples=2).infer(torch.full((1, 32, 32), 200.0), torch.eye(10), 2), ValueError, "x0 has values in"),
+    ("0..255 digits, zero-shot", lambda: ZeroShot(model("digits32"), SCHED, n_samples=2).infer(torch.full((1, 32, 32), 200.0), torch.eye(10), k=2), ValueError, "x0 has values in"),
     ("2-D points of size 3 into a 2-D model", lambda: DiscreteEngine(ComposedDenoiser(TOY, 4), SCHED, n_samples=2).infer(torch.zeros(5, 3), torch.eye(4), [[0]]), ValueError, "x0 must be one sample (no batch axis) of shape (..., 2)"),
     # timesteps past the schedule
     ("t_range past T, discrete engine", lambda: faces_engine(t_range=(0, 2000)), ValueError, "t_range must satisfy 0 <= lo < hi <= T = 1000"),
@@ -106,7 +107,22 @@ CASES = [
     ("empty candidate list", lambda: infer_face(face(), sets=[]), ValueError, "sets is empty"),
     ("a set with no member", lambda: infer_face(face(), sets=[[0], [-1]]), ValueError, "sets[1] has no member"),
     ("float sets", lambda: infer_face(face(), sets=torch.zeros(2, 3)), TypeError, "sets must be a list of index lists or an integer tensor"),
-    ("k_max = 0", lambda: faces_engine().infer(face(), attribute_pool(), k_max=0), ValueError, "k_max must be in [1, 6]"),
+    ("k_max = 0", lambda: faces_engine(k_max=0), ValueError, "k_max must be >= 1"),
+    ("k_max = 7 of 6", lambda: faces_engine(k_max=7).infer(face(), attribute_pool()), ValueError, "k_max must be in [1, 6] (the pool's size)"),
+    ("k and sets both", lambda: faces_engine().infer(face(), attribute_pool(), [[0, 2, 4]], k=3), ValueError, "give the candidate sets, or k"),
+    ("a schedule with a method that ignores it", lambda: faces_engine(schedule=[(1, 1), (2, 1)]), ValueError, "schedule is read by method 'eliminate' only"),
+    ("a confidence with a method that ignores it", lambda: faces_engine(method="eliminate", schedule=[(2, 1)], confidence=0.9), ValueError,
+     "confidence is read by method 'race' only"),
+    ("a recorded schedule on another number of samples", lambda: DiscreteEngine(model("faces32-mean"), SCHED, method="eliminate", n_samples=8),
+     ValueError, "were chosen together: give all of ['n_samples', 'schedule'] or none of them"),
+    ("attributes with a k", lambda: AttributeEngine(model("faces32-mean"), SCHED, n_samples=2).infer(face(), k=2), ValueError, "k must be None"),
+    ("attribute engine max_sets", lambda: AttributeEngine(model("faces32-mean"), SCHED, max_sets=8), ValueError, "AttributeEngine never reads max_sets=8"),
+    ("refinement step size without refinement", lambda: PositionEngine(model("clevr32"), SCHED, refine_steps=0, refine_lr=0.01), ValueError,
+     "refine_steps=0 refines nothing"),
+    ("descent samples with one initialisation", lambda: DescentEngine(model("clevr32"), SCHED, inits=1, n_samples=16), ValueError,
+     "with inits=1 nothing is compared"),
+    ("zero-shot k left out", lambda: ZeroShot(model("digits32"), SCHED, n_samples=2).infer(torch.zeros(1, 32, 32), torch.eye(10)), ValueError, "give k"),
+    ("dc-joint without joint prompts", lambda: ZeroShot(model("digits32"), SCHED, reader="dc-joint"), ValueError, "needs joint_prompts"),
     ("k = 7 of 6", lambda: faces_engine().infer(face(), attribute_pool(), k=7), ValueError, "k must be in [1, 6]"),
     ("fractional n_samples", lambda: DiscreteEngine(model("faces32-mean"), SCHED, n_samples=2.5), TypeError, "n_samples must be a whole number"),
     ("bad elimination schedule", lambda: faces_engine(method="eliminate", schedule=[(2, 1), (1, 1)]), ValueError, "schedule sample counts must increase"),

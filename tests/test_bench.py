@@ -318,8 +318,8 @@ def test_celeba_bench_defaults_are_the_models_validated_settings(capsys):
 
     for model, spelt in (("faces32-mean", ["--noise", "16", "--t-range", "0", "1000", "--schedule", "4:2,7:1"]),
                          ("faces32-latent", ["--noise", "32", "--t-range", "0", "1000", "--schedule", "4:2,10:1"])):
-        settings = RECIPES[model].inference["settings"]
-        assert spelt[1] == str(settings["n_samples"]) and spelt[-1] == ",".join(f"{n}:{k}" for n, k in settings["schedule"])
+        settings = RECIPES[model].inference["settings"]["discrete"]
+        assert spelt[1] == str(settings["n_samples"]) and spelt[-1] == ",".join(f"{n}:{k}" for n, k in settings["eliminate"]["schedule"])
         rows = []
         for extra in ([], spelt):
             main(["celeba", "--split", "ood", "--n", "3", "--model", model, "--method", "cached", "eliminate", *extra])
@@ -339,10 +339,10 @@ def test_clevr_bench_reads_the_models_recorded_settings_and_refuses_the_grids_wi
     from igm_lite.bench import main
     from igm_lite.io import CHECKPOINTS
 
-    settings = json.loads((CHECKPOINTS / "clevr32" / "inference.json").read_text())["settings"]
+    settings = json.loads((CHECKPOINTS / "clevr32" / "inference.json").read_text())["settings"]["positions"]
     own = tmp_path / "clevr-own"
     shutil.copytree(CHECKPOINTS / "clevr32", own)
-    (own / "inference.json").write_text(json.dumps({"settings": {**settings, "grid": 6, "refine_steps": 0}}))
+    (own / "inference.json").write_text(json.dumps({"settings": {"positions": {**settings, "grid": 6, "refine_steps": 0}}}))
     main(["clevr", "--split", "id", "--n", "1", "--method", "igm", "--model", str(own)])
     (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert (row["settings"]["grid"], row["settings"]["refine_steps"], row["settings"]["n_samples"]) == (6, 0, settings["n_samples"])
@@ -428,14 +428,14 @@ def test_the_runs_name_a_shipped_models_recorded_settings_by_reading_them():
     from igm_lite.recipes import RECIPES
 
     for model in ("faces32-mean", "faces32-latent", "faces32-latent-a"):
-        record = RECIPES[model].inference["settings"]
+        record = RECIPES[model].inference["settings"]["discrete"]["eliminate"]  # the schedule, with the samples it was chosen on
         spelt = f"--noise {record['n_samples']} --schedule " + ",".join(f"{n}:{k}" for n, k in record["schedule"])
         assert results._recorded(model) == spelt
         named = [c for c in results.RUNS["celeba"] if (f"--model {model} " in c) == (model != "faces32-mean") and "--schedule" in c]
         assert any(spelt in c for c in named), model
     saved = results._RECORDED["faces32-mean"]
     try:
-        results._RECORDED["faces32-mean"] = {**saved, "n_samples": 20, "schedule": [[5, 2], [20, 1]]}
+        results._RECORDED["faces32-mean"] = {**saved, "eliminate": {"n_samples": 20, "schedule": [[5, 2], [20, 1]]}}
         assert results._recorded("faces32-mean") == "--noise 20 --schedule 5:2,20:1"
     finally:
         results._RECORDED["faces32-mean"] = saved

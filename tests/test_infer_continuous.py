@@ -145,7 +145,7 @@ def test_engine_refuses_a_batch_or_nan_image(oracle):
     with pytest.raises(ValueError, match="NaN"):
         eng.infer(torch.full((1, S, S), float("nan")))
     with pytest.raises(ValueError, match="one count per image"):
-        eng.infer_many(torch.zeros(2, 1, S, S), [3])
+        eng.infer_many(torch.zeros(2, 1, S, S), k=[3])
 
 
 def test_infer_many_refines_a_batch_and_splits_its_cost_exactly(oracle):
@@ -159,7 +159,7 @@ def test_infer_many_refines_a_batch_and_splits_its_cost_exactly(oracle):
     for r in out:  # each image's own rows: its grid cache, its share of the batched steps, its last check
         grown = len(r.grid_answer)
         assert r.network_evals == (64 + 1) * 4 + 40 * (1 + 3 * grown) + (grown + 1) * 12
-    given = eng.infer_many(x0, [3, 2])
+    given = eng.infer_many(x0, k=[3, 2])
     assert [r.k for r in given] == [3, 2] and all(r.pruned == 0 for r in given)
     # one image alone is the same computation as infer
     assert torch.equal(eng.infer_many(x0[:1])[0].answer, eng.infer(x0[0]).answer)

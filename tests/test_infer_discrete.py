@@ -125,7 +125,7 @@ def test_engine_bad_input(toy_model):
 def test_engine_enumerates_when_few_and_searches_when_many(toy_model):
     model = toy_model("sum", concept_dim=6)
     x0, pool = torch.randn(4, 2), torch.eye(6)
-    few = DiscreteEngine(model, make_scheduler(), n_samples=3).infer(x0, pool, k_max=3)
+    few = DiscreteEngine(model, make_scheduler(), n_samples=3, k_max=3).infer(x0, pool)
     assert few.candidates.shape == (6 + 15 + 20, 3)  # every set of 1 to 3 of 6 concepts
     assert float(few.errors.min()) == few.error
     many = DiscreteEngine(model, make_scheduler(), n_samples=3, max_sets=10).infer(x0, pool, k=3)

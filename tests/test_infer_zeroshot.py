@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from igm_lite import make_scheduler, subsets
-from igm_lite.infer.zeroshot import METHODS, ZeroShot
+from igm_lite.infer.zeroshot import READERS, ZeroShot
 
 
 def test_methods_share_noise_and_cache(toy_model):
@@ -14,39 +14,44 @@ def test_methods_share_noise_and_cache(toy_model):
     prompt per set; naive makes IGM's decisions at C(M, K) K / M times the cost."""
     model = toy_model("mean", concept_dim=6)
     pool = torch.eye(6)
-    zs = ZeroShot(model, make_scheduler(), n_samples=5, seed=2, joint_prompts=lambda s: pool[s].sum(1))
+    engine = lambda **kw: ZeroShot(model, make_scheduler(), n_samples=5, seed=2, **kw)  # noqa: E731
     x0 = torch.randn(4, 2)
-    ig, nv, dc, dj = (zs.infer(x0, pool, 2, m) for m in ("igm", "naive", "dc", "dc-joint"))
+    ig, nv, dc, dj = (engine(**kw).infer(x0, pool, k=2) for kw in (
+        {}, {"method": "naive"}, {"reader": "dc"}, {"reader": "dc-joint", "joint_prompts": lambda s: pool[s].sum(1)}))
     assert ig.answer.tolist() == nv.answer.tolist() and torch.allclose(ig.errors, nv.errors, rtol=1e-4, atol=1e-6)
     assert ig.network_evals == dc.network_evals == 5 * 6 and nv.network_evals == 5 * 15 * 2
     assert dj.network_evals == 5 * 15 and dj.candidates.shape == (15, 2)
     assert dc.answer.tolist() == sorted(dc.errors.argsort()[:2].tolist())
     assert dj.answer.tolist() == subsets(6, 2)[int(dj.errors.argmin())].tolist()
     # the singleton errors DC ranks are IGM's own K = 1 scores
-    assert torch.allclose(dc.errors, zs.infer(x0, pool, 1, "igm").errors)
+    assert torch.allclose(dc.errors, engine().infer(x0, pool, k=1).errors)
 
 
 def test_mode_override_is_temporary(toy_model):
     model = toy_model("mean", concept_dim=4)
-    zs = ZeroShot(model, make_scheduler(), n_samples=3)
     x0, pool = torch.randn(4, 2), torch.eye(4)
-    w = zs.infer(x0, pool, 2, "igm", mode="weighted")
+    w = ZeroShot(model, make_scheduler(), n_samples=3, mode="weighted").infer(x0, pool, k=2)
     assert w.network_evals == 3 * 5 and model.mode == "mean"  # the null concept joined the cache
-    assert zs.infer(x0, pool, 2, "naive", mode="weighted").answer.tolist() == w.answer.tolist()
+    assert ZeroShot(model, make_scheduler(), n_samples=3, mode="weighted", method="naive").infer(x0, pool, k=2).answer.tolist() == w.answer.tolist()
 
 
 def test_bad_requests(toy_model):
-    zs = ZeroShot(toy_model("mean", concept_dim=4), make_scheduler(), n_samples=2)
+    model = toy_model("mean", concept_dim=4)
+    zs = ZeroShot(model, make_scheduler(), n_samples=2)
     x0, pool = torch.randn(4, 2), torch.eye(4)
-    with pytest.raises(ValueError, match="method must be one of"):
-        zs.infer(x0, pool, 2, "clip")
-    with pytest.raises(ValueError, match="k must lie"):
-        zs.infer(x0, pool, 5)
+    with pytest.raises(ValueError, match="reader must be one of"):
+        ZeroShot(model, make_scheduler(), reader="clip")
+    with pytest.raises(ValueError, match=r"k must be in \[1, 4\]"):
+        zs.infer(x0, pool, k=5)
+    with pytest.raises(ValueError, match="give k"):
+        zs.infer(x0, pool)
     with pytest.raises(ValueError, match="joint_prompts"):
-        zs.infer(x0, pool, 2, "dc-joint")
-    assert set(METHODS) == {"igm", "dc", "dc-joint", "naive"}
-    with pytest.raises(ValueError, match="never reads max_sets"):  # every K-set is enumerated: a limit is refused, not ignored
-        ZeroShot(toy_model("mean", concept_dim=4), make_scheduler(), max_sets=10)
+        ZeroShot(model, make_scheduler(), reader="dc-joint")
+    with pytest.raises(ValueError, match="read by reader 'igm' only"):  # DC enumerates nothing: an enumeration method is refused
+        ZeroShot(model, make_scheduler(), reader="dc", method="naive")
+    assert set(READERS) == {"igm", "dc", "dc-joint"}
+    with pytest.raises(ValueError, match="never reads max_sets=10"):  # every K-set is enumerated: a limit is refused, not ignored
+        ZeroShot(model, make_scheduler(), max_sets=10)
 
 
 def test_distributed_map_in_two_processes(tmp_path):
@@ -82,10 +87,10 @@ def test_compare_reads_both_forms_and_dc_from_one_cache(toy_model):
     both = zs.compare(x0, pool, 2)
     assert both.network_evals == 4 * 6 and model.mode == "mean"  # 5 prompts + the empty one, once per sample
     for form in ("mean", "weighted"):
-        ref = zs.infer(x0, pool, 2, "igm", mode=form)
+        ref = ZeroShot(model, make_scheduler(), n_samples=4, seed=3, mode=form).infer(x0, pool, k=2)
         assert both.igm[form].tolist() == ref.answer.tolist()
         assert torch.allclose(both.set_errors[form], ref.errors, rtol=1e-5, atol=1e-7)
-    assert both.dc.tolist() == zs.infer(x0, pool, 2, "dc").answer.tolist()
+    assert both.dc.tolist() == ZeroShot(model, make_scheduler(), n_samples=4, seed=3, reader="dc").infer(x0, pool, k=2).answer.tolist()
     assert both.set_errors["mean"].shape == (10,) and both.prompt_errors.shape == (5,)
 
 

@@ -94,13 +94,19 @@ def test_a_shipped_model_carries_the_inference_settings_it_was_validated_with(tm
         record = read_inference(CHECKPOINTS / name)
         assert record == RECIPES[name].inference and record["chosen_on"] and record["command"].startswith("python -m igm_lite.bench")
     pixel = load_pretrained("faces32-mean")
-    cfg = DiscreteEngine(pixel, make_scheduler()).config
+    cfg = DiscreteEngine(pixel, make_scheduler(), method="eliminate").config
     assert (cfg.noise.n_samples, cfg.noise.t_range, cfg.stages) == (16, (0, 1000), [(4, 2), (7, 1)])
-    # a recorded schedule belongs to the number of samples it was chosen with: another number, the engine's default stages
-    assert DiscreteEngine(pixel, make_scheduler(), n_samples=8).config.stages == DiscreteConfig(noise=NoiseConfig(n_samples=8)).stages
-    assert DiscreteEngine(pixel, make_scheduler(), n_samples=16, schedule=[(2, 2), (16, 1)]).config.stages == [(2, 2), (16, 1)]
+    assert DiscreteEngine(pixel, make_scheduler()).config.schedule is None  # the schedule is read by "eliminate" alone
+    # a recorded schedule travels with the number of samples it was chosen with: with another number it is refused
+    with pytest.raises(ValueError, match=r"for method 'eliminate' \(n_samples=16, schedule=\[\[4, 2\], \[7, 1\]\]\) were chosen together"):
+        DiscreteEngine(pixel, make_scheduler(), method="eliminate", n_samples=8)
+    assert DiscreteEngine(pixel, make_scheduler(), n_samples=8).config.noise.n_samples == 8  # cached reads no schedule
+    assert DiscreteEngine(pixel, make_scheduler(), method="eliminate", n_samples=16, schedule=[(2, 2), (16, 1)]).config.stages == [(2, 2), (16, 1)]
+    assert DiscreteEngine(pixel, make_scheduler(), method="eliminate", n_samples=8, schedule=None).config.stages == DiscreteConfig(
+        noise=NoiseConfig(n_samples=8), method="eliminate").stages  # both given: the default stages of 8 samples
     assert DiscreteEngine(pixel, make_scheduler(), DiscreteConfig()).config == DiscreteConfig()  # an explicit config wins
-    assert PositionEngine(load_pretrained("clevr32"), make_scheduler()).config.noise.t_range == tuple(RECIPES["clevr32"].inference["settings"]["t_range"])
+    assert PositionEngine(load_pretrained("clevr32"), make_scheduler()).config.noise.t_range == tuple(
+        RECIPES["clevr32"].inference["settings"]["positions"]["t_range"])
     out = make("faces32-mean", out=tmp_path / "m", steps=1, progress=False)
     assert read_inference(out) == RECIPES["faces32-mean"].inference
     (out / INFERENCE_NAME).unlink()
@@ -110,6 +116,17 @@ def test_a_shipped_model_carries_the_inference_settings_it_was_validated_with(tm
     (out / INFERENCE_NAME).write_text("[1, 2]")
     with pytest.raises(ValueError, match="settings"):
         load_model(out)
+    # a damaged or misspelt record is refused at load, naming the file, not when an engine first reads it
+    for settings, message in (({"n_samples": 16}, r"one object per kind of engine \['discrete', 'positions', 'descent'\]"),
+                              ({"discrete": {"n_sample": 16}}, r"unknown setting\(s\) \['n_sample'\]"),
+                              ({"discrete": {"eliminate": {"schedul": [[4, 1]]}}}, r"unknown setting\(s\) \['eliminate.schedul'\]"),
+                              ({"discrete": {"n_samples": 0}}, "n_samples must be >= 1"),
+                              ({"discrete": {"eliminate": {"schedule": [[40, 1]]}}}, "schedule sample counts must increase within 1..n_samples = 32"),
+                              ({"positions": {"grid": "12"}}, "grid must be a whole number")):
+        (out / INFERENCE_NAME).write_text(json.dumps({"settings": settings}))
+        with pytest.raises(ValueError, match=message) as e:
+            load_model(out)
+        assert str(out / INFERENCE_NAME) in str(e.value)
 
 
 def test_a_dataset_folder_given_to_a_recipe_whose_world_cannot_read_one_is_refused(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 import igm_lite
 from igm_lite.bench import cli
 from igm_lite.chapters import chapters as chapter_pages
-from igm_lite.infer import ZERO_SHOT, DescentConfig, DiscreteConfig, PositionConfig
+from igm_lite.infer import DescentConfig, DiscreteConfig, PositionConfig
 from igm_lite.schedule import NoiseConfig
 
 PKG = Path(igm_lite.__file__).parent
@@ -80,11 +80,11 @@ def test_command_line_defaults_are_the_configurations():
     sub = {a.dest: a for a in cli.build_parser()._actions if a.dest == "bench"}["bench"].choices
     defaults = {name: {a.dest: a.default for a in p._actions} for name, p in sub.items()}
     clevr, faces, zs = defaults["clevr"], defaults["celeba"], defaults["zeroshot"]
-    D, Z, G = DiscreteConfig(), ZERO_SHOT, DescentConfig()
+    D, G = DiscreteConfig(), DescentConfig()
     assert (clevr["grid"], clevr["n_samples"], clevr["t_range"], clevr["refine"]) == (None,) * 4  # the model's recorded settings
     assert (clevr["inits"], clevr["steps"], tuple(clevr["k_range"])) == (G.inits, G.steps, G.k_range)
     assert (faces["n_samples"], faces["t_range"], faces["schedule"], faces["seed"]) == (None, None, None, D.noise.seed)  # the model's recorded settings
-    assert (zs["n_samples"], tuple(zs["t_range"]), zs["seed"]) == (Z.noise.n_samples, Z.noise.t_range, Z.noise.seed)
+    assert (zs["n_samples"], zs["t_range"], zs["seed"], zs["confidence"]) == (None, None, D.noise.seed, None)  # the model's recorded settings
 
 
 def test_chapters_2_and_4_read_the_engines_settings_instead_of_restating_them():
@@ -98,7 +98,7 @@ def test_chapters_2_and_4_read_the_engines_settings_instead_of_restating_them():
     clevr, digits = load_pretrained("clevr32"), load_pretrained("digits32")
     assert PositionEngine.settings_for(clevr) == PositionConfig()  # clevr32's recorded settings are the defaults
     assert PositionEngine.settings_for(clevr, grid=16, n_samples=None).grid == 16
-    assert ZeroShot.settings_for(digits).noise.t_range == ZERO_SHOT.noise.t_range
+    assert ZeroShot.settings_for(digits).noise.t_range == (100, 700)  # digits32's recorded range (its inference.json)
     # the chapters' parameters are Python values: None leaves a setting to the model, a range is a list [LO, HI]
     from igm_lite.chapters import chapter_settings
 
@@ -121,8 +121,12 @@ def test_chapter_3_reads_its_models_settings_instead_of_restating_them():
     assert (p["n_samples"], p["t_range"], p["schedule"], p["confidence"]) == (None,) * 4
     assert (p["latent_n_samples"], p["latent_t_range"], p["latent_schedule"]) == (None,) * 3
     model = load_pretrained("faces32-mean")
-    assert chapter_settings(AttributeEngine, model, n_samples=p["n_samples"], schedule=p["schedule"]) == AttributeEngine.settings_for(model)
-    assert chapter_settings(AttributeEngine, model, n_samples=16, schedule=[[4, 2], [16, 1]]).stages == [(4, 2), (16, 1)]
+    assert chapter_settings(AttributeEngine, model, n_samples=p["n_samples"]) == AttributeEngine.settings_for(model)
+    eliminate = chapter_settings(AttributeEngine, model, method="eliminate", n_samples=p["n_samples"], schedule=p["schedule"])
+    assert eliminate.stages == [(4, 2), (7, 1)]  # faces32-mean's recorded schedule, read with the method that reads it
+    assert chapter_settings(AttributeEngine, model, method="eliminate", n_samples=20, schedule=[[4, 2], [20, 1]]).stages == [(4, 2), (20, 1)]
+    with pytest.raises(ValueError, match="chosen together"):  # a recorded schedule does not run on another number of samples
+        chapter_settings(AttributeEngine, model, method="eliminate", n_samples=20)
 
 
 def test_chapters_use_only_what_the_benchmarks_export():

@@ -27,7 +27,8 @@ def clevr(split: str = "ood", n: int = 100, seed: int = 0, methods=("igm",), k_m
     model's recorded setting, its ``inference.json``, else ``PositionConfig``'s), ``batch_size`` scenes refined
     together; ``reference`` is the official algorithm (``OFFICIAL``, K from the ground truth); ``multistart`` is
     ``inits`` random initialisations x ``steps`` steps, K given or scanned over ``k_range`` (least error). Both descents
-    keep the best initialisation on ``n_samples`` fixed samples (None: 3, the grid engine's default) and descend over
+    keep the best initialisation on ``n_samples`` fixed samples (None: 3, the grid engine's default; one initialisation
+    compares nothing and reads none) and descend over
     ``DescentConfig``'s range of t: ``grid``, ``t_range`` and ``refine`` are the grid engine's alone, refused without it."""
     batch_size = check_int(batch_size, "batch_size")
     given = {name: v for name, v in (("grid", grid), ("t_range", t_range), ("refine", refine)) if v is not None}
@@ -49,13 +50,14 @@ def clevr(split: str = "ood", n: int = 100, seed: int = 0, methods=("igm",), k_m
                 eng = PositionEngine(net, scheduler, seed=seed, region=grid_region(root), **own)  # the rest: the model's recorded settings
                 settings = {**flat_settings(eng.config), "batch": batch_size}
                 res = [r for i in range(0, len(batch), batch_size)
-                       for r in eng.infer_many(batch.x[i : i + batch_size], ks[i : i + batch_size] if k_mode == "given" else None)]
+                       for r in eng.infer_many(batch.x[i : i + batch_size], k=ks[i : i + batch_size] if k_mode == "given" else None)]
             else:
                 cfg = OFFICIAL if method == "reference" else dataclasses.replace(_D, inits=inits, steps=steps, k_range=k_range)
-                eng = DescentEngine(net, scheduler, cfg, n_samples=_P.noise.n_samples if n_samples is None else n_samples, seed=seed)
+                compare = {"n_samples": _P.noise.n_samples if n_samples is None else n_samples} if cfg.inits > 1 else {}  # one init: nothing compared
+                eng = DescentEngine(net, scheduler, cfg, seed=seed, **compare)
                 settings = flat_settings(eng.config)
                 # every image with its own K, all in one batch; or scan K: the least error on the fixed samples over k_range
-                res = eng.infer_many(batch.x, ks if method == "reference" or k_mode == "given" else None)
+                res = eng.infer_many(batch.x, k=ks if method == "reference" or k_mode == "given" else None)
             preds, evals = [o.answer for o in res], sum(o.network_evals for o in res) / len(res)
         m, o = position_metrics(preds, truths, threshold), position_outcomes(preds, truths, threshold)
         yield {"bench": "clevr", "method": method, "split": split, "n": len(truths), "k": k_mode if method != "reference" else "given",

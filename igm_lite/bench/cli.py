@@ -224,7 +224,7 @@ def _zeroshot_options(sub) -> None:
     z.add_argument("--mode", choices=["mean", "weighted"], help="IGM's composition (default: the model's own, mean)")
     z.add_argument("--confidence", type=float, default=d("confidence"), help="race: each paired test's confidence; --n-samples is the most it spends")
     z.add_argument("--model", default=d("model"), help="shipped checkpoint name or model folder")
-    _noise_options(z, zeroshot, "image")
+    _noise_options(z, zeroshot, "image", recorded=True)
     z.add_argument("--sd", help=f"a Stable Diffusion hub id or folder (GPU profile), e.g. {DEFAULT_MODEL_ID}")
     z.add_argument("--images", help="with --sd: a labelled image folder (labels.csv: file,label[;label...])")
     z.add_argument("--prompt", default=d("prompt"), help="with --sd: the prompt template")

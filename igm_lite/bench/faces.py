@@ -34,6 +34,9 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=
         if "elbo" not in methods:
             raise ValueError(f"prior is added to the log-likelihoods of method 'elbo' only, which is not among the methods {list(methods)}")
         attribute_log_prior(prior)
+    for name, value, reader in (("schedule", schedule, "eliminate"), ("confidence", confidence, "race")):  # each read by one method
+        if value is not None and reader not in methods:
+            raise ValueError(f"{name} is read by method {reader!r} only, which is not among the methods {list(methods)}")
     if spacing is not None and all(m == "resnet" for m in methods):  # the ResNet reads no noise
         raise ValueError(f"spacing is the IGM engines' timesteps, and no IGM method is among the methods {list(methods)}")
     model, classifier = world_readers(None if root else world, model, classifier, methods)
@@ -46,8 +49,9 @@ def celeba(split: str = "ood", n: int = 200, seed: int = _D.noise.seed, methods=
     first = None
     for method in methods:
         key = "resnet" if method == "resnet" else "igm"
-        out = infer_faces(inputs[key], method, nets[key], n_samples=n_samples, t_range=t_range, seed=noise_seed, schedule=schedule,
-                          confidence=confidence, spacing=spacing, **({"prior": prior} if method == "elbo" else {}))
+        out = infer_faces(inputs[key], method, nets[key], n_samples=n_samples, t_range=t_range, seed=noise_seed,
+                          schedule=schedule if method == "eliminate" else None, confidence=confidence if method == "race" else None,
+                          spacing=spacing, **({"prior": prior} if method == "elbo" else {}))
         sc = attribute_scores(out.attrs, truth)
         right = (out.attrs.cpu() == truth.cpu()).all(1)
         row = {"bench": "celeba", "method": method, "split": split, "n": len(truth), **accuracy_ci(right),

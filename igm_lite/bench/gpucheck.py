@@ -59,7 +59,7 @@ def evaluate(chapter: str, model, n: int, device, seed: int = 0) -> dict:
         return {"accuracy": attribute_scores(res.attrs, faces.meta["attrs"])["accuracy"], "images": n, "metric": "all three attributes"}
     x, y = digit_test_set(2, n, seed)
     zs, pool = ZeroShot(model, scheduler, n_samples=CHECK_SAMPLES, seed=seed), prompt_pool().to(device)
-    right = [zs.infer(img.to(device), pool, 2).answer.tolist() == t for img, t in zip(x, y.tolist())]
+    right = [zs.infer(img.to(device), pool, k=2).answer.tolist() == t for img, t in zip(x, y.tolist())]
     return {"accuracy": sum(right) / n, "images": n, "metric": "pairs of digits right"}
 
 

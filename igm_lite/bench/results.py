@@ -13,21 +13,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..io import CHECKPOINTS
+from ..io import CHECKPOINTS, read_inference
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 # The shipped face models (and the world each was trained on), with the number of samples each was validated with
 _FACE_MODELS = (("faces32-mean", ""), ("faces32-latent", ""), ("faces32-latent-a", ""),
                 ("faces32-latent-celeba-like", " --world celeba-like"))
-_RECORDED = {m: json.loads((CHECKPOINTS / m / "inference.json").read_text())["settings"] for m, _ in _FACE_MODELS}
+_RECORDED = {m: read_inference(CHECKPOINTS / m)["settings"]["discrete"] for m, _ in _FACE_MODELS}
 _RECORDED_SAMPLES = {m: s["n_samples"] for m, s in _RECORDED.items()}
 
 
 def _recorded(model: str) -> str:
-    """A shipped model's recorded number of samples and elimination schedule, spelt as the command line spells them
-    (``--noise 16 --schedule 4:2,7:1``): the runs that quote them name them, read from the model, not written again."""
-    s = _RECORDED[model]
+    """A shipped model's recorded elimination schedule with the number of samples it was chosen on, spelt as the
+    command line spells them (``--noise 16 --schedule 4:2,7:1``): the runs that quote them name them, read from the
+    model folder, not written again."""
+    s = _RECORDED[model]["eliminate"]
     return f"--noise {s['n_samples']} --schedule " + ",".join(f"{n}:{k}" for n, k in s["schedule"])
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ..data.digits import captions, digit_test_set, prompt_pool
 from ..infer.base import distributed_map
-from ..infer.zeroshot import ZERO_SHOT, ZeroShot
+from ..infer.zeroshot import ZeroShot
+from ..schedule import NoiseConfig
 from ..metrics import accuracy_ci, bits, same_decisions
 from ..pretrained import load_model
 from ..schedule import make_scheduler
@@ -11,11 +12,12 @@ from ..schedule import make_scheduler
 ZS_METHODS = ("igm", "dc", "dc-joint", "naive", "cached", "race")  # cached: igm, igm-weighted and dc from one cache; race: IGM by racing
 
 
-def zeroshot(k: int | None = 2, n: int = 200, seed: int = ZERO_SHOT.noise.seed, methods=("igm",), m: int = 10, mode: str | None = None,
-             model: str = "digits32", n_samples: int = ZERO_SHOT.noise.n_samples, t_range=ZERO_SHOT.noise.t_range, sd: str | None = None,
-             images=None, prompt: str = "a photo of a {}", size: int = 512, confidence: float = ZERO_SHOT.confidence):
+def zeroshot(k: int | None = 2, n: int = 200, seed: int = NoiseConfig.seed, methods=("igm",), m: int = 10, mode: str | None = None,
+             model: str = "digits32", n_samples: int | None = None, t_range=None, sd: str | None = None,
+             images=None, prompt: str = "a photo of a {}", size: int = 512, confidence: float | None = None):
     """Yield one result dict per method, all on the same images and noise (``igm_lite.bench``); ``race`` is IGM
-    enumerated by racing at ``confidence``, ``n_samples`` the most it spends on an image."""
+    enumerated by racing at ``confidence`` (None: the engine's), ``n_samples`` the most it spends on an image.
+    ``n_samples`` and ``t_range`` at None: the model's recorded settings (``inference.json``), else the engine's defaults."""
     if sd is None:
         net, scheduler = load_model(model), make_scheduler()
         x, truth = digit_test_set(k, n, seed, m)
@@ -23,13 +25,18 @@ def zeroshot(k: int | None = 2, n: int = 200, seed: int = ZERO_SHOT.noise.seed, 
         ks, get, truth = [k] * len(x), (lambda i: x[i]), truth.tolist()
     else:
         net, scheduler, pool, joint, names, truth, ks, get = _photos(sd, images, k, n, prompt, size)
-    zs = ZeroShot(net, scheduler, n_samples=n_samples, t_range=t_range, seed=seed, joint_prompts=joint)
-    racing = ZeroShot(net, scheduler, n_samples=n_samples, t_range=t_range, seed=seed, method="race", confidence=confidence)
+    if confidence is not None and "race" not in methods:
+        raise ValueError(f"confidence is racing's, and 'race' is not among the methods {list(methods)}")
+    base = ZeroShot.settings_for(net, n_samples=n_samples, t_range=t_range, seed=seed)
+    readers = {"igm": dict(mode=mode), "dc": dict(reader="dc"), "dc-joint": dict(reader="dc-joint"), "naive": dict(method="naive", mode=mode),
+               "race": dict(method="race", confidence=confidence, mode=mode), "cached": {}}  # each method's engine: the shared noise, and its own
+    engines = {meth: ZeroShot(net, scheduler, ZeroShot.settings_for(net, base, **readers[meth]),
+                              joint_prompts=joint if meth == "dc-joint" else None) for meth in methods}
     first = None
     for method in methods:
         if method == "cached":  # IGM in both forms and DC top-K read from one cache (M + 1 rows per sample)
             def one(i):
-                r = zs.compare(get(i).float(), pool, ks[i])
+                r = engines["cached"].compare(get(i).float(), pool, ks[i])
                 return {"mean": r.igm["mean"].tolist(), "weighted": r.igm["weighted"].tolist(), "dc": r.dc.tolist(),
                         "evals": r.network_evals, "seconds": r.seconds}
 
@@ -38,7 +45,7 @@ def zeroshot(k: int | None = 2, n: int = 200, seed: int = ZERO_SHOT.noise.seed, 
                     for name, key in (("igm", "mean"), ("igm-weighted", "weighted"), ("dc", "dc"))]
         else:
             def one(i):
-                r = racing.infer(get(i).float(), pool, ks[i], "igm", mode=mode) if method == "race" else zs.infer(get(i).float(), pool, ks[i], method, mode=mode)
+                r = engines[method].infer(get(i).float(), pool, k=ks[i])
                 return {"answer": r.answer.tolist(), "evals": r.network_evals, "seconds": r.seconds, "samples": r.samples_used}
 
             runs = [(method, distributed_map(one, len(truth)), mode or net.mode)]
@@ -55,8 +62,8 @@ def zeroshot(k: int | None = 2, n: int = 200, seed: int = ZERO_SHOT.noise.seed, 
             else:
                 row[f"same_decisions_as_{first[0]}"] = same_decisions(answers, first[1])
             row["settings"] = dict(seed=seed, model=sd or str(model), images=str(images) if images else "digits (procedural canvases)",
-                                   mode=form, n_samples=n_samples, t_range=list(t_range), shared_cache=method == "cached",
-                                   **({"confidence": confidence} if name == "race" else {}))
+                                   mode=form, n_samples=base.noise.n_samples, t_range=list(base.noise.t_range), shared_cache=method == "cached",
+                                   **({"confidence": engines["race"].config.confidence} if name == "race" else {}))
             yield row
 
 

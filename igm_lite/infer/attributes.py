@@ -18,22 +18,35 @@ from ..data.attributes import ATTRIBUTES, attribute_pool, attrs_from_slots
 from ..latent import encode
 from ..schedule import NoiseSamples, elbo_weights, make_scheduler
 from .base import Engine
-from .discrete import METHODS, CachedScorer, DiscreteConfig, DiscreteEngine, product_sets, schedule_fits
+from .discrete import METHODS, CachedScorer, DiscreteConfig, DiscreteEngine, DiscreteResult, product_sets
 
 FACE_METHODS = (*METHODS, "elbo", "resnet")
 
 
 @dataclass
-class AttributeResult:
-    """What ``infer_faces`` returns for a batch of B faces.
+class AttributeResult(DiscreteResult):
+    """``AttributeEngine``'s answer for one face: ``DiscreteResult``'s fields over the 8 configurations
+    (``candidates`` in ``product_sets([2, 2, 2])`` order; ``answer`` the configuration's pool slots), and:
+
+    Attributes:
+        attrs: (3,) the inferred attributes in {0, 1} (``ATTRIBUTES`` order).
+    """
+
+    attrs: torch.Tensor | None = None
+
+
+@dataclass
+class FaceReadings:
+    """What ``infer_faces`` returns for a batch of B faces read by one method: the batch's answers as tensors.
 
     Attributes:
         attrs: (B, 3) the inferred attributes in {0, 1} (``ATTRIBUTES`` order).
-        errors: (B, 8) the error of each configuration (``product_sets([2, 2, 2])`` order; NaN where staged
-            elimination stopped scoring one; ``"elbo"``: minus its log-posterior, up to a constant), or None for the ResNet.
+        errors: (B, 8) the error of each configuration (``product_sets([2, 2, 2])`` order; for a set that staged
+            elimination or racing dropped, its mean over the samples it was scored on; ``"elbo"``: minus its
+            log-posterior, up to a constant), or None for the ResNet.
         network_evals: (B,) backbone rows spent per face (0 for the ResNet).
         seconds: (B,) wall-clock seconds per face.
-        config: the engine's settings (None for the ResNet).
+        config: the engine's settings (None for the ResNet and ``"elbo"``'s likelihoods).
         samples_used: (B,) the noise samples each face's decision used (racing stops early on easy faces; None for the ResNet).
     """
 
@@ -46,34 +59,34 @@ class AttributeResult:
 
 
 class AttributeEngine(Engine):
-    """The attributes of faces by the discrete engine over the 8 configurations: ``infer(face)`` one face (3, H, W),
-    ``infer_many(faces)`` a batch (B, 3, H, W) -> ``AttributeResult`` (the batch's attributes as tensors). A latent
-    model's faces are encoded once each (``igm_lite.latent.encode``). Settings as ``DiscreteEngine``'s, e.g.
-    ``AttributeEngine(model, scheduler, method="eliminate", n_samples=16)``."""
+    """The attributes of faces by the discrete engine over the 8 configurations: ``infer(face)`` one face (3, H, W)
+    -> ``AttributeResult``, ``infer_many(faces)`` a batch (B, 3, H, W) -> one per face. The number of concepts is
+    fixed (one value per attribute): ``k`` must be None. A latent model's faces are encoded once each
+    (``igm_lite.latent.encode``). Settings as ``DiscreteEngine``'s, less its search (the 8 configurations are always
+    enumerated), e.g. ``AttributeEngine(model, scheduler, method="eliminate", n_samples=16, schedule=[(4, 2), (16, 1)])``."""
 
-    Config = DiscreteConfig
+    Config, kind, unread = DiscreteConfig, "discrete", ("max_sets", "k_max", "swaps")
 
     def __init__(self, model, scheduler, config: DiscreteConfig | None = None, **overrides):
-        super().__init__(model, scheduler, config, **schedule_fits(model, config, overrides))
+        super().__init__(model, scheduler, config, **overrides)
         self.engine = DiscreteEngine(model, scheduler, self.config)
 
-    def infer(self, x: torch.Tensor) -> AttributeResult:
-        return self.infer_many(x[None])
-
-    def infer_many(self, x: torch.Tensor) -> AttributeResult:
+    def infer_many(self, x: torch.Tensor, *, k=None) -> list[AttributeResult]:
+        if k is not None:
+            raise ValueError(f"a face has one value of each of the {len(ATTRIBUTES)} attributes: k must be None, got {k!r}")
         sets, pool = product_sets([2] * len(ATTRIBUTES)), attribute_pool()
         start = time.perf_counter()
         z = encode(self.model, x)  # a latent model's latents, once per face (pixels: the faces themselves)
         per = (time.perf_counter() - start) / len(x)
-        results = [self.engine.infer(img, pool, sets) for img in z]
-        return AttributeResult(torch.stack([attrs_from_slots(r.answer) for r in results]), torch.stack([r.errors for r in results]),
-                               torch.tensor([r.network_evals for r in results], dtype=torch.float),
-                               torch.tensor([r.seconds + per for r in results]), self.config,
-                               torch.tensor([r.samples_used for r in results]))
+        out = []
+        for img in z:
+            r = self.engine.infer(img, pool, sets)
+            out.append(AttributeResult(**{**vars(r), "seconds": r.seconds + per}, attrs=attrs_from_slots(r.answer)))
+        return out
 
 
 def infer_faces(x: torch.Tensor, method: str, model=None, *, n_samples: int | None = None, t_range=None, seed: int | None = None,
-                schedule=None, confidence: float | None = None, prior=None, spacing: str | None = None) -> AttributeResult:
+                schedule=None, confidence: float | None = None, prior=None, spacing: str | None = None) -> FaceReadings:
     """Attributes (B, 3) of faces x (B, 3, H, W) by ``method``: ``"naive"``, ``"cached"``, ``"eliminate"`` or ``"race"``
     enumeration of the 8 configurations with the composed ``model`` (``AttributeEngine``) on ``n_samples`` shared
     noise samples (t from ``t_range``, drawn or evenly spaced by ``spacing``; ``schedule``: the elimination schedule; ``confidence``: racing's, with
@@ -91,17 +104,20 @@ def infer_faces(x: torch.Tensor, method: str, model=None, *, n_samples: int | No
         score, rows = log_likelihoods(x, model, n_samples=n_samples, t_range=t_range, seed=seed, spacing=spacing, with_rows=True)
         score = score + log_prior
         best = score.argmax(1)
-        return AttributeResult(attrs_from_slots(product_sets([2] * len(ATTRIBUTES))[best]), -score, rows,
+        return FaceReadings(attrs_from_slots(product_sets([2] * len(ATTRIBUTES))[best]), -score, rows,
                                torch.full((len(x),), (time.perf_counter() - start) / len(x)))
     if method == "resnet":
         start = time.perf_counter()
         with torch.no_grad():
             attrs = model.predict(x)
         per = (time.perf_counter() - start) / len(x)
-        return AttributeResult(attrs, None, torch.zeros(len(x)), torch.full((len(x),), per))
+        return FaceReadings(attrs, None, torch.zeros(len(x)), torch.full((len(x),), per))
     settings = AttributeEngine.settings_for(model, n_samples=n_samples, t_range=t_range, schedule=schedule, seed=seed, method=method,
                                             confidence=confidence, spacing=spacing)
-    return AttributeEngine(model, make_scheduler(), settings).infer_many(x)
+    results = AttributeEngine(model, make_scheduler(), settings).infer_many(x)
+    return FaceReadings(torch.stack([r.attrs for r in results]), torch.stack([r.errors for r in results]),
+                        torch.tensor([r.network_evals for r in results], dtype=torch.float), torch.tensor([r.seconds for r in results]),
+                        settings, torch.tensor([r.samples_used for r in results]))
 
 
 @dataclass

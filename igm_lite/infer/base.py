@@ -17,7 +17,8 @@ import torch
 from ..checks import check_int, check_sample, check_t_range, check_timesteps, configure
 from ..compose import ComposedDenoiser
 from ..concepts import check_concepts
-from ..schedule import NoiseSamples, make_scheduler
+from ..io import ENGINE_KINDS, recorded_settings
+from ..schedule import NoiseSamples
 
 # The most backbone rows in one call, the default of every engine: large enough to keep the CPU's cores busy,
 # small enough for a laptop's memory (a GPU takes more: set each engine's max_rows).
@@ -26,15 +27,17 @@ MAX_ROWS = 128
 
 @dataclass
 class InferenceResult:
-    """What every engine's answer for one image holds; each engine's result adds its own fields
-    (``DiscreteResult``, ``PositionResult``, ``DescentResult``).
+    """What every engine's answer for ONE image holds; each engine's result subclasses it with fields of its own
+    (``DiscreteResult``, ``AttributeResult``, ``PositionResult``, ``DescentResult``).
 
     Attributes:
-        answer: the inferred concepts: indices into the candidate pool (K,) long, sorted by the set's order (discrete
-            engines), or positions (K, 2) (position engines).
-        error: the denoising error of the answer on the engine's fixed noise samples.
-        candidates: what was scored: (S, K_max) long candidate sets, -1 padding smaller sets (discrete engines; the
-            grid sets the search visited for ``PositionEngine``); (inits, 1) initialisation numbers for ``DescentEngine``.
+        answer: the inferred concepts: indices into the candidate pool (K,) long, sorted (discrete engines), or
+            positions (K, 2) (position engines).
+        error: the denoising error of the answer, on the noise samples named by the engine's result (NaN where the
+            engine scored nothing: one initialisation of ``DescentEngine``).
+        candidates: what was compared, one row per candidate: (S, K_max) long candidate sets, -1 padding smaller sets
+            (discrete engines; the grid sets the greedy search visited for ``PositionEngine``), or (inits, 1) the
+            initialisation numbers (``DescentEngine``).
         errors: (S,) the error of each candidate.
         network_evals: backbone rows spent (one sample-sized input through the backbone is 1; a row
             that is also back-propagated counts 3).
@@ -54,22 +57,34 @@ class InferenceResult:
         return int(self.answer.shape[0])
 
 
+# The configuration of each kind of engine whose settings a model folder's inference.json records (``io.ENGINE_KINDS``),
+# filled as the engines are defined: the first engine of a kind names its configuration.
+ENGINE_CONFIGS: dict = {}
+
+
 class Engine:
-    """The door every inference engine shares.
+    """The one protocol of every inference engine.
 
-    ``Engine(model, scheduler, config=None, **overrides)``: ``config`` is an instance of the engine's ``Config``
-    dataclass; None: the settings the model carries from its folder (``inference.json``) over the engine's defaults.
-    Keyword arguments override single fields, e.g. ``n_samples=16`` (the noise settings may be given by name).
-
-    ``infer(x0, ...)`` answers one image (*shape); ``infer_many(x0, ...)`` a batch (B, *shape) with one answer per
-    image, each the same as that image's answer alone. The other arguments (a candidate pool, a number of concepts
-    ``k`` for every image or one per image) are the same for both. An engine computes one of the two natively and
-    overrides it; the base class gives the other.
+    1. ``Engine(model, scheduler, config=None, **overrides)``. The settings: ``config`` (an instance of the engine's
+       ``Config`` dataclass) if given, else the dataclass's defaults updated by the model's recorded settings for this
+       kind of engine (``inference.json``'s block ``kind``); keyword overrides of single fields last
+       (``igm_lite.checks.configure``). ``settings_for(model, **given)`` returns them without building the engine.
+    2. Every field of the configuration is read by the engine, or refused: a field the engine never reads (``unread``)
+       must stay at its default, and a configuration refuses a setting its method does not read.
+    3. ``infer(x0, *inputs, k=None)`` answers ONE image -> a result (a subclass of ``InferenceResult``);
+       ``infer_many(x0, *inputs, k=None)`` a batch (B, *shape) -> a list of B such results, each the same as that
+       image's answer alone. ``inputs`` are what the engine chooses from (a candidate pool, candidate sets), the same
+       for every image.
+    4. ``k``: the number of concepts. Given (an int; for ``infer_many`` also one per image), or None: found by the
+       engine's own rule, which its configuration sets (``DiscreteConfig.k_max``, ``PositionConfig.k_max``,
+       ``DescentConfig.k_range``), or refused where the engine has none.
+    An engine computes ``infer_many`` (the batch) and the base class gives ``infer``, or the other way round; one that
+    defines neither cannot be built.
     """
 
     Config: type  # the engine's configuration dataclass
-    defaults = None  # its defaults when they are not the dataclass's own (an instance of Config)
-    reads_recorded = True  # False: ignore the model's recorded settings (chosen for another engine)
+    kind: str | None = None  # the block of inference.json it reads (``io.ENGINE_KINDS``); None: no recorded settings
+    unread: tuple = ()  # fields of Config this engine never reads: refused unless at their defaults
     image_dims: int | None = None  # the axes of one image where the engine fixes them (3: (C, H, W))
 
     def __init_subclass__(cls, **kwargs):
@@ -78,30 +93,70 @@ class Engine:
         super().__init_subclass__(**kwargs)
         if not any(name in vars(klass) for klass in cls.__mro__[:-1] if klass is not Engine for name in ("infer", "infer_many")):
             raise TypeError(f"{cls.__name__} must define infer (one image) or infer_many (a batch); Engine gives the other")
+        if cls.kind is not None:
+            if cls.kind not in ENGINE_KINDS:
+                raise TypeError(f"{cls.__name__}.kind must be one of {ENGINE_KINDS} (the blocks of inference.json), got {cls.kind!r}")
+            ENGINE_CONFIGS.setdefault(cls.kind, cls.Config)
 
     def __init__(self, model, scheduler, config=None, **overrides):
-        self.config = configure(self.Config, config, overrides, model if self.reads_recorded else None, self.defaults)
+        self.config = self._settings(model, config, overrides)
         check_t_range(self.config.noise.t_range, scheduler)
         self.model, self.scheduler = model, scheduler
 
     @classmethod
-    def settings_for(cls, model, **given):
-        """The settings this engine uses for ``model``: each one given that is not None, else the model's recorded one
-        (its ``inference.json``), else the engine's defaults. A chapter passes its parameters here, None where the reader
-        left them to the model (``igm_lite.chapters.chapter_settings``)."""
-        return cls(model, make_scheduler(), **{k: v for k, v in given.items() if v is not None}).config
+    def settings_for(cls, model, config=None, **given):
+        """The settings this engine uses for ``model`` (point 1 of the protocol), without building it: each setting in
+        ``given`` that is not None over ``config``, or over the model's recorded settings and the defaults. A chapter
+        passes its parameters here, None where the reader left them to the model (``igm_lite.chapters.chapter_settings``)."""
+        return cls._settings(model, config, {k: v for k, v in given.items() if v is not None})
 
-    def infer(self, x0: torch.Tensor, *args, **kwargs):
+    @classmethod
+    def _settings(cls, model, config, overrides: dict):
+        out = configure(cls.Config, config, overrides, recorded_settings(model, cls.kind) if cls.kind else {},
+                        f"the recorded settings of the model ({cls.kind!r} block of its inference.json)")
+        default = cls.Config()
+        changed = [f for f in cls.unread if getattr(out, f) != getattr(default, f)]
+        if changed:
+            raise ValueError(f"{cls.__name__} never reads {', '.join(f'{f}={getattr(out, f)!r}' for f in changed)}: leave "
+                             f"{'it' if len(changed) == 1 else 'them'} at the default ({', '.join(f'{f}={getattr(default, f)!r}' for f in changed)})")
+        return out
+
+    def infer(self, x0: torch.Tensor, *inputs, k=None):
         """The answer for one image x0 (*shape)."""
         if self.image_dims and isinstance(x0, torch.Tensor) and x0.dim() != self.image_dims:
             raise ValueError(f"x0 must be one image ({self.image_dims} axes), got shape {tuple(x0.shape)}; infer_many takes a batch")
         check_sample(x0, self.model, "x0")
-        return self.infer_many(x0[None], *args, **kwargs)[0]
+        return self.infer_many(x0[None], *inputs, k=k)[0]
 
-    def infer_many(self, x0: torch.Tensor, *args, **kwargs) -> list:
-        """One answer per image of the batch x0 (B, *shape)."""
+    def infer_many(self, x0: torch.Tensor, *inputs, k=None) -> list:
+        """One answer per image of the batch x0 (B, *shape); ``k`` one count for every image, or one per image."""
         check_sample(x0, self.model, "x0", batched=True)
-        return [self.infer(x, *args, **kwargs) for x in x0]
+        return [self.infer(x, *inputs, k=kb) for x, kb in zip(x0, per_image(k, len(x0)))]
+
+
+def per_image(k, n: int) -> list:
+    """``k`` for each of n images: None (the engine's rule) or one count for all, repeated; or a list of n counts."""
+    if k is None or not isinstance(k, (list, tuple, torch.Tensor)):
+        return [k] * n
+    ks = [int(v) for v in k]
+    if len(ks) != n:
+        raise ValueError(f"k must be a count or one count per image ({n}), got {len(ks)} counts")
+    return ks
+
+
+def check_recorded(settings: dict, source: str) -> None:
+    """Recorded settings (``inference.json``'s ``settings``): one block per kind of engine in ``io.ENGINE_KINDS``, each
+    configuring its engine's dataclass (no unknown or misspelt setting, no impossible value; a method's block too).
+    ``ValueError`` naming ``source`` (the file) and what is wrong. Import ``igm_lite.infer`` first (every engine defined)."""
+    for kind, block in settings.items():
+        if kind not in ENGINE_CONFIGS or not isinstance(block, dict):
+            raise ValueError(f"{source}: settings must hold one object per kind of engine {list(ENGINE_KINDS)}, got {kind!r}: {block!r:.60}")
+        config = ENGINE_CONFIGS[kind]
+        try:
+            for method in [None, *(m for m in getattr(config, "METHODS", ()) if m in block)]:  # a method's block applied too
+                configure(config, None, {} if method is None else {"method": method}, block, f"{source} ({kind!r})")
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{source}: {e}" if source not in str(e) else str(e)) from None
 
 
 def check_noise_samples(samples, x0: torch.Tensor, scheduler, name: str = "samples") -> None:

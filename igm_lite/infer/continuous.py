@@ -33,7 +33,7 @@ from ..checks import check_float, check_int, check_sample, check_t_range, config
 from ..compose import combine, needs_uncond
 from ..data.clevr import ClevrWorld, position_concepts
 from ..schedule import NoiseConfig
-from .base import MAX_ROWS, Engine, InferenceResult
+from .base import MAX_ROWS, Engine, InferenceResult, per_image
 from .discrete import CachedScorer, greedy_search
 
 # Seed offsets: each random stream of the engine is seeded by (seed + offset), so that the grid's cache, the
@@ -97,6 +97,10 @@ class DescentConfig:
         for name, value in (("inits", check_int(self.inits, "inits")), ("steps", check_int(self.steps, "steps", lo=0)),
                             ("lr", check_float(self.lr, "lr", 0, lo_open=True)), ("k_range", k_range)):
             object.__setattr__(self, name, value)
+        default = DescentConfig.noise
+        if self.inits == 1 and (self.noise.n_samples, self.noise.spacing) != (default.n_samples, default.spacing):
+            raise ValueError("n_samples and spacing are the fixed samples that compare initialisations, and with inits=1 nothing is "
+                             f"compared: leave them at {default.n_samples} and {default.spacing!r}, or use inits >= 2")
 
 
 # The official algorithm (FACTS.md): one initialisation, 2,000 AdamW steps at lr 4e-3, t < 500, K from the ground truth.
@@ -293,13 +297,12 @@ class DescentEngine(Engine):
     """Gradient descent on positions from random initialisations (the paper's continuous inversion):
     ``infer(x0, k=None)`` one image, ``infer_many(x0, k=None)`` a batch (optimised together) -> ``DescentResult``.
     ``k``: the number of objects, for every image or one per image (``multistart``); None: every K of ``k_range``,
-    keeping the K of least error (``k_scan``). The model's recorded settings are the grid engine's, so this engine
-    starts from ``DescentConfig``'s defaults (``config=OFFICIAL``: the official algorithm)."""
+    keeping the K of least error (``k_scan``). Its recorded settings are ``inference.json``'s ``"descent"`` block (the
+    shipped models record none: ``DescentConfig``'s defaults; ``config=OFFICIAL``: the official algorithm)."""
 
-    Config = DescentConfig
-    reads_recorded, image_dims = False, 3
+    Config, kind, image_dims = DescentConfig, "descent", 3
 
-    def infer_many(self, x0: torch.Tensor, k=None) -> list[DescentResult]:
+    def infer_many(self, x0: torch.Tensor, *, k=None) -> list[DescentResult]:
         if k is None:
             return k_scan(self.model, x0, self.scheduler, config=self.config)
         return multistart(self.model, x0, k, self.scheduler, self.config)
@@ -344,6 +347,8 @@ class PositionConfig:
                             ("region", tuple(check_float(v, "region", 0, 1) for v in self.region)),
                             ("max_rows", check_int(self.max_rows, "max_rows"))):
             object.__setattr__(self, name, value)
+        if self.refine_steps == 0 and self.refine_lr != PositionConfig.refine_lr:
+            raise ValueError(f"refine_lr is the refinement's step size, and refine_steps=0 refines nothing: leave it at {PositionConfig.refine_lr}")
 
 
 @dataclass
@@ -388,7 +393,7 @@ class PositionEngine(Engine):
             ``PositionEngine(model, scheduler, grid=16, region=grid_region())``.
     """
 
-    Config, image_dims = PositionConfig, 3
+    Config, kind, image_dims = PositionConfig, "positions", 3
 
     def __init__(self, model, scheduler, config: PositionConfig | None = None, **overrides):
         super().__init__(model, scheduler, config, **overrides)
@@ -412,16 +417,12 @@ class PositionEngine(Engine):
         scorer = self.cache(x0)
         return torch.tensor([greedy_search(scorer, k=k)[1] for k in range(1, k_max + 1)])
 
-    def infer_many(self, x0: torch.Tensor, k=None) -> list[PositionResult]:
+    def infer_many(self, x0: torch.Tensor, *, k=None) -> list[PositionResult]:
         """Each image's grid search and pruning run on its own; the gradient refinement of all B answers is ONE batched
         descent (fewer, larger backbone calls: faster per image), each image with its own noise: an image gets the
         same answer alone or in any batch."""
         check_images(x0, self.model)
-        ks = None if k is None else [k] * len(x0) if not isinstance(k, (list, tuple, torch.Tensor)) else list(k)
-        if ks is not None:
-            if len(ks) != len(x0):
-                raise ValueError(f"k must be a count or one count per image ({len(x0)}), got {len(ks)} counts")
-            ks = [check_int(v, "k", 1, self.pool.shape[0]) for v in ks]
+        ks = None if k is None else [check_int(v, "k", 1, self.pool.shape[0]) for v in per_image(k, len(x0))]
         start, B, searches = time.perf_counter(), len(x0), []
         for b in range(B):
             scorer, k = self.cache(x0[b]), None if ks is None else int(ks[b])

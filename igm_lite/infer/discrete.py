@@ -32,7 +32,6 @@ from scipy import stats
 
 from ..checks import check_float, check_int, check_pool, check_sample, check_sets
 from ..compose import ComposedDenoiser, coefficients, needs_uncond
-from ..io import recorded_settings
 from ..schedule import NoiseConfig, NoiseSamples
 from .base import MAX_ROWS, Engine, InferenceResult, check_noise_samples, denoising_error
 
@@ -317,14 +316,18 @@ METHODS = ("cached", "eliminate", "race", "naive")
 
 @dataclass(frozen=True)
 class DiscreteConfig:
-    """The settings of ``DiscreteEngine`` (and of the engines built on it), with their defaults."""
+    """The settings of ``DiscreteEngine`` (and of the engines built on it), with their defaults. A setting that only
+    one method reads (``schedule``: "eliminate"; ``confidence``: "race") is refused with another method."""
 
     noise: NoiseConfig = NoiseConfig()  # the shared (t, eps) samples every candidate set is judged on (32, t over the whole schedule)
     method: str = "cached"  # "cached" (each candidate once per sample), "eliminate" (cached + staged elimination), "race" (cached + racing), "naive"
     schedule: tuple | None = None  # "eliminate": ((samples so far, sets kept), ...); None: (N/4, 5), (N, 1)
     confidence: float = 0.99  # "race": drop a set when its paired excess error over the leader is above 0 at this confidence; n_samples is the most it spends
     max_sets: int = 20000  # without explicit sets: enumerate up to this many, otherwise search (greedy, then swaps)
+    k_max: int | None = None  # without explicit sets and with k None: sets of 1 to k_max candidates (None: up to the whole pool)
+    swaps: bool = True  # the search: after growing a set, try single swaps while one lowers the error
     max_rows: int = MAX_ROWS  # the most backbone rows in one call
+    METHODS = METHODS  # the values of ``method`` (a recorded block may hold settings chosen for one of them)
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -332,9 +335,16 @@ class DiscreteConfig:
         if not isinstance(self.noise, NoiseConfig):
             raise TypeError(f"noise must be an igm_lite.NoiseConfig, got {type(self.noise).__name__}")
         schedule = tuple(check_schedule(self.schedule, self.noise.n_samples)) if self.schedule else None
+        if schedule is not None and self.method != "eliminate":
+            raise ValueError(f"schedule is read by method 'eliminate' only; method={self.method!r} would ignore schedule={list(schedule)}")
         if not 0.0 < check_float(self.confidence, "confidence") < 1.0:
             raise ValueError(f"confidence must lie in (0, 1), e.g. 0.99, got {self.confidence}")
+        if self.method != "race" and float(self.confidence) != DiscreteConfig.confidence:
+            raise ValueError(f"confidence is read by method 'race' only; method={self.method!r} would ignore confidence={self.confidence}")
+        if not isinstance(self.swaps, bool):
+            raise TypeError(f"swaps must be True or False, got {self.swaps!r}")
         for name, value in (("schedule", schedule), ("confidence", float(self.confidence)), ("max_sets", check_int(self.max_sets, "max_sets")),
+                            ("k_max", None if self.k_max is None else check_int(self.k_max, "k_max")),
                             ("max_rows", check_int(self.max_rows, "max_rows"))):
             object.__setattr__(self, name, value)
 
@@ -343,15 +353,6 @@ class DiscreteConfig:
         """The elimination schedule in use: ``schedule``, or by default every set on N/4 samples, the best 5 on all N."""
         n = self.noise.n_samples
         return list(self.schedule or [(max(1, n // 4), 5), (n, 1)])
-
-
-def schedule_fits(model, config, overrides: dict) -> dict:
-    """``overrides`` for a discrete engine of ``model``, less the model's recorded elimination schedule where they
-    change the number of samples: a recorded schedule belongs to the number of samples it was chosen with."""
-    recorded = recorded_settings(model)
-    if config is None and "schedule" in recorded and "schedule" not in overrides and overrides.get("n_samples", recorded.get("n_samples")) != recorded.get("n_samples"):
-        return {**overrides, "schedule": None}
-    return overrides
 
 
 @dataclass
@@ -376,41 +377,45 @@ class DiscreteResult(InferenceResult):
 
 
 class DiscreteEngine(Engine):
-    """Discrete inversion with shared noise: ``infer(x0, pool, sets=None, k=None, k_max=None)`` (one image),
-    ``infer_many`` (a batch, the same pool for every image) -> ``DiscreteResult``.
+    """Discrete inversion with shared noise: ``infer(x0, pool, sets=None, k=None)`` (one image), ``infer_many(x0, pool,
+    sets=None, k=None)`` (a batch, the same pool for every image) -> ``DiscreteResult``.
 
     Args:
         model: the composed denoiser.
         scheduler: the noise schedule.
-        config: a ``DiscreteConfig`` (None: the settings the model carries from its folder, ``inference.json``,
-            over the dataclass's defaults); keyword arguments override its fields, e.g.
+        config: a ``DiscreteConfig`` (None: the settings the model carries from its folder, ``inference.json``'s
+            ``"discrete"`` block, over the dataclass's defaults); keyword arguments override its fields, e.g.
             ``DiscreteEngine(model, scheduler, n_samples=16, method="naive")``.
     """
 
-    Config = DiscreteConfig
+    Config, kind = DiscreteConfig, "discrete"
 
     def __init__(self, model, scheduler, config: DiscreteConfig | None = None, **overrides):
-        super().__init__(model, scheduler, config, **schedule_fits(model, config, overrides))
+        super().__init__(model, scheduler, config, **overrides)
         self.method = self.config.method
 
     def noise_for(self, x0: torch.Tensor) -> NoiseSamples:
         return self.config.noise.draw(x0.shape)
 
-    def infer(self, x0: torch.Tensor, pool: torch.Tensor, sets=None, *, k: int | None = None, k_max: int | None = None,
-              swaps: bool = True) -> DiscreteResult:
+    def infer(self, x0: torch.Tensor, pool: torch.Tensor, sets=None, *, k: int | None = None) -> DiscreteResult:
         """Infer the concepts of x0 (*shape) from the candidate pool (M, D).
 
         ``sets`` given (a list of index lists or a padded (S, K) tensor): enumerate them and return the
-        best (sets of several sizes: the number of concepts is chosen by the least error too).
-        Otherwise the sets are all subsets of exactly ``k`` candidates, or of 1 to ``k_max`` (default M):
-        enumerated when there are at most ``max_sets`` of them, searched (greedy, then swaps) otherwise.
+        best (sets of several sizes: the number of concepts is chosen by the least error too); ``k`` must then be None.
+        Otherwise the sets are all subsets of exactly ``k`` candidates, or (k None) of 1 to ``k_max`` (default M):
+        enumerated when there are at most ``max_sets`` of them, searched (greedy, then ``swaps``) otherwise.
         """
         check_sample(x0, self.model, "x0")
         M = check_pool(pool, self.model).shape[0]
+        k_max = self.config.k_max
         if sets is not None:
+            if k is not None:
+                raise ValueError(f"k={k} and sets: give the candidate sets, or k to enumerate the subsets of k candidates, not both")
             sets = check_sets(sets, M)
         else:
-            sizes = [check_int(k, "k", 1, M)] if k is not None else list(range(1, (M if k_max is None else check_int(k_max, "k_max", 1, M)) + 1))
+            if k_max is not None and k_max > M:
+                raise ValueError(f"k_max must be in [1, {M}] (the pool's size), got {k_max}")
+            sizes = [check_int(k, "k", 1, M)] if k is not None else list(range(1, (M if k_max is None else k_max) + 1))
             if sum(math.comb(M, s) for s in sizes) <= self.config.max_sets:
                 sets = pad_sets([list(c) for s in sizes for c in itertools.combinations(range(M), s)])
         start, samples = time.perf_counter(), self.noise_for(x0)
@@ -440,7 +445,7 @@ class DiscreteEngine(Engine):
                 cand = pad_sets(sets)
                 errors = scorer.errors(cand)
             else:
-                ans, err, cand, errors = greedy_search(scorer, k=k, k_max=k_max, swaps=swaps)
+                ans, err, cand, errors = greedy_search(scorer, k=k, k_max=k_max, swaps=self.config.swaps)
                 return DiscreteResult(ans, err, cand, errors, evals, time.perf_counter() - start,
                                       samples_scored=torch.full((cand.shape[0],), len(samples)))
         i = int(errors.argmin())

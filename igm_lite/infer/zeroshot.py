@@ -14,71 +14,93 @@ every prompt at every sample): the same decisions at many more network evaluatio
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
 import torch
 
-from ..schedule import NoiseConfig
+from ..checks import check_int, check_pool
+from ..compose import check_mode
 from .base import Engine
 from .discrete import CachedScorer, DiscreteConfig, DiscreteEngine, DiscreteResult, subsets
 
-METHODS = ("igm", "dc", "dc-joint", "naive")
-# Zero-shot's shared noise: the discrete engine's settings, with timesteps from the middle of the schedule (the
-# smallest t barely tell prompts apart and the largest are mostly noise).
-ZERO_SHOT = DiscreteConfig(noise=NoiseConfig(t_range=(100, 700)))
+READERS = ("igm", "dc", "dc-joint")
+
+
+@dataclass(frozen=True)
+class ZeroShotConfig(DiscreteConfig):
+    """The settings of ``ZeroShot``: ``DiscreteConfig``'s shared noise and IGM's enumeration of the K-sets (``method``:
+    "cached", "eliminate" with its ``schedule``, "race" with its ``confidence``, or "naive"), and:"""
+
+    reader: str = "igm"  # "igm" (the K-set whose composition denoises best), "dc" (the K best prompts alone), "dc-joint" (the best joint prompt)
+    mode: str | None = None  # "igm": the composition form of the K-sets ("mean", "weighted"; None: the model's own)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.reader not in READERS:
+            raise ValueError(f"reader must be one of {READERS}, got {self.reader!r}")
+        if self.mode is not None:
+            check_mode(self.mode)
+        if self.reader != "igm":  # Diffusion Classifier scores single (or joint) prompts from the cache: nothing to compose or enumerate
+            for name, value, default in (("method", self.method, "cached"), ("mode", self.mode, None)):
+                if value != default:
+                    raise ValueError(f"{name} is read by reader 'igm' only (how it enumerates and composes K-sets); "
+                                     f"reader={self.reader!r} would ignore {name}={value!r}")
 
 
 class ZeroShot(Engine):
-    """Choose K of M prompts for an image by one of ``METHODS``: ``infer(x0, pool, k, method="igm")`` one image,
-    ``infer_many`` a batch -> ``DiscreteResult``; ``compare`` gives every method's answer from one cache.
+    """Choose K of M prompts for an image: ``infer(x0, pool, k)`` one image, ``infer_many(x0, pool, k)`` a batch ->
+    ``DiscreteResult`` (``k`` is given: zero-shot perception names how many prompts to choose). The reader and IGM's
+    enumeration are settings (``ZeroShotConfig``); ``compare`` gives IGM's answer in both composition forms and
+    Diffusion Classifier's from one cache.
 
     Args:
         model: a ``ComposedDenoiser`` whose concepts are prompts (a caption-conditioned digit model, or
             ``igm_lite.sd.StableDiffusionDenoiser``).
         scheduler: the noise schedule of that model.
-        config: the shared noise and batching, a ``DiscreteConfig`` (None: the model's recorded settings,
-            ``inference.json``, over ``ZERO_SHOT``); keyword arguments
-            override its fields (``n_samples``, ``t_range``, ``seed``, ``spacing``, ``max_rows``; ``method`` is how
-            IGM enumerates the K-sets: ``"cached"``, ``"eliminate"`` with its ``schedule``, ``"race"`` with its
-            ``confidence``, or ``"naive"``; ``max_sets`` is refused: every K-set is enumerated).
-        joint_prompts: ``sets (S, K) -> (S, D)``, the joint prompt of each K-set (for ``dc-joint``).
+        config: a ``ZeroShotConfig`` (None: the model's recorded settings, ``inference.json``'s ``"discrete"`` block,
+            over the dataclass's defaults); keyword arguments override its fields (``n_samples``, ``t_range``, ``seed``,
+            ``spacing``, ``max_rows``, ``method``, ``schedule``, ``confidence``, ``reader``, ``mode``; every K-set is
+            enumerated, so ``max_sets``, ``k_max`` and ``swaps`` are not read and are refused).
+        joint_prompts: ``sets (S, K) -> (S, D)``, the joint prompt of each K-set (reader ``dc-joint``).
     """
 
-    Config, defaults = DiscreteConfig, ZERO_SHOT
+    Config, kind, unread = ZeroShotConfig, "discrete", ("max_sets", "k_max", "swaps")
 
-    def __init__(self, model, scheduler, config: DiscreteConfig | None = None, *, joint_prompts=None, **overrides):
+    def __init__(self, model, scheduler, config: ZeroShotConfig | None = None, *, joint_prompts=None, **overrides):
         super().__init__(model, scheduler, config, **overrides)
-        if self.config.max_sets != DiscreteConfig.max_sets:  # every K-set is enumerated: a limit would be ignored
-            raise ValueError(f"ZeroShot enumerates every K-set of the pool and never reads max_sets; got max_sets={self.config.max_sets}")
+        if self.config.reader == "dc-joint" and joint_prompts is None:
+            raise ValueError("reader 'dc-joint' needs joint_prompts: a function from K-sets (S, K) to prompts (S, D)")
+        if self.config.reader != "dc-joint" and joint_prompts is not None:
+            raise ValueError(f"joint_prompts are read by reader 'dc-joint' only, not {self.config.reader!r}")
         self.joint_prompts = joint_prompts
-        self.igm = DiscreteEngine(model, scheduler, self.config)  # IGM's enumeration, by the configuration's method
-        self.cached = DiscreteEngine(model, scheduler, self.config, method="cached")
-        self.naive = DiscreteEngine(model, scheduler, self.config, method="naive")
+        enumeration = DiscreteConfig(**{f.name: getattr(self.config, f.name) for f in dataclasses.fields(DiscreteConfig)})
+        self.igm = DiscreteEngine(model, scheduler, enumeration)  # IGM's enumeration, by the configuration's method
+        self.cached = DiscreteEngine(model, scheduler, dataclasses.replace(enumeration, method="cached", schedule=None,
+                                                                          confidence=DiscreteConfig.confidence))
 
-    def infer(self, x0: torch.Tensor, pool: torch.Tensor, k: int, method: str = "igm", mode: str | None = None) -> DiscreteResult:
-        """The K prompts (indices into ``pool`` (M, D), sorted) that ``method`` chooses for x0.
-        ``mode`` composes IGM's sets by another form than the model's own (``ComposedDenoiser.composed_as``)."""
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-        M = pool.shape[0]
-        if not 1 <= k <= M:
-            raise ValueError(f"k must lie in [1, M = {M}], got {k}")
-        with self.model.composed_as(mode or self.model.mode):
-            if method in ("igm", "naive"):
-                engine = self.igm if method == "igm" else self.naive
-                return engine.infer(x0, pool, sets=subsets(M, k))
-            if method == "dc":
-                res = self.cached.infer(x0, pool, sets=subsets(M, 1))
-                top = res.errors.argsort()[:k].sort().values
-                return DiscreteResult(top, float(res.errors[top].mean()), res.candidates, res.errors, res.network_evals, res.seconds)
-            if self.joint_prompts is None:
-                raise ValueError("method='dc-joint' needs joint_prompts: a function from K-sets (S, K) to prompts (S, D)")
-            start = time.perf_counter()
-            sets = subsets(M, k)
-            res = self.cached.infer(x0, self.joint_prompts(sets).to(pool), sets=subsets(len(sets), 1))
-            best = sets[int(res.errors.argmin())]
-            return DiscreteResult(best, res.error, sets, res.errors, res.network_evals, time.perf_counter() - start)
+    def infer(self, x0: torch.Tensor, pool: torch.Tensor, *, k: int | None = None) -> DiscreteResult:
+        """The K prompts (indices into ``pool`` (M, D), sorted) that the configured reader chooses for x0."""
+        M = check_pool(pool, self.model).shape[0]
+        if k is None:
+            raise ValueError("ZeroShot chooses K prompts: give k (a count in [1, M])")
+        k = check_int(k, "k", 1, M)
+        reader = self.config.reader
+        if reader == "igm":
+            with self.model.composed_as(self.config.mode or self.model.mode):
+                return self.igm.infer(x0, pool, sets=subsets(M, k))
+        if reader == "dc":
+            res = self.cached.infer(x0, pool, sets=subsets(M, 1))
+            top = res.errors.argsort()[:k].sort().values
+            return DiscreteResult(top, float(res.errors[top].mean()), res.candidates, res.errors, res.network_evals, res.seconds,
+                                  samples_scored=res.samples_scored)
+        start = time.perf_counter()
+        sets = subsets(M, k)
+        res = self.cached.infer(x0, self.joint_prompts(sets).to(pool), sets=subsets(len(sets), 1))
+        best = sets[int(res.errors.argmin())]
+        return DiscreteResult(best, res.error, sets, res.errors, res.network_evals, time.perf_counter() - start,
+                              samples_scored=res.samples_scored)
 
     def compare(self, x0: torch.Tensor, pool: torch.Tensor, k: int) -> "Comparison":
         """IGM in both composition forms and Diffusion Classifier top-K from ONE cache: each prompt and the
