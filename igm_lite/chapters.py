@@ -441,9 +441,12 @@ def load_profile(profile: str) -> dict:
     if not path.is_file():
         known = sorted(p.stem for p in PROFILES.glob("*.yml"))
         raise FileNotFoundError(f"no profile {profile!r}: expected {path}; known profiles: {known}")
-    data = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} must map chapter names to parameter overrides")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ValueError(f"{path} is not valid YAML ({e})") from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) or v is None for v in data.values()):
+        raise ValueError(f"{path} must map chapter page names (e.g. 03_celeba_attributes) to {{parameter: value}} overrides")
     return data
 
 
@@ -482,6 +485,41 @@ def parameter_defaults(nb_path: Path) -> dict:
         raise ValueError(f"{nb_path} has no cell tagged 'parameters'")
     tree = ast.parse(cell.source)
     return {node.target.id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.AnnAssign) and node.value is not None}
+
+
+def parameter_types(nb_path: Path) -> dict:
+    """The declared type of each parameter of a chapter's ``parameters`` cell, {name: annotation text} (``int``,
+    ``float``, ``str``, ``bool``, ``list``, ``Optional[...]``)."""
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(nb_path, as_version=4)
+    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
+    if cell is None:
+        raise ValueError(f"{nb_path} has no cell tagged 'parameters'")
+    return {node.target.id: ast.unparse(node.annotation) for node in ast.parse(cell.source).body if isinstance(node, ast.AnnAssign)}
+
+
+_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "list": (list, tuple)}
+
+
+def check_parameters(nb_path: Path, values: dict, source: str) -> None:
+    """Parameters for a chapter page, against its ``parameters`` cell: each name one of its parameters, each value of
+    the declared type (an int where a float is declared; None where ``Optional``). ``ValueError`` naming ``source``
+    (a profile file, ``--set``), the page, the parameter, the value given and what was expected."""
+    declared = parameter_types(nb_path)
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        raise ValueError(f"{source}: {nb_path.stem} has no parameter {unknown}; its parameters: {sorted(declared)}")
+    for name, value in values.items():
+        text = declared[name]
+        optional = text.startswith("Optional[")
+        kinds = _TYPES.get(text[len("Optional["):-1] if optional else text)
+        if kinds is None or (value is None and optional):
+            continue
+        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+            raise ValueError(f"{source}: {nb_path.stem}'s parameter {name} is declared {text}, got {value!r} ({type(value).__name__})")
 
 
 def write_cpu_profile(root: Path | None = None) -> Path:
@@ -527,10 +565,12 @@ def run(profile: str, chapter: str = "all", out: str | os.PathLike | None = None
     todo = [nb for nb in chapters(root) if chapter == "all" or nb.stem.startswith(chapter) or nb.stem == chapter]
     if not todo:
         raise ValueError(f"no chapter matches {chapter!r}; chapters: {[nb.stem for nb in chapters(root)]}")
-    for nb in todo:
-        unknown = set(params.get(nb.stem) or {}) - set(parameter_defaults(nb))
-        if unknown:
-            raise ValueError(f"{nb.stem} has no parameter {sorted(unknown)}; its parameters: {sorted(parameter_defaults(nb))}")
+    stems = {nb.stem for nb in chapters(root)}
+    strays = sorted(set(params) - stems)
+    if strays:
+        raise ValueError(f"profile {profile!r} names no chapter page {strays}; the pages: {sorted(stems)}")
+    for nb in todo:  # every value checked against the page's parameters cell before any page runs
+        check_parameters(nb, params.get(nb.stem) or {}, f"profile {profile!r} (and the values given)")
     out = Path(out or root / "out" / profile)
     out.mkdir(parents=True, exist_ok=True)
     done = []

@@ -207,6 +207,14 @@ def test_a_damaged_model_folder_is_refused_naming_the_file(tmp_path):
     cfg.write_text(json.dumps({"class": "Pipeline"}))
     with pytest.raises(ValueError, match="names class 'Pipeline'"):
         load_model(tmp_path / "m")
+    saved_toy(tmp_path / "m")  # whole again; now its recorded settings: a misspelt setting, an impossible value, a flat file
+    for settings, message in (({"discrete": {"n_sample": 8}}, r"unknown setting\(s\) \['n_sample'\]"),
+                              ({"discrete": {"method": "fast"}}, "method must be one of"),
+                              ({"n_samples": 8}, "one object per kind of engine")):
+        (tmp_path / "m" / "inference.json").write_text(json.dumps({"settings": settings}))
+        with pytest.raises(ValueError, match=message) as err:
+            load_model(tmp_path / "m")
+        assert str(tmp_path / "m" / "inference.json") in str(err.value)
 
 
 def toy_batch(n, g):

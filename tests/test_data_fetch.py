@@ -52,6 +52,41 @@ def test_check_celeba_accepts_both_table_forms_and_names_the_kaggle_nesting(tmp_
         fetch.check_celeba(nested)
 
 
+def test_a_partly_unzipped_or_cut_short_celeba_fails_its_check_and_the_fetch_completes_it(tmp_path, monkeypatch):
+    """The check reads the folder against its own tables: an image they name that is not there (an unzip cut short),
+    or a table that does not read whole (a download cut short), fails it; fetch_celeba then unzips the images again
+    and downloads the damaged table again instead of keeping them."""
+    import types
+
+    src = tmp_path / "src"
+    write_celeba(src)
+    root = tmp_path / "celeba"
+    shutil.copytree(src, root)
+    first = sorted((root / "img_align_celeba").iterdir())[0]
+    first.unlink()
+    with pytest.raises(FileNotFoundError, match=rf"1 of the 7 images the tables name, e.g. .*{first.name} \(a partly unzipped folder\)"):
+        fetch.check_celeba(root)
+    table = root / "list_attr_celeba.txt"
+    table.write_text("\n".join(table.read_text().splitlines()[:-2]) + "\n")
+    with pytest.raises(FileNotFoundError, match="list_attr_celeba.txt is damaged or cut short"):
+        fetch.check_celeba(root)
+    with zipfile.ZipFile(tmp_path / "img.zip", "w") as z:  # what the Drive serves
+        for path in (src / "img_align_celeba").iterdir():
+            z.write(path, f"img_align_celeba/{path.name}")
+    fetched = []
+
+    def download(id, output, quiet):  # noqa: A002  (gdown's names)
+        name = {v: k for k, v in fetch.CELEBA_DRIVE.items()}[id]
+        fetched.append(name)
+        shutil.copy(tmp_path / "img.zip" if name.endswith(".zip") else src / name, output)
+        return output
+
+    monkeypatch.setitem(sys.modules, "gdown", types.SimpleNamespace(download=download))
+    assert fetch.fetch_celeba(root)["images"] == 7
+    assert sorted(fetched) == ["img_align_celeba.zip", "list_attr_celeba.txt"]  # the partition table was whole: kept
+    assert first.is_file() and not (root / "img_align_celeba.zip").exists()
+
+
 def test_fetch_celeba_falls_back_to_kaggle_and_says_what_to_do_when_it_cannot(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "gdown", None)  # not installed
     monkeypatch.delenv("KAGGLE_USERNAME", raising=False)

@@ -51,6 +51,7 @@ def test_profiles_name_real_parameters(profile):
         src = next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
         names = {line.split("=")[0].split(":")[0].strip() for line in src.splitlines() if "=" in line}
         assert set(overrides or {}) <= names, f"{profile}.yml sets unknown parameters of {stem}"
+        chapters.check_parameters(ROOT / "notebooks" / f"{stem}.ipynb", overrides or {}, f"{profile}.yml")  # and of their types
 
 
 def test_papermill_prepares_every_chapter_with_the_smoke_profile(tmp_path):
@@ -99,6 +100,26 @@ def test_unknown_profile_and_chapter_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match=r"03_celeba_attributes has no parameter \['data_rot'\]"):
         chapters.run("smoke", "03", root=ROOT, out=tmp_path, prepare_only=True, parameters={"03_celeba_attributes": {"data_rot": "/x"}})
     assert not list(tmp_path.glob("*.ipynb")), "nothing is written for a misspelt parameter"
+    # a value of the wrong type, from --set, papermill's parameters or a profile, is refused before any page runs
+    for values, message in (({"n_test": "60"}, r"parameter n_test is declared int, got '60' \(str\)"),
+                            ({"n_samples": 2.5}, r"parameter n_samples is declared Optional\[int\], got 2.5"),
+                            ({"retrain": 1}, r"parameter retrain is declared bool, got 1"),
+                            ({"t_range": "0 500"}, r"parameter t_range is declared Optional\[list\]")):
+        with pytest.raises(ValueError, match=message):
+            chapters.run("smoke", "03", root=ROOT, out=tmp_path, prepare_only=True, parameters={"03_celeba_attributes": values})
+    assert not list(tmp_path.glob("*.ipynb"))
+    chapters.check_parameters(ROOT / "notebooks" / "03_celeba_attributes.ipynb", {"n_samples": None, "confidence": 1, "t_range": [0, 500]}, "ok")
+
+
+def test_a_damaged_profile_file_is_refused_naming_it(tmp_path, monkeypatch):
+    """A profile that is not YAML, that maps a page to something other than its parameters, or that names no page."""
+    monkeypatch.setattr(chapters, "PROFILES", tmp_path)
+    for text, message in (("03_celeba_attributes: [1, 2", "is not valid YAML"), ("03_celeba_attributes: 5\n", "must map chapter page names"),
+                          ("03_celeba_atributes:\n  n_test: 5\n", r"names no chapter page \['03_celeba_atributes'\]")):
+        (tmp_path / "mine.yml").write_text(text)
+        with pytest.raises(ValueError, match=message):
+            chapters.run("mine", "03", root=ROOT, out=tmp_path / "out", prepare_only=True)
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.ipynb"))
 
 
 def test_set_puts_a_value_over_the_profiles_for_the_selected_chapters(tmp_path):

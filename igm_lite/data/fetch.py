@@ -54,7 +54,9 @@ def check_clevr(root, splits=("train", "val")) -> dict:
 
 def check_celeba(root) -> dict:
     """{"images", "attributes", "partition"} of a CelebA folder (img_align_celeba/ and the two tables, .txt or .csv);
-    FileNotFoundError listing every missing part, and saying so when the images sit one folder deeper (the Kaggle copy)."""
+    FileNotFoundError listing every missing part, and saying so when the images sit one folder deeper (the Kaggle copy).
+    The folder is checked against its own tables: every image either table names is there (a partly unzipped folder
+    does not pass), and a table that cannot be read whole (a partly downloaded one) is named."""
     root, missing, found = Path(root), [], {}
     images = root / "img_align_celeba"
     if (images / "img_align_celeba").is_dir():
@@ -69,6 +71,19 @@ def check_celeba(root) -> dict:
             found["attributes" if stem == "list_attr_celeba" else "partition"] = forms[0].name
         else:
             missing.append(f"{root / stem}.txt (or .csv)")
+    if not missing:
+        from .celeba import _read_table
+
+        named = set()
+        for stem in ("list_attr_celeba", "list_eval_partition"):
+            try:
+                named |= set(_read_table(root, stem)[1])
+            except (ValueError, IndexError) as e:  # (_table_whole's test, with the reason kept for the message)
+                missing.append(f"a whole {stem} table ({found['attributes' if stem == 'list_attr_celeba' else 'partition']} is damaged "
+                               f"or cut short: {e})")
+        absent = sorted(named - set(os.listdir(images)))
+        if absent:
+            missing.append(f"{len(absent)} of the {len(named)} images the tables name, e.g. {images / absent[0]} (a partly unzipped folder)")
     if missing:
         raise FileNotFoundError(f"{root} is not a complete CelebA folder; missing: " + "; ".join(missing)
                                 + f". fetch_celeba({str(root)!r}) downloads it (Google Drive, else Kaggle).")
@@ -115,6 +130,30 @@ def fetch_clevr(root, url: str = CLEVR_URL, keep_zip: bool = False) -> dict:
     return check_clevr(root)
 
 
+def _table_whole(root: Path, stem: str) -> bool:
+    """Whether root/stem's table reads whole (a download cut short does not)."""
+    from .celeba import _read_table
+
+    try:
+        _read_table(root, stem)
+        return True
+    except (ValueError, IndexError):
+        return False
+
+
+def _images_complete(root: Path) -> bool:
+    """Whether ``root``'s img_align_celeba/ holds every image its tables name (or, without readable tables, all
+    ``CELEBA_IMAGES``): a partly unzipped folder is unzipped again, not kept."""
+    try:
+        check_celeba(root)
+        return True
+    except FileNotFoundError as e:
+        images = root / "img_align_celeba"
+        if "images the tables name" in str(e) or not images.is_dir():
+            return False
+        return sum(1 for n in os.listdir(images) if n.endswith(".jpg")) >= CELEBA_IMAGES
+
+
 def _kaggle_token() -> bool:
     return bool(os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY")) or (Path.home() / ".kaggle" / "kaggle.json").is_file()
 
@@ -134,7 +173,9 @@ def fetch_celeba(root) -> dict:
         import gdown
 
         for name, file_id in CELEBA_DRIVE.items():
-            if not (root / name).is_file() and not (name.endswith(".zip") and (root / "img_align_celeba").is_dir()):
+            if name.endswith(".txt") and (root / name).is_file() and not _table_whole(root, name[:-4]):
+                (root / name).unlink()  # a table cut short is downloaded again, not kept
+            if not (root / name).is_file() and not (name.endswith(".zip") and _images_complete(root)):
                 if gdown.download(id=file_id, output=str(root / name), quiet=False) is None:
                     raise OSError(f"Google Drive refused {name} (often its daily quota)")
         if (root / "img_align_celeba.zip").is_file():
