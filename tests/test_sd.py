@@ -53,10 +53,11 @@ def test_cached_and_naive_decisions_identical(tiny_sd, mode):
     official loop (6 sets x 2 prompts per sample) give the same errors and decisions."""
     sd = StableDiffusionIGM.from_pretrained(tiny_sd, device="cpu")
     pool = sd.embed([f"a photo of a {a}" for a in ANIMALS])
-    zs = ZeroShot(sd.denoiser, sd.scheduler, n_samples=3, seed=1)
+    cached, naive = (ZeroShot(sd.denoiser, sd.scheduler, n_samples=3, seed=1, mode=mode, method=m) for m in ("cached", "naive"))
+    assert cached.config.noise.t_range == (100, 700)  # the middle of the schedule, recorded by the denoiser
     for img in torch.rand(3, 3, 3, 32, 32) * 2 - 1:
         x0 = sd.encode(img)[0]
-        ig, nv = zs.infer(x0, pool, 2, "igm", mode=mode), zs.infer(x0, pool, 2, "naive", mode=mode)
+        ig, nv = cached.infer(x0, pool, k=2), naive.infer(x0, pool, k=2)
         assert ig.answer.tolist() == nv.answer.tolist()
         assert torch.allclose(ig.errors, nv.errors, rtol=1e-4, atol=1e-6)
         assert ig.network_evals == 3 * (4 + (mode == "weighted")) and nv.network_evals == 3 * 6 * (2 + (mode == "weighted"))
@@ -97,3 +98,12 @@ def test_bench_runs_on_a_labelled_folder(tiny_sd, tmp_path, capsys):
     assert out["naive"]["same_decisions_as_igm"] == 1.0 and out["igm"]["n"] == 2 and out["igm"]["m"] == 3
     assert out["igm"]["unet_evals_per_image"] == 2 * 3 and out["naive"]["unet_evals_per_image"] == 2 * 3 * 2
     assert out["dc"]["unet_evals_per_image"] == 2 * 3 and out["dc-joint"]["unet_evals_per_image"] == 2 * 3
+
+
+def test_the_stable_diffusion_denoiser_is_built_by_the_composed_denoisers_constructor(tiny_sd, tmp_path):
+    """It calls its parent with the pretrained UNet as a built backbone: the same checks and config; writing it to a
+    model folder is refused (its weights are the pipeline's)."""
+    sd = StableDiffusionIGM.from_pretrained(tiny_sd, device="cpu")
+    assert sd.denoiser.config["backbone"] == {"kind": "stable-diffusion"} and sd.denoiser.built_from_parts
+    with pytest.raises(NotImplementedError, match="save the pretrained network itself"):
+        sd.denoiser.save_pretrained(tmp_path / "m")

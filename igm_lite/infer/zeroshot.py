@@ -76,7 +76,8 @@ class ZeroShot(Engine):
             raise ValueError(f"joint_prompts are read by reader 'dc-joint' only, not {self.config.reader!r}")
         self.joint_prompts = joint_prompts
         enumeration = DiscreteConfig(**{f.name: getattr(self.config, f.name) for f in dataclasses.fields(DiscreteConfig)})
-        self.igm = DiscreteEngine(model, scheduler, enumeration)  # IGM's enumeration, by the configuration's method
+        composed = model.composed_as(self.config.mode) if self.config.mode else model  # IGM's K-sets in the configured form
+        self.igm = DiscreteEngine(composed, scheduler, enumeration)  # IGM's enumeration, by the configuration's method
         self.cached = DiscreteEngine(model, scheduler, dataclasses.replace(enumeration, method="cached", schedule=None,
                                                                           confidence=DiscreteConfig.confidence))
 
@@ -88,8 +89,7 @@ class ZeroShot(Engine):
         k = check_int(k, "k", 1, M)
         reader = self.config.reader
         if reader == "igm":
-            with self.model.composed_as(self.config.mode or self.model.mode):
-                return self.igm.infer(x0, pool, sets=subsets(M, k))
+            return self.igm.infer(x0, pool, sets=subsets(M, k))
         if reader == "dc":
             res = self.cached.infer(x0, pool, sets=subsets(M, 1))
             top = res.errors.argsort()[:k].sort().values
@@ -109,8 +109,8 @@ class ZeroShot(Engine):
         if not 1 <= k <= M:
             raise ValueError(f"k must lie in [1, M = {M}], got {k}")
         start = time.perf_counter()
-        with self.model.composed_as("weighted", 1.0):  # the cache then holds eps_u as well
-            scorer = CachedScorer(self.model, x0, pool, self.cached.noise_for(x0), self.cached.scheduler, self.cached.config.max_rows)
+        both = self.model.composed_as("weighted", 1.0)  # a cache built in this form holds eps_u as well
+        scorer = CachedScorer(both, x0, pool, self.cached.noise_for(x0), self.cached.scheduler, self.cached.config.max_rows)
         ksets = subsets(M, k)
         prompt_errors = scorer.errors(subsets(M, 1), mode="mean")  # one prompt alone: every form agrees
         set_errors = {form: scorer.errors(ksets, mode=form, weight=1.0) for form in ("mean", "weighted")}
