@@ -567,7 +567,7 @@ def run(profile: str, chapter: str = "all", out: str | os.PathLike | None = None
         raise ValueError(f"no chapter matches {chapter!r}; chapters: {[nb.stem for nb in chapters(root)]}")
     stems = {nb.stem for nb in chapters(root)}
     strays = sorted(set(params) - stems)
-    if strays:
+    if strays and set(params) & stems:  # a profile of this book naming a page it lacks (a misspelt page)
         raise ValueError(f"profile {profile!r} names no chapter page {strays}; the pages: {sorted(stems)}")
     for nb in todo:  # every value checked against the page's parameters cell before any page runs
         check_parameters(nb, params.get(nb.stem) or {}, f"profile {profile!r} (and the values given)")

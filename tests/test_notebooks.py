@@ -115,7 +115,7 @@ def test_a_damaged_profile_file_is_refused_naming_it(tmp_path, monkeypatch):
     """A profile that is not YAML, that maps a page to something other than its parameters, or that names no page."""
     monkeypatch.setattr(chapters, "PROFILES", tmp_path)
     for text, message in (("03_celeba_attributes: [1, 2", "is not valid YAML"), ("03_celeba_attributes: 5\n", "must map chapter page names"),
-                          ("03_celeba_atributes:\n  n_test: 5\n", r"names no chapter page \['03_celeba_atributes'\]")):
+                          ("03_celeba_atributes:\n  n_test: 5\n01_ebm_composition:\n", r"names no chapter page \['03_celeba_atributes'\]")):
         (tmp_path / "mine.yml").write_text(text)
         with pytest.raises(ValueError, match=message):
             chapters.run("mine", "03", root=ROOT, out=tmp_path / "out", prepare_only=True)
