@@ -31,6 +31,16 @@ def _named_slip(hits: dict) -> str | None:
     return named[0] if best and len(named) == 1 else None
 
 
+def _verdict(wrong: list, hits: dict, fallback: str, count: str, correct: str) -> bool:
+    """A checker's last step: with anything ``wrong``, an AssertionError naming the first, how many (``count``, e.g.
+    "of 6 products wrong") and the hint of the slip the answers matched (else ``fallback``); otherwise the line
+    "Correct: ``correct``", and True."""
+    if wrong:
+        raise AssertionError(f"{wrong[0]} ({len(wrong)} {count}); hint: {_named_slip(hits) or fallback}")
+    print(f"Correct: {correct}")
+    return True
+
+
 
 def check_weighted_composition(fn, trials: int = 5, seed: int = 0) -> bool:
     """Chapter 1: ``fn(eps_u (B, d), eps_k (B, K, d), mask (B, K), w) -> (B, d)`` must compute
@@ -103,11 +113,8 @@ def check_product_of_experts(fn, seed: int = 0) -> bool:
             wrong.append(f"covariance wrong for {k} experts")
         elif not torch.allclose(got[0], mean, atol=1e-4):
             wrong.append(f"mean wrong for {k} experts")
-    if wrong:
-        hint = _named_slip(hits) or "write the product of two Gaussian densities and collect the terms in x"
-        raise AssertionError(f"{wrong[0]} ({len(wrong)} of 6 products wrong); hint: {hint}")
-    print("Correct: your product matches StripeWorld.product for 1, 2 and 3 experts.")
-    return True
+    return _verdict(wrong, hits, "write the product of two Gaussian densities and collect the terms in x", "of 6 products wrong",
+                    "your product matches StripeWorld.product for 1, 2 and 3 experts.")
 
 
 def _slip_hint(slips: dict, tol: float = 1e-5) -> str | None:
@@ -260,12 +267,10 @@ def check_perception(fn, trials: int = 20, seed: int = 0) -> bool:
             hits[hint] += got is not None and int(got) == answer
         if got is None or int(got) != want:
             wrong.append(f"scene {i}: {P} predictions, {T} objects: expected another count than {got}")
-    if wrong:
-        hint = _named_slip(hits) or ("with no prediction nothing is perceived" if "0 predictions" in wrong[0]
-                                                          else "pair each object with at most one prediction, then apply the criterion")
-        raise AssertionError(f"{wrong[0]} ({len(wrong)} scenes wrong); hint: {hint}")
-    print("Correct: your count matches igm_lite.metrics.position_metrics' perception criterion.")
-    return True
+    none = bool(wrong) and "0 predictions" in wrong[0]
+    return _verdict(wrong, hits, "with no prediction nothing is perceived" if none else
+                    "pair each object with at most one prediction, then apply the criterion", "scenes wrong",
+                    "your count matches igm_lite.metrics.position_metrics' perception criterion.")
 
 
 def check_choose_k(fn, trials: int = 10, seed: int = 0) -> bool:
@@ -303,11 +308,8 @@ def check_choose_k(fn, trials: int = 10, seed: int = 0) -> bool:
             wrong.append(f"table {i}: wrong k {int(got[0])}")
         elif not close(got[1], want_se):
             wrong.append(f"table {i}: wrong standard error {float(got[1]):.3g}")
-    if wrong:
-        hint = _named_slip(hits) or "the least MEAN error over the samples, and the samples are shared by every K"
-        raise AssertionError(f"{wrong[0]} ({len(wrong)} of {trials} tables wrong); hint: {hint}")
-    print("Correct: your K is the least-error one, and your standard error uses the shared noise.")
-    return True
+    return _verdict(wrong, hits, "the least MEAN error over the samples, and the samples are shared by every K", f"of {trials} tables wrong",
+                    "your K is the least-error one, and your standard error uses the shared noise.")
 
 
 class _TableScorer:
@@ -466,11 +468,8 @@ def check_dc_from_cache(fn, trials: int = 6, seed: int = 0) -> bool:
             hits[hint] += got_t is not None and torch.equal(got_t, slip(alone, dot, k))
         if got_t is None or not torch.equal(got_t, want):
             wrong.append(f"trial {i} (k = {k}): wrong prompts {None if got_t is None else got_t.tolist()}")
-    if wrong:
-        hint = _named_slip(hits) or "expand one prompt's squared error ||eps - e_m||^2 in inner products"
-        raise AssertionError(f"{wrong[0]} ({len(wrong)} of {trials} wrong); hint: {hint}")
-    print("Correct: your top-K matches Diffusion Classifier's answer from the same cache.")
-    return True
+    return _verdict(wrong, hits, "expand one prompt's squared error ||eps - e_m||^2 in inner products", f"of {trials} wrong",
+                    "your top-K matches Diffusion Classifier's answer from the same cache.")
 
 
 def check_elbo_weights(fn, trials: int = 4, seed: int = 0) -> bool:
@@ -505,8 +504,5 @@ def check_elbo_weights(fn, trials: int = 4, seed: int = 0) -> bool:
             hits[hint] += got.shape == expect.shape and bool(torch.allclose(got, expect, rtol=1e-6))
         if got.shape != want.shape or not torch.allclose(got, want, rtol=1e-6):
             wrong.append(f"trial {i}: {tuple(got.shape)} weights, first {float(got[0]) if got.numel() else float('nan'):.5g} at t = 0")
-    if wrong:
-        hint = _named_slip(hits) or "write the bound's term at t as a Gaussian log-density and read off the factor of ||eps - eps_theta||^2"
-        raise AssertionError(f"{wrong[0]} ({len(wrong)} of {trials} schedules wrong); hint: {hint}")
-    print("Correct: your weights match the variational bound's on every schedule.")
-    return True
+    return _verdict(wrong, hits, "write the bound's term at t as a Gaussian log-density and read off the factor of ||eps - eps_theta||^2", f"of {trials} schedules wrong",
+                    "your weights match the variational bound's on every schedule.")
