@@ -457,9 +457,12 @@ def profile_parameters(profile: str, chapter: str, current: dict | None = None, 
     """The parameters profile ``profile`` sets for ``chapter`` (a file stem); ``""`` (the chapter's own defaults): none.
     A chapter applies them right after its parameters cell, so that one value switches it (e.g. to ``"gpu"``).
 
-    ``current`` (the chapter's ``globals()``): a parameter the reader changed from the chapter's default (the CPU
+    ``current`` (the chapter's ``globals()``): its parameters are checked against their declared types first
+    (``check_current``); a parameter the reader changed from the chapter's default (the CPU
     profile, ``cpu.yml``) is kept, not replaced, and said so. A profile's relative ``model_dir`` goes to Google Drive
     when Drive is mounted (``drive``), so that models trained for hours survive a disconnect."""
+    if current is not None:
+        check_current(current, chapter)
     if not profile:
         return {}
     params = dict(load_profile(profile).get(chapter) or {})
@@ -512,14 +515,28 @@ def check_parameters(nb_path: Path, values: dict, source: str) -> None:
     unknown = sorted(set(values) - set(declared))
     if unknown:
         raise ValueError(f"{source}: {nb_path.stem} has no parameter {unknown}; its parameters: {sorted(declared)}")
+    _check_types(values, declared, f"{source}: {nb_path.stem}'s")
+
+
+def _check_types(values: dict, declared: dict, whose: str) -> None:
+    """Each value of ``values`` of its declared type (``declared``: {name: annotation text}); ``ValueError`` otherwise."""
     for name, value in values.items():
-        text = declared[name]
+        text = declared.get(name, "")
         optional = text.startswith("Optional[")
         kinds = _TYPES.get(text[len("Optional["):-1] if optional else text)
         if kinds is None or (value is None and optional):
             continue
         if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
-            raise ValueError(f"{source}: {nb_path.stem}'s parameter {name} is declared {text}, got {value!r} ({type(value).__name__})")
+            raise ValueError(f"{whose} parameter {name} is declared {text}, got {value!r} ({type(value).__name__})")
+
+
+def check_current(current: dict, chapter: str) -> None:
+    """A running chapter's parameters (its ``globals()``: the values of its parameters cell, and any that papermill
+    injected after it) against the types the cell declares (its annotations): a value of another type is refused
+    before the chapter does any work, naming the parameter."""
+    declared = {name: ann.__name__ if isinstance(ann, type) else str(ann).replace("typing.", "")
+                for name, ann in (current.get("__annotations__") or {}).items()}
+    _check_types({name: current[name] for name in declared if name in current}, declared, f"{chapter}:")
 
 
 def write_cpu_profile(root: Path | None = None) -> Path:

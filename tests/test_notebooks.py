@@ -111,6 +111,22 @@ def test_unknown_profile_and_chapter_are_clear_errors(tmp_path):
     chapters.check_parameters(ROOT / "notebooks" / "03_celeba_attributes.ipynb", {"n_samples": None, "confidence": 1, "t_range": [0, 500]}, "ok")
 
 
+def test_a_running_chapter_refuses_a_parameter_of_another_type_than_its_cell_declares():
+    """Papermill run directly injects values after the parameters cell; the profile cell that follows checks every
+    annotated parameter's value against its annotation (the kernel keeps them in __annotations__) before any work."""
+    from typing import Optional
+
+    cell = {"__annotations__": {"n_test": int, "n_samples": Optional[int], "t_range": Optional[list], "retrain": bool, "confidence": Optional[float]},
+            "n_test": 60, "n_samples": None, "t_range": [0, 500], "retrain": False, "confidence": 1}
+    assert chapters.profile_parameters("", "03_celeba_attributes", cell) == {}
+    for name, value, message in (("n_test", "60", r"parameter n_test is declared int, got '60' \(str\)"),
+                                 ("n_samples", 2.5, r"parameter n_samples is declared Optional\[int\], got 2.5"),
+                                 ("retrain", "true", "parameter retrain is declared bool"),
+                                 ("t_range", "0 500", r"parameter t_range is declared Optional\[list\]")):
+        with pytest.raises(ValueError, match=rf"03_celeba_attributes: {message}"):
+            chapters.profile_parameters("", "03_celeba_attributes", {**cell, name: value})
+
+
 def test_a_damaged_profile_file_is_refused_naming_it(tmp_path, monkeypatch):
     """A profile that is not YAML, that maps a page to something other than its parameters, or that names no page."""
     monkeypatch.setattr(chapters, "PROFILES", tmp_path)
