@@ -52,3 +52,18 @@ def test_a_prior_is_added_to_the_log_likelihoods(face_model):
             attribute_log_prior(bad)
     with pytest.raises(ValueError, match="method 'elbo' only"):
         infer_faces(faces.x, "cached", face_model, prior=(0.5, 0.05, 0.5), **kw)
+
+
+def test_a_latent_models_engine_reads_one_face_image_as_the_batch_reads_it():
+    """infer takes one face IMAGE, also for a model that denoises latents (the engine encodes it), and answers as
+    infer_many does for that face: one AttributeResult per face."""
+    from igm_lite.data.faces import face_test_set
+    from igm_lite.infer.attributes import AttributeEngine, AttributeResult
+    from igm_lite.pretrained import load_pretrained
+    from igm_lite.schedule import make_scheduler
+
+    faces = face_test_set("id", 2, 0).x
+    engine = AttributeEngine(load_pretrained("faces32-latent"), make_scheduler(), n_samples=4)
+    one, many = engine.infer(faces[1]), engine.infer_many(faces)
+    assert isinstance(one, AttributeResult) and [type(r) for r in many] == [AttributeResult] * 2
+    assert torch.equal(one.attrs, many[1].attrs) and torch.equal(one.errors, many[1].errors) and one.network_evals == 24

@@ -71,6 +71,10 @@ class AttributeEngine(Engine):
         super().__init__(model, scheduler, config, **overrides)
         self.engine = DiscreteEngine(model, scheduler, self.config)
 
+    def infer(self, x: torch.Tensor, *, k=None) -> AttributeResult:
+        """One face (3, H, W): an image even for a latent model (it is encoded here), so not checked as the model's sample."""
+        return self.infer_many(x[None], k=k)[0]
+
     def infer_many(self, x: torch.Tensor, *, k=None) -> list[AttributeResult]:
         if k is not None:
             raise ValueError(f"a face has one value of each of the {len(ATTRIBUTES)} attributes: k must be None, got {k!r}")

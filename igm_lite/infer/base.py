@@ -138,7 +138,7 @@ def per_image(k, n: int) -> list:
     """``k`` for each of n images: None (the engine's rule) or one count for all, repeated; or a list of n counts."""
     if k is None or not isinstance(k, (list, tuple, torch.Tensor)):
         return [k] * n
-    ks = [int(v) for v in k]
+    ks = k.tolist() if isinstance(k, torch.Tensor) else list(k)  # each checked by the engine (a whole count in range)
     if len(ks) != n:
         raise ValueError(f"k must be a count or one count per image ({n}), got {len(ks)} counts")
     return ks
