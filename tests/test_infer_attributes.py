@@ -66,4 +66,5 @@ def test_a_latent_models_engine_reads_one_face_image_as_the_batch_reads_it():
     engine = AttributeEngine(load_pretrained("faces32-latent"), make_scheduler(), n_samples=4)
     one, many = engine.infer(faces[1]), engine.infer_many(faces)
     assert isinstance(one, AttributeResult) and [type(r) for r in many] == [AttributeResult] * 2
-    assert torch.equal(one.attrs, many[1].attrs) and torch.equal(one.errors, many[1].errors) and one.network_evals == 24
+    assert torch.equal(one.attrs, many[1].attrs) and one.network_evals == 24
+    assert torch.allclose(one.errors, many[1].errors, rtol=1e-5)  # the face encoded alone or in a batch: equal to float rounding
