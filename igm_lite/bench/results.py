@@ -24,10 +24,12 @@ _RECORDED = {m: read_inference(CHECKPOINTS / m)["settings"]["discrete"] for m, _
 _RECORDED_SAMPLES = {m: s["n_samples"] for m, s in _RECORDED.items()}
 
 
-def _recorded(model: str) -> str:
-    """A shipped model's recorded elimination schedule with the number of samples it was chosen on, spelt as the
-    command line spells them (``--noise 16 --schedule 4:2,7:1``): the runs that quote them name them, read from the
-    model folder, not written again."""
+def _recorded(model: str, methods: str = "eliminate") -> str:
+    """A shipped model's recorded number of samples and, where ``methods`` eliminate, the elimination schedule chosen on
+    them, spelt as the command line spells them (``--noise 16 --schedule 4:2,7:1``): the runs that quote them name
+    them, read from the model folder, not written again."""
+    if "eliminate" not in methods.split():
+        return f"--noise {_RECORDED[model]['n_samples']}"
     s = _RECORDED[model]["eliminate"]
     return f"--noise {s['n_samples']} --schedule " + ",".join(f"{n}:{k}" for n, k in s["schedule"])
 
@@ -49,7 +51,7 @@ RUNS = {
     "celeba": [
         f"{_FACES} --split {split} {_recorded('faces32-mean')} --method naive cached eliminate resnet" for split in ("id", "ood")
     ] + [
-        f"{_FACES} --split {split} --model {model} {_recorded(model)} --method {methods}"
+        f"{_FACES} --split {split} --model {model} {_recorded(model, methods)} --method {methods}"
         for split in ("id", "ood") for model, methods in (("faces32-latent", "naive cached eliminate"), ("faces32-latent-a", "cached"))
     ] + [f"{_FACES} --split {split} --noise 16 --schedule 2:2,8:1 --method eliminate" for split in ("id", "ood")],  # a schedule of the same cost
     "celeba-shifts": [  # the pixel model on group-B faces with some of group B's differences, over two ranges of t
@@ -143,7 +145,7 @@ RUNS = {
         f"zeroshot --k {k} --n 100 --seed 0 --method igm race" for k in (2, 3)
     ],
     "memory": ["memory --chapters 01 02 03 03b 04 --profile cpu"],  # book/running.md: what a live session (Binder) must hold
-    "zeroshot": [  # 32 noise samples, t in [100, 700): the bench's defaults
+    "zeroshot": [  # 32 noise samples, t in [100, 700): digits32's recorded settings (its inference.json), which the bench reads
         "zeroshot --k 1 --n 200 --seed 0 --method cached",
         "zeroshot --k 2 --n 200 --seed 0 --method cached dc-joint",
         "zeroshot --k 3 --n 200 --seed 0 --method cached",
