@@ -476,8 +476,8 @@ def profile_parameters(profile: str, chapter: str, current: dict | None = None, 
     return params
 
 
-def parameter_defaults(nb_path: Path) -> dict:
-    """The defaults of a chapter's ``parameters`` cell, {name: value} (its lines ``name: type = literal  # help``)."""
+def _parameter_lines(nb_path: Path) -> list:
+    """The annotated assignments of a chapter's ``parameters`` cell (its lines ``name: type = literal  # help``)."""
     import ast
 
     import nbformat
@@ -486,8 +486,14 @@ def parameter_defaults(nb_path: Path) -> dict:
     cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
     if cell is None:
         raise ValueError(f"{nb_path} has no cell tagged 'parameters'")
-    tree = ast.parse(cell.source)
-    return {node.target.id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.AnnAssign) and node.value is not None}
+    return [node for node in ast.parse(cell.source).body if isinstance(node, ast.AnnAssign)]
+
+
+def parameter_defaults(nb_path: Path) -> dict:
+    """The defaults of a chapter's ``parameters`` cell, {name: value}."""
+    import ast
+
+    return {node.target.id: ast.literal_eval(node.value) for node in _parameter_lines(nb_path) if node.value is not None}
 
 
 def parameter_types(nb_path: Path) -> dict:
@@ -495,13 +501,7 @@ def parameter_types(nb_path: Path) -> dict:
     ``float``, ``str``, ``bool``, ``list``, ``Optional[...]``)."""
     import ast
 
-    import nbformat
-
-    nb = nbformat.read(nb_path, as_version=4)
-    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
-    if cell is None:
-        raise ValueError(f"{nb_path} has no cell tagged 'parameters'")
-    return {node.target.id: ast.unparse(node.annotation) for node in ast.parse(cell.source).body if isinstance(node, ast.AnnAssign)}
+    return {node.target.id: ast.unparse(node.annotation) for node in _parameter_lines(nb_path)}
 
 
 _TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "list": (list, tuple)}

@@ -210,7 +210,9 @@ def configure(cls, config, overrides: dict, recorded: Mapping | None = None, sou
     record = dict(recorded or {})
     methods = getattr(cls, "METHODS", ())
     blocks = {k: record.pop(k) for k in list(record) if k in methods}
-    bad = sorted(set(record) - names) + sorted(f"{m}.{k}" for m, b in blocks.items() for k in (b if isinstance(b, Mapping) else {"?": 0}) if k not in names)
+    if not all(isinstance(b, Mapping) for b in blocks.values()):
+        raise ValueError(f"{source}: a method's block must be an object of settings, got {blocks!r:.80}")
+    bad = sorted(set(record) - names) + sorted(f"{m}.{k}" for m, b in blocks.items() for k in b if k not in names)
     if bad:
         raise ValueError(f"{source} hold(s) unknown setting(s) {bad}: {cls.__name__} has {sorted(names)}"
                          + (f" and method blocks {list(methods)}" if methods else ""))

@@ -72,18 +72,14 @@ def check_celeba(root) -> dict:
         else:
             missing.append(f"{root / stem}.txt (or .csv)")
     if not missing:
-        from .celeba import _read_table
-
-        named = set()
-        for stem in ("list_attr_celeba", "list_eval_partition"):
-            try:
-                named |= set(_read_table(root, stem)[1])
-            except (ValueError, IndexError) as e:  # (_table_whole's test, with the reason kept for the message)
-                missing.append(f"a whole {stem} table ({found['attributes' if stem == 'list_attr_celeba' else 'partition']} is damaged "
-                               f"or cut short: {e})")
-        absent = sorted(named - set(os.listdir(images)))
+        for stem, name in (("list_attr_celeba", found["attributes"]), ("list_eval_partition", found["partition"])):
+            damage = _table_damage(root, stem)
+            if damage:
+                missing.append(f"a whole {stem} table ({name} is damaged or cut short: {damage})")
+        absent = _absent_images(root) if not missing else []
         if absent:
-            missing.append(f"{len(absent)} of the {len(named)} images the tables name, e.g. {images / absent[0]} (a partly unzipped folder)")
+            missing.append(f"{len(absent)} of the {len(_named_images(root))} images the tables name, e.g. {images / absent[0]} "
+                           "(a partly unzipped folder)")
     if missing:
         raise FileNotFoundError(f"{root} is not a complete CelebA folder; missing: " + "; ".join(missing)
                                 + f". fetch_celeba({str(root)!r}) downloads it (Google Drive, else Kaggle).")
@@ -130,28 +126,40 @@ def fetch_clevr(root, url: str = CLEVR_URL, keep_zip: bool = False) -> dict:
     return check_clevr(root)
 
 
-def _table_whole(root: Path, stem: str) -> bool:
-    """Whether root/stem's table reads whole (a download cut short does not)."""
+def _table_damage(root: Path, stem: str) -> str | None:
+    """Why root/stem's table (.txt or .csv) does not read whole (a download cut short), or None when it does."""
     from .celeba import _read_table
 
     try:
         _read_table(root, stem)
-        return True
-    except (ValueError, IndexError):
-        return False
+        return None
+    except (ValueError, IndexError) as e:
+        return str(e)
+
+
+def _named_images(root: Path) -> set:
+    """The image files the two tables name (both readable)."""
+    from .celeba import _read_table
+
+    return set(_read_table(root, "list_attr_celeba")[1]) | set(_read_table(root, "list_eval_partition")[1])
+
+
+def _absent_images(root: Path) -> list[str]:
+    """The images the tables name that img_align_celeba/ lacks, sorted."""
+    return sorted(_named_images(root) - set(os.listdir(root / "img_align_celeba")))
 
 
 def _images_complete(root: Path) -> bool:
-    """Whether ``root``'s img_align_celeba/ holds every image its tables name (or, without readable tables, all
+    """Whether ``root``'s img_align_celeba/ holds every image its tables name (or, without two readable tables, all
     ``CELEBA_IMAGES``): a partly unzipped folder is unzipped again, not kept."""
-    try:
-        check_celeba(root)
-        return True
-    except FileNotFoundError as e:
-        images = root / "img_align_celeba"
-        if "images the tables name" in str(e) or not images.is_dir():
-            return False
-        return sum(1 for n in os.listdir(images) if n.endswith(".jpg")) >= CELEBA_IMAGES
+    images = root / "img_align_celeba"
+    if not images.is_dir():
+        return False
+    tables = all(any((root / f"{stem}.{ext}").is_file() for ext in ("txt", "csv")) and not _table_damage(root, stem)
+                 for stem in ("list_attr_celeba", "list_eval_partition"))
+    if tables:
+        return not _absent_images(root)
+    return sum(1 for n in os.listdir(images) if n.endswith(".jpg")) >= CELEBA_IMAGES
 
 
 def _kaggle_token() -> bool:
@@ -173,7 +181,7 @@ def fetch_celeba(root) -> dict:
         import gdown
 
         for name, file_id in CELEBA_DRIVE.items():
-            if name.endswith(".txt") and (root / name).is_file() and not _table_whole(root, name[:-4]):
+            if name.endswith(".txt") and (root / name).is_file() and _table_damage(root, name[:-4]):
                 (root / name).unlink()  # a table cut short is downloaded again, not kept
             if not (root / name).is_file() and not (name.endswith(".zip") and _images_complete(root)):
                 if gdown.download(id=file_id, output=str(root / name), quiet=False) is None:
